@@ -1,0 +1,40 @@
+# fwpush — make help lists the targets.
+SHELL   := /bin/bash
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BIN     := bin/fwpush
+SYSTEM  ?= clearwater
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+
+.PHONY: help build test test-short lint fmt golden bench lab-up lab-down demo clean
+
+help: ## list targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/fwpush
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/fwpush
+
+test: build ## all tests incl. lab tests (root) and fuzz seed corpora
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-short: ## unit tests only (no lab)
+	$(GO) test -short ./...
+
+lint: ## go vet, gofmt, staticcheck
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) tool staticcheck ./...
+
+fmt: ## gofmt the tree
+	gofmt -w .
+
+golden: ## regenerate golden files (review the diff!)
+	$(GO) test ./... -run 'Golden|Render' -update
+
+bench: build ## Go benchmarks (compile+render at scale)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/compile/... ./drivers/...
+
+clean: ## remove build output
+	rm -rf bin

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwpush/fwpush/inventory"
+)
+
+func inventoryCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "inventory", Short: "Inspect the inventory"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the selected hosts with platform, roles and addresses (secrets never shown)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.checkFormat("text", "json"); err != nil {
+				return err
+			}
+			inv, err := inventory.Load(g.inventory)
+			if err != nil {
+				return err
+			}
+			keep, err := inv.ParseLimit(g.limit)
+			if err != nil {
+				return err
+			}
+			hosts := inv.Select(keep)
+			if g.format == "json" {
+				return g.json(map[string]any{"hosts": hosts, "management": inv.Management, "networks": inv.Networks})
+			}
+			tw := tabwriter.NewWriter(g.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "HOST\tPLATFORM\tADDRESS\tROLES\tADDRESSES")
+			for _, h := range hosts {
+				addrs := make([]string, len(h.Addresses))
+				for i, a := range h.Addresses {
+					addrs[i] = a.String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s:%d\t%s\t%s\n", h.Name, h.Platform, h.Hostname, h.Port,
+					strings.Join(h.Roles, ","), strings.Join(addrs, ","))
+			}
+			return tw.Flush()
+		},
+	})
+	return cmd
+}

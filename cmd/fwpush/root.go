@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwpush/fwpush/internal/project"
+)
+
+// Exit codes a CI job can act on.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2 // plan: changes pending
+	exitDenied  = 3 // explain: the flow is denied
+)
+
+// exitErr carries a non-error exit code (changes pending, denied) or an
+// error with its code out of a cobra RunE.
+type exitErr struct {
+	code int
+	err  error
+}
+
+func (e *exitErr) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	inventory, playbook, limit, format string
+	stdin                              io.Reader
+	out, errOut                        io.Writer
+}
+
+func (g *globals) project() (*project.Project, error) {
+	return project.Load(project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit})
+}
+
+func (g *globals) checkFormat(allowed ...string) error {
+	for _, a := range allowed {
+		if g.format == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("--format %q: want one of %s", g.format, strings.Join(allowed, ", "))
+}
+
+func (g *globals) json(v any) error {
+	enc := json.NewEncoder(g.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globals{stdin: stdin, out: stdout, errOut: stderr}
+	root := &cobra.Command{
+		Use:           "fwpush",
+		Short:         "Turn a communication matrix into firewall policy on real devices",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetIn(stdin)
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.inventory, "inventory", "i", "", "inventory directory (Nornir SimpleInventory + networks.yaml)")
+	pf.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
+	pf.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
+	pf.StringVar(&g.format, "format", "text", "output format: text|json (plan and apply also junit)")
+	root.AddCommand(validateCmd(g), planCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g))
+
+	err := root.ExecuteContext(ctx)
+	var ee *exitErr
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "fwpush:", ee.err)
+		}
+		return ee.code
+	default:
+		fmt.Fprintln(stderr, "fwpush:", err)
+		return exitError
+	}
+}

@@ -1,0 +1,227 @@
+package explain
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/fwpush/fwpush/internal/intent"
+	"github.com/fwpush/fwpush/internal/policy"
+	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/inventory"
+)
+
+// Query is the packet question. From and To take a role, a host, a network
+// name, an address or any; a role means every host of the role.
+type Query struct {
+	From, To string
+	Proto    policy.Proto
+	Port     int
+	ICMPType int
+}
+
+// Result is the answer; Permitted is true only when every path is.
+type Result struct {
+	Query     QueryJSON `json:"query"`
+	Permitted bool      `json:"permitted"`
+	Paths     []Path    `json:"paths"`
+}
+
+// QueryJSON is the query as printed.
+type QueryJSON struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Proto    string `json:"proto"`
+	Port     int    `json:"port,omitempty"`
+	ICMPType int    `json:"icmp_type,omitempty"`
+}
+
+// Path is one source address to one destination address.
+type Path struct {
+	From      Endpoint `json:"from"`
+	To        Endpoint `json:"to"`
+	Permitted bool     `json:"permitted"`
+	// Checks are the filters on the way; none means no fwpush device
+	// filters this path.
+	Checks []Check `json:"checks"`
+}
+
+// Endpoint is one concrete address and what it belongs to.
+type Endpoint struct {
+	Addr netip.Addr `json:"addr"`
+	Host string     `json:"host,omitempty"`
+	Name string     `json:"name,omitempty"`
+}
+
+// Check is one filter's verdict.
+type Check struct {
+	Device  string   `json:"device"`
+	Filter  string   `json:"filter"`
+	Permit  bool     `json:"permit"`
+	Rule    string   `json:"rule"`
+	Why     []string `json:"why,omitempty"`
+	Flows   []int    `json:"flows,omitempty"`
+	Default bool     `json:"default_deny,omitempty"`
+}
+
+// Run answers q over the project's compiled Intents.
+func Run(p *project.Project, q Query) (*Result, error) {
+	srcs, err := endpoints(p, q.From)
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	dsts, err := endpoints(p, q.To)
+	if err != nil {
+		return nil, fmt.Errorf("--to: %w", err)
+	}
+	res := &Result{Permitted: true, Query: QueryJSON{From: q.From, To: q.To, Proto: q.Proto.String(), Port: q.Port, ICMPType: q.ICMPType}}
+	for _, s := range srcs {
+		for _, d := range dsts {
+			if s.Addr.Is4() != d.Addr.Is4() || s.Addr == d.Addr {
+				continue
+			}
+			// ICMP is IPv4's and ICMPv6 is IPv6's: no cross-family paths.
+			if q.Proto == policy.ICMP && !d.Addr.Is4() || q.Proto == policy.ICMPv6 && d.Addr.Is4() {
+				continue
+			}
+			path := evalPath(p, q, s, d)
+			res.Permitted = res.Permitted && path.Permitted
+			res.Paths = append(res.Paths, path)
+		}
+	}
+	if len(res.Paths) == 0 {
+		return nil, fmt.Errorf("no path from %q to %q: no addresses of a common family", q.From, q.To)
+	}
+	return res, nil
+}
+
+func evalPath(p *project.Project, q Query, s, d Endpoint) Path {
+	pkt := intent.Packet{Src: s.Addr, Dst: d.Addr, Proto: q.Proto, Port: uint16(q.Port), ICMPType: q.ICMPType}
+	path := Path{From: s, To: d, Permitted: true}
+	check := func(in *intent.Intent, f *intent.Filter) {
+		v := in.Eval(f, pkt)
+		c := Check{Device: in.Host, Filter: f.Name, Permit: v.Permit, Rule: "default-deny", Default: v.Rule == nil}
+		if v.Rule != nil {
+			c.Rule, c.Why, c.Flows = v.Rule.ID, v.Rule.Why, v.Rule.Flows
+		}
+		path.Permitted = path.Permitted && v.Permit
+		path.Checks = append(path.Checks, c)
+	}
+	if s.Host != "" {
+		if in := p.Intents[s.Host]; in != nil {
+			if f := in.Filter("output"); f != nil {
+				check(in, f)
+			}
+		}
+	}
+	for _, name := range sortedHosts(p.Intents) {
+		in := p.Intents[name]
+		for _, f := range in.Filters {
+			if f.Binding.Kind == intent.Interface && protects(p, in, f, d.Addr) {
+				check(in, f)
+			}
+		}
+	}
+	if d.Host != "" {
+		if in := p.Intents[d.Host]; in != nil {
+			if f := in.Filter("input"); f != nil {
+				check(in, f)
+			}
+		}
+	}
+	return path
+}
+
+// protects reports whether a network ACL guards addr: addr belongs to a
+// host or network filling one of the binding's protected roles/networks.
+func protects(p *project.Project, in *intent.Intent, f *intent.Filter, addr netip.Addr) bool {
+	for _, name := range f.Binding.Protects {
+		for _, h := range p.Inv.HostsWithRole(name) {
+			for _, a := range h.Addresses {
+				if a == addr {
+					return true
+				}
+			}
+		}
+		nets := p.Inv.NetworksWithRole(name)
+		if n := p.Inv.Networks[name]; n != nil {
+			nets = append(nets, n)
+		}
+		for _, n := range nets {
+			for _, pr := range n.Prefixes {
+				if pr.Contains(addr) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func sortedHosts(m map[string]*intent.Intent) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// World addresses stand for `any`: documentation ranges outside the lab,
+// used only for evaluation, never sent to.
+var world = []netip.Addr{netip.MustParseAddr("203.0.113.10"), netip.MustParseAddr("3fff::10")}
+
+// endpoints resolves a --from/--to value to concrete addresses.
+func endpoints(p *project.Project, name string) ([]Endpoint, error) {
+	hostEPs := func(hs []*inventory.Host) []Endpoint {
+		var out []Endpoint
+		for _, h := range hs {
+			for _, a := range h.Addresses {
+				out = append(out, Endpoint{Addr: a, Host: h.Name})
+			}
+		}
+		return out
+	}
+	netEPs := func(label string, ps []netip.Prefix) []Endpoint {
+		var out []Endpoint
+		for _, pr := range ps {
+			a := pr.Addr()
+			if pr.Bits() < a.BitLen() {
+				a = a.Next() // a usable address inside the network, not its network address
+			}
+			out = append(out, Endpoint{Addr: a, Name: label})
+		}
+		return out
+	}
+	switch {
+	case name == policy.Any:
+		return []Endpoint{{Addr: world[0], Name: "any"}, {Addr: world[1], Name: "any"}}, nil
+	case p.Inv.Hosts[name] != nil:
+		return hostEPs([]*inventory.Host{p.Inv.Hosts[name]}), nil
+	case p.Inv.Networks[name] != nil:
+		return netEPs(name, p.Inv.Networks[name].Prefixes), nil
+	}
+	if _, isRole := p.Playbook.Roles[name]; isRole || p.Inv.Groups[name] != nil {
+		out := hostEPs(p.Inv.HostsWithRole(name))
+		for _, n := range p.Inv.NetworksWithRole(name) {
+			out = append(out, netEPs(n.Name, n.Prefixes)...)
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("role %q has no host or network in the inventory", name)
+		}
+		return out, nil
+	}
+	if a, err := netip.ParseAddr(name); err == nil {
+		a = a.Unmap()
+		ep := Endpoint{Addr: a}
+		for _, h := range p.Inv.Hosts {
+			for _, ha := range h.Addresses {
+				if ha == a {
+					ep.Host = h.Name
+				}
+			}
+		}
+		return []Endpoint{ep}, nil
+	}
+	return nil, fmt.Errorf("%q is not a role, host, network, address or any", name)
+}

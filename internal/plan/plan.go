@@ -1,0 +1,55 @@
+// Package plan computes what a push would change: per device, the desired
+// config, and (live) the current one and their diff. A Plan is a value:
+// sorted, JSON-tagged, printed by the CLI and consumed by apply.
+package plan
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/project"
+)
+
+// Plan is the dry run for a set of devices.
+type Plan struct {
+	Playbook  string   `json:"playbook"`
+	Inventory string   `json:"inventory"`
+	Offline   bool     `json:"offline"`
+	Devices   []Device `json:"devices"`
+}
+
+// Device is one device's part of the plan.
+type Device struct {
+	Host     string         `json:"host"`
+	Platform string         `json:"platform"`
+	Desired  drivers.Config `json:"desired"`
+	Rules    int            `json:"rules"`
+	Error    string         `json:"error,omitempty"`
+}
+
+// Offline renders every selected device without touching any. A device
+// whose platform cannot render is reported in its entry and in the error;
+// the others are still planned.
+func Offline(p *project.Project, reg *drivers.Registry) (*Plan, error) {
+	pl := &Plan{Playbook: p.Playbook.Name, Inventory: p.Inv.Dir, Offline: true}
+	var errs []error
+	for _, h := range p.Selected {
+		in := p.Intents[h.Name]
+		d := Device{Host: h.Name, Platform: h.Platform}
+		for _, f := range in.Filters {
+			d.Rules += len(f.Rules)
+		}
+		drv, err := reg.Get(h.Platform)
+		if err == nil {
+			d.Desired, err = drv.Render(in)
+		}
+		if err != nil {
+			err = fmt.Errorf("%s: render: %w", h.Name, err)
+			d.Error = err.Error()
+			errs = append(errs, err)
+		}
+		pl.Devices = append(pl.Devices, d)
+	}
+	return pl, errors.Join(errs...)
+}

@@ -1,0 +1,3 @@
+// Package policy parses playbooks: the communication matrix of roles,
+// services and flows, plus push options.
+package policy

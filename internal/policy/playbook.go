@@ -1,0 +1,268 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+
+	"github.com/fwpush/fwpush/internal/yamlsrc"
+)
+
+// Any is the built-in endpoint for the whole world (0.0.0.0/0 and ::/0).
+const Any = "any"
+
+// Playbook is a parsed, validated communication matrix.
+type Playbook struct {
+	File        string              `json:"file"`
+	Name        string              `json:"name"`
+	Description string              `json:"description,omitempty"`
+	Source      string              `json:"source,omitempty"`
+	Options     Options             `json:"options"`
+	Roles       map[string]Role     `json:"roles"`
+	Services    map[string]*Service `json:"services"`
+	Flows       []*Flow             `json:"flows"`
+	Doc         *yamlsrc.Doc        `json:"-"`
+}
+
+// Options are a playbook's push options.
+type Options struct {
+	// Egress also filters host firewalls' output.
+	Egress bool `json:"egress"`
+	// LogDrops logs what the default deny drops.
+	LogDrops bool `json:"log_drops"`
+	// ICMP lists the ICMPv4 types every host accepts.
+	ICMP     []int           `json:"icmp"`
+	Features map[string]bool `json:"features,omitempty"`
+}
+
+// Role is a component of the system; inventory groups fill it.
+type Role struct {
+	Description string `json:"description,omitempty" yaml:"description"`
+}
+
+// Service is a named set of matches.
+type Service struct {
+	Name        string  `json:"name"`
+	Description string  `json:"description,omitempty"`
+	Matches     []Match `json:"matches"`
+}
+
+// Flow permits (or denies) new connections from one set of endpoints to
+// another.
+type Flow struct {
+	// Index is the flow's position in the playbook; Line its source line.
+	Index    int      `json:"index"`
+	Line     int      `json:"line"`
+	From     []string `json:"from"`
+	To       []string `json:"to"`
+	Services []string `json:"services,omitempty"`
+	Matches  []Match  `json:"matches"`
+	Why      string   `json:"why"`
+	Log      bool     `json:"log,omitempty"`
+	Deny     bool     `json:"deny,omitempty"`
+	Feature  string   `json:"feature,omitempty"`
+}
+
+// Enabled reports whether the flow's feature (if any) is on.
+func (pb *Playbook) Enabled(f *Flow) bool {
+	return f.Feature == "" || pb.Options.Features[f.Feature]
+}
+
+// DefaultICMP is what every host accepts when a playbook names no ICMP.
+var DefaultICMP = []int{0, 3, 8, 11}
+
+type rawPlaybook struct {
+	Name        string          `yaml:"name"`
+	Description string          `yaml:"description"`
+	Source      string          `yaml:"source"`
+	Options     rawOptions      `yaml:"options"`
+	Roles       map[string]Role `yaml:"roles"`
+	Services    map[string]struct {
+		Description string   `yaml:"description"`
+		Ports       []string `yaml:"ports"`
+	} `yaml:"services"`
+	Flows []rawFlow `yaml:"flows"`
+}
+
+type rawOptions struct {
+	Egress   bool            `yaml:"egress"`
+	LogDrops bool            `yaml:"log_drops"`
+	ICMP     *[]string       `yaml:"icmp"`
+	Features map[string]bool `yaml:"features"`
+}
+
+type rawFlow struct {
+	From     StringList `yaml:"from"`
+	To       StringList `yaml:"to"`
+	Services StringList `yaml:"services"`
+	Service  string     `yaml:"service"`
+	Ports    StringList `yaml:"ports"`
+	Why      string     `yaml:"why"`
+	Log      bool       `yaml:"log"`
+	Action   string     `yaml:"action"`
+	Feature  string     `yaml:"feature"`
+}
+
+// StringList accepts a scalar or a list in YAML.
+type StringList []string
+
+// UnmarshalYAML implements go-yaml's InterfaceUnmarshaler.
+func (s *StringList) UnmarshalYAML(unmarshal func(any) error) error {
+	var list []any
+	if err := unmarshal(&list); err == nil {
+		*s = make([]string, 0, len(list))
+		for _, v := range list {
+			*s = append(*s, fmt.Sprint(v))
+		}
+		return nil
+	}
+	var one any
+	if err := unmarshal(&one); err != nil {
+		return err
+	}
+	if one != nil {
+		*s = []string{fmt.Sprint(one)}
+	}
+	return nil
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// Load reads and validates the playbook at path.
+func Load(path string) (*Playbook, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("playbook: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates a playbook read from file. All problems are
+// returned at once, each naming file, line and field.
+func Parse(file string, data []byte) (*Playbook, error) {
+	doc, err := yamlsrc.Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	var raw rawPlaybook
+	if err := doc.Decode(&raw); err != nil {
+		return nil, err
+	}
+	pb := &Playbook{File: file, Doc: doc, Name: raw.Name, Description: raw.Description, Source: raw.Source,
+		Roles: raw.Roles, Services: map[string]*Service{}}
+	if pb.Roles == nil {
+		pb.Roles = map[string]Role{}
+	}
+	var errs []error
+	bad := func(path []any, format string, args ...any) {
+		errs = append(errs, doc.Errorf(path, format, args...))
+	}
+	if !nameRE.MatchString(raw.Name) {
+		bad([]any{"name"}, "name %q: use lower-case letters, digits and '-'", raw.Name)
+	}
+	pb.Options = Options{Egress: raw.Options.Egress, LogDrops: raw.Options.LogDrops, Features: raw.Options.Features, ICMP: DefaultICMP}
+	if raw.Options.ICMP != nil {
+		pb.Options.ICMP = nil
+		for i, s := range *raw.Options.ICMP {
+			t, err := ParseICMPType(ICMP, s)
+			if err != nil {
+				bad([]any{"options", "icmp", i}, "%v", err)
+			}
+			pb.Options.ICMP = append(pb.Options.ICMP, t)
+		}
+	}
+	for _, name := range sortedKeys(raw.Roles) {
+		if !nameRE.MatchString(name) || name == Any {
+			bad([]any{"roles", name}, "role name %q: use lower-case letters, digits and '-' (and not 'any', which is built in)", name)
+		}
+	}
+	for _, name := range sortedKeys(raw.Services) {
+		s := raw.Services[name]
+		svc := &Service{Name: name, Description: s.Description}
+		if len(s.Ports) == 0 {
+			bad([]any{"services", name}, "service %q lists no ports", name)
+		}
+		for i, p := range s.Ports {
+			m, err := ParseMatch(p)
+			if err != nil {
+				bad([]any{"services", name, "ports", i}, "%v", err)
+				continue
+			}
+			svc.Matches = append(svc.Matches, m)
+		}
+		pb.Services[name] = svc
+	}
+	if len(raw.Flows) == 0 {
+		bad([]any{"flows"}, "no flows")
+	}
+	for i, rf := range raw.Flows {
+		pb.Flows = append(pb.Flows, pb.parseFlow(i, rf, bad))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return pb, nil
+}
+
+func (pb *Playbook) parseFlow(i int, rf rawFlow, bad func([]any, string, ...any)) *Flow {
+	at := func(field ...any) []any { return append([]any{"flows", i}, field...) }
+	f := &Flow{Index: i, From: rf.From, To: rf.To, Why: rf.Why, Log: rf.Log, Feature: rf.Feature}
+	f.Line, _ = pb.Doc.Pos("flows", i)
+	if len(f.From) == 0 {
+		bad(at("from"), "flow needs a from (a role, a network or any)")
+	}
+	if len(f.To) == 0 {
+		bad(at("to"), "flow needs a to (a role, a network or any)")
+	}
+	if f.Why == "" {
+		bad(at(), "flow needs a why: the reason this traffic is allowed")
+	}
+	switch rf.Action {
+	case "", "permit", "allow", "accept":
+	case "deny", "drop", "reject":
+		f.Deny = true
+	default:
+		bad(at("action"), "action must be permit or deny, not %q", rf.Action)
+	}
+	if f.Feature != "" {
+		if _, ok := pb.Options.Features[f.Feature]; !ok {
+			bad(at("feature"), "feature %q is not declared in options.features", f.Feature)
+		}
+	}
+	services := rf.Services
+	if rf.Service != "" {
+		services = append(StringList{rf.Service}, services...)
+	}
+	for j, name := range services {
+		svc, ok := pb.Services[name]
+		if !ok {
+			bad(at("services", j), "unknown service %q", name)
+			continue
+		}
+		f.Services = append(f.Services, name)
+		f.Matches = append(f.Matches, svc.Matches...)
+	}
+	for j, p := range rf.Ports {
+		m, err := ParseMatch(p)
+		if err != nil {
+			bad(at("ports", j), "%v", err)
+			continue
+		}
+		f.Matches = append(f.Matches, m)
+	}
+	if len(services) == 0 && len(rf.Ports) == 0 {
+		bad(at(), "flow opens nothing: give services or ports")
+	}
+	return f
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

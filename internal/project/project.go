@@ -1,0 +1,60 @@
+// Package project loads what every command starts from: an inventory, a
+// playbook, the host selection and the compiled Intents.
+package project
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/fwpush/fwpush/internal/compile"
+	"github.com/fwpush/fwpush/internal/intent"
+	"github.com/fwpush/fwpush/internal/policy"
+	"github.com/fwpush/fwpush/inventory"
+)
+
+// Options say where to load from.
+type Options struct {
+	Inventory string
+	Playbook  string
+	Limit     string
+}
+
+// Project is a validated, compiled playbook over an inventory.
+type Project struct {
+	Inv      *inventory.Inventory
+	Playbook *policy.Playbook
+	// Selected are the hosts --limit keeps, sorted by name.
+	Selected []*inventory.Host
+	// Intents has every host of the inventory, so explain can follow a
+	// packet through devices outside --limit.
+	Intents map[string]*intent.Intent
+}
+
+// Load reads, validates and compiles. Every problem of both files is
+// reported at once; nothing here connects anywhere.
+func Load(o Options) (*Project, error) {
+	if o.Inventory == "" {
+		return nil, errors.New("no inventory: pass -i DIR")
+	}
+	if o.Playbook == "" {
+		return nil, errors.New("no playbook: pass -p FILE")
+	}
+	inv, ierr := inventory.Load(o.Inventory)
+	pb, perr := policy.Load(o.Playbook)
+	if err := errors.Join(ierr, perr); err != nil {
+		return nil, err
+	}
+	keep, err := inv.ParseLimit(o.Limit)
+	if err != nil {
+		return nil, err
+	}
+	intents, err := compile.Compile(pb, inv, nil)
+	if err != nil {
+		return nil, err
+	}
+	p := &Project{Inv: inv, Playbook: pb, Intents: intents, Selected: inv.Select(keep)}
+	if len(p.Selected) == 0 {
+		return nil, fmt.Errorf("--limit %q selects no host", o.Limit)
+	}
+	return p, nil
+}

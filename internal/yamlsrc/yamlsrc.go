@@ -1,0 +1,194 @@
+package yamlsrc
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Error is an input error located in a source file. Field is the dotted path
+// of the offending value ("flows[3].ports[0]").
+type Error struct {
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+	Col   int    `json:"column"`
+	Field string `json:"field,omitempty"`
+	Msg   string `json:"message"`
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Col)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Doc is one parsed YAML file, kept so later semantic checks can point at the
+// line of the value they reject.
+type Doc struct {
+	File string
+	src  []byte
+	ast  *ast.File
+}
+
+// Parse parses data (read from file) without decoding it.
+func Parse(file string, data []byte) (*Doc, error) {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, wrap(file, err)
+	}
+	return &Doc{File: file, src: data, ast: f}, nil
+}
+
+// Decode decodes the document into v, rejecting unknown fields and duplicate
+// keys.
+func (d *Doc) Decode(v any) error {
+	if len(strings.TrimSpace(string(d.src))) == 0 {
+		return nil
+	}
+	if err := yaml.UnmarshalWithOptions(d.src, v, yaml.DisallowUnknownField()); err != nil {
+		return wrap(d.File, err)
+	}
+	return nil
+}
+
+// wrap turns a go-yaml error into an *Error with the token's position.
+func wrap(file string, err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		e := &Error{File: file, Msg: ye.GetMessage()}
+		var dup *yaml.DuplicateKeyError
+		if errors.As(err, &dup) || strings.Contains(e.Msg, "already defined") {
+			// Name the real problem: in hosts.yaml this is a duplicate host.
+			e.Msg = "duplicate key: " + e.Msg
+		}
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			e.Line, e.Col = tk.Position.Line, tk.Position.Column
+		}
+		return e
+	}
+	return &Error{File: file, Msg: err.Error()}
+}
+
+// Errorf returns an *Error located at the node addressed by path, a sequence
+// of map keys (string) and list indexes (int). When the node is missing, the
+// nearest existing ancestor gives the line.
+func (d *Doc) Errorf(path []any, format string, args ...any) error {
+	line, col := d.Pos(path...)
+	return &Error{File: d.File, Line: line, Col: col, Field: FieldName(path), Msg: fmt.Sprintf(format, args...)}
+}
+
+// Pos returns the 1-based line and column of the node at path.
+func (d *Doc) Pos(path ...any) (line, col int) {
+	if d == nil || d.ast == nil || len(d.ast.Docs) == 0 {
+		return 0, 0
+	}
+	n := d.ast.Docs[0].Body
+	best := n
+	for _, p := range path {
+		next, at := child(n, p)
+		if next == nil {
+			break
+		}
+		n, best = next, at
+	}
+	if best == nil {
+		return 1, 1
+	}
+	tk := best.GetToken()
+	if tk == nil || tk.Position == nil {
+		return 0, 0
+	}
+	return tk.Position.Line, tk.Position.Column
+}
+
+// child steps from n to its child p, returning the child to walk on and
+// the node whose position to report for it.
+func child(n ast.Node, p any) (next, at ast.Node) {
+	switch v := n.(type) {
+	case *ast.DocumentNode:
+		return child(v.Body, p)
+	case *ast.MappingNode:
+		key, ok := p.(string)
+		if !ok {
+			return nil, nil
+		}
+		for _, mv := range v.Values {
+			if keyString(mv.Key) == key {
+				return mv.Value, valueOrKey(mv)
+			}
+		}
+	case *ast.MappingValueNode:
+		key, ok := p.(string)
+		if ok && keyString(v.Key) == key {
+			return v.Value, valueOrKey(v)
+		}
+	case *ast.SequenceNode:
+		i, ok := p.(int)
+		if ok && i >= 0 && i < len(v.Values) {
+			at := v.Values[i]
+			if m, isMap := at.(*ast.MappingNode); isMap && len(m.Values) > 0 {
+				at = m.Values[0].Key // a mapping's own token is its first ':'
+			}
+			return v.Values[i], at
+		}
+	case *ast.TagNode:
+		return child(v.Value, p)
+	case *ast.AnchorNode:
+		return child(v.Value, p)
+	}
+	return nil, nil
+}
+
+// valueOrKey points errors at a scalar value, but at the key for a nested
+// block: "sprout-1:" is where a reader looks for a host.
+func valueOrKey(mv *ast.MappingValueNode) ast.Node {
+	switch mv.Value.(type) {
+	case *ast.MappingNode, *ast.SequenceNode, *ast.MappingValueNode, nil:
+		return mv.Key
+	}
+	if _, null := mv.Value.(*ast.NullNode); null {
+		return mv.Key
+	}
+	return mv.Value
+}
+
+func keyString(k ast.MapKeyNode) string {
+	if k == nil {
+		return ""
+	}
+	if s, ok := k.(*ast.StringNode); ok {
+		return s.Value
+	}
+	return strings.Trim(k.String(), `"'`)
+}
+
+// FieldName renders a path as "flows[2].ports[0]".
+func FieldName(path []any) string {
+	var b strings.Builder
+	for _, p := range path {
+		switch v := p.(type) {
+		case int:
+			b.WriteString("[" + strconv.Itoa(v) + "]")
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprint(&b, v)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,78 @@
+package inventory
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/fwpush/fwpush/internal/yamlsrc"
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+func validName(s string) bool { return nameRE.MatchString(s) }
+
+// parseData reads the data keys fwpush understands: addresses and acls.
+func (h *Host) parseData(doc *yamlsrc.Doc, at func(...any) []any) []error {
+	var errs []error
+	seen := map[netip.Addr]bool{}
+	add := func(a netip.Addr) {
+		a = a.Unmap()
+		if !seen[a] {
+			seen[a] = true
+			h.Addresses = append(h.Addresses, a)
+		}
+	}
+	switch v := h.Data["addresses"].(type) {
+	case nil:
+	case []any:
+		for i, x := range v {
+			s := strings.TrimSpace(fmt.Sprint(x))
+			// An address may carry its prefix length (198.18.1.5/24).
+			if p, err := netip.ParsePrefix(s); err == nil {
+				add(p.Addr())
+				continue
+			}
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				errs = append(errs, doc.Errorf(at("data", "addresses", i), "bad address %q", s))
+				continue
+			}
+			add(a)
+		}
+	default:
+		errs = append(errs, doc.Errorf(at("data", "addresses"), "addresses must be a list"))
+	}
+	if a, err := netip.ParseAddr(h.Hostname); err == nil && !seen[a.Unmap()] {
+		add(a)
+	}
+	sortAddrs(h.Addresses)
+
+	if raw, ok := h.Data["acls"]; ok {
+		b, err := yaml.Marshal(raw)
+		if err == nil {
+			err = yaml.UnmarshalWithOptions(b, &h.ACLs, yaml.DisallowUnknownField())
+		}
+		if err != nil {
+			return append(errs, doc.Errorf(at("data", "acls"), "acls: %v", err))
+		}
+		for i, a := range h.ACLs {
+			if a.Interface == "" {
+				errs = append(errs, doc.Errorf(at("data", "acls", i), "acl binding needs an interface"))
+			}
+			if a.Direction != "in" && a.Direction != "out" {
+				errs = append(errs, doc.Errorf(at("data", "acls", i, "direction"), "direction must be in or out, not %q", a.Direction))
+			}
+			if len(a.Protects) == 0 {
+				errs = append(errs, doc.Errorf(at("data", "acls", i), "acl binding protects nothing: list roles or networks"))
+			}
+		}
+		if !IsNetworkDevice(h.Platform) && len(h.ACLs) > 0 {
+			errs = append(errs, doc.Errorf(at("data", "acls"), "acls are for network devices; platform %s filters its own traffic", h.Platform))
+		}
+	}
+	return errs
+}

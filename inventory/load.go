@@ -1,0 +1,308 @@
+package inventory
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/fwpush/fwpush/internal/yamlsrc"
+)
+
+// rawHost is one entry of hosts.yaml (or a group, or defaults): the Nornir
+// SimpleInventory fields.
+type rawHost struct {
+	Hostname          string         `yaml:"hostname"`
+	Port              int            `yaml:"port"`
+	Username          string         `yaml:"username"`
+	Password          string         `yaml:"password"`
+	Platform          string         `yaml:"platform"`
+	Groups            []string       `yaml:"groups"`
+	Data              map[string]any `yaml:"data"`
+	ConnectionOptions map[string]any `yaml:"connection_options"`
+}
+
+type rawNetworks struct {
+	Management []string `yaml:"management"`
+	Networks   map[string]struct {
+		Description string   `yaml:"description"`
+		Prefixes    []string `yaml:"prefixes"`
+		Roles       []string `yaml:"roles"`
+	} `yaml:"networks"`
+}
+
+type source struct {
+	hosts, groups, defaults, networks *yamlsrc.Doc
+}
+
+// Load reads the inventory in dir and validates it. Every problem found is
+// returned at once (errors.Join), each naming file, line and field.
+func Load(dir string) (*Inventory, error) {
+	return LoadFS(os.DirFS(dir), dir)
+}
+
+// LoadFS is Load over any file system; dir only labels error messages.
+func LoadFS(fsys fs.FS, dir string) (*Inventory, error) {
+	var src source
+	var rh, rg map[string]rawHost
+	var rd rawHost
+	var rn rawNetworks
+	var errs []error
+	read := func(name string, required bool, into any) *yamlsrc.Doc {
+		path := filepath.Join(dir, name)
+		data, err := fs.ReadFile(fsys, name)
+		if errors.Is(err, fs.ErrNotExist) && !required {
+			return nil
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("inventory: %w", err))
+			return nil
+		}
+		doc, err := yamlsrc.Parse(path, data)
+		if err == nil {
+			err = doc.Decode(into)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		return doc
+	}
+	src.hosts = read("hosts.yaml", true, &rh)
+	src.groups = read("groups.yaml", false, &rg)
+	src.defaults = read("defaults.yaml", false, &rd)
+	src.networks = read("networks.yaml", true, &rn)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	inv := &Inventory{Dir: dir, Hosts: map[string]*Host{}, Groups: map[string]*Group{}, Networks: map[string]*Network{}}
+	errs = append(errs, inv.loadGroups(src, rg)...)
+	errs = append(errs, inv.loadNetworks(src, rn)...)
+	errs = append(errs, inv.loadHosts(src, rh, rg, rd)...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return inv, nil
+}
+
+func (inv *Inventory) loadGroups(src source, rg map[string]rawHost) []error {
+	var errs []error
+	for _, name := range sortedKeys(rg) {
+		g := rg[name]
+		for i, parent := range g.Groups {
+			if _, ok := rg[parent]; !ok {
+				errs = append(errs, src.groups.Errorf([]any{name, "groups", i}, "group %q is not defined in groups.yaml", parent))
+			}
+		}
+		inv.Groups[name] = &Group{Name: name, Groups: g.Groups, Data: g.Data}
+	}
+	for _, name := range sortedKeys(rg) {
+		if cyc := groupCycle(rg, name, nil); cyc != nil {
+			errs = append(errs, src.groups.Errorf([]any{name, "groups"}, "group cycle: %s", strings.Join(cyc, " -> ")))
+		}
+	}
+	return errs
+}
+
+func groupCycle(rg map[string]rawHost, name string, stack []string) []string {
+	for i, s := range stack {
+		if s == name {
+			return append(append([]string{}, stack[i:]...), name)
+		}
+	}
+	stack = append(stack, name)
+	for _, p := range rg[name].Groups {
+		if c := groupCycle(rg, p, stack); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+func (inv *Inventory) loadNetworks(src source, rn rawNetworks) []error {
+	var errs []error
+	if len(rn.Management) == 0 {
+		errs = append(errs, src.networks.Errorf([]any{"management"},
+			"at least one management network is required: fwpush must know where it connects from, so no policy can lock it out"))
+	}
+	for i, s := range rn.Management {
+		p, err := ParsePrefix(s)
+		if err != nil {
+			errs = append(errs, src.networks.Errorf([]any{"management", i}, "%v", err))
+			continue
+		}
+		inv.Management = append(inv.Management, p)
+	}
+	for _, name := range sortedKeys(rn.Networks) {
+		n := rn.Networks[name]
+		if !validName(name) || name == "any" {
+			errs = append(errs, src.networks.Errorf([]any{"networks", name}, "network name %q: use lower-case letters, digits and '-', not 'any'", name))
+		}
+		net := &Network{Name: name, Description: n.Description, Roles: n.Roles}
+		if len(n.Prefixes) == 0 {
+			errs = append(errs, src.networks.Errorf([]any{"networks", name}, "network %q has no prefixes", name))
+		}
+		for i, s := range n.Prefixes {
+			p, err := ParsePrefix(s)
+			if err != nil {
+				errs = append(errs, src.networks.Errorf([]any{"networks", name, "prefixes", i}, "%v", err))
+				continue
+			}
+			net.Prefixes = append(net.Prefixes, p)
+		}
+		inv.Networks[name] = net
+	}
+	return errs
+}
+
+func (inv *Inventory) loadHosts(src source, rh, rg map[string]rawHost, rd rawHost) []error {
+	var errs []error
+	if len(rh) == 0 {
+		errs = append(errs, src.hosts.Errorf(nil, "no hosts defined"))
+	}
+	owner := map[netip.Addr]string{}
+	for _, name := range sortedKeys(rh) {
+		raw := rh[name]
+		at := func(field ...any) []any { return append([]any{name}, field...) }
+		for i, g := range raw.Groups {
+			if _, ok := rg[g]; !ok {
+				errs = append(errs, src.hosts.Errorf(at("groups", i), "group %q is not defined in groups.yaml", g))
+			}
+		}
+		chain := resolutionChain(raw, rg, rd)
+		h := &Host{Name: name, Groups: raw.Groups, File: src.hosts.File}
+		h.Line, _ = src.hosts.Pos(name)
+		h.Roles = roles(raw.Groups, rg)
+		h.Hostname = first(chain, func(r rawHost) string { return r.Hostname })
+		h.Username = first(chain, func(r rawHost) string { return r.Username })
+		h.Password = Secret(first(chain, func(r rawHost) string { return r.Password }))
+		h.Data = mergeData(chain)
+		for _, r := range chain {
+			if r.ConnectionOptions != nil {
+				h.ConnectionOptions = r.ConnectionOptions
+				break
+			}
+		}
+		if h.Hostname == "" {
+			h.Hostname = name
+		}
+		platform := first(chain, func(r rawHost) string { return r.Platform })
+		switch p, ok := NormalizePlatform(platform); {
+		case platform == "":
+			errs = append(errs, src.hosts.Errorf(at(), "host %q has no platform (set it on the host, a group or defaults)", name))
+		case !ok:
+			errs = append(errs, src.hosts.Errorf(at("platform"), "unknown platform %q", platform))
+		default:
+			h.Platform = p
+		}
+		h.Port = first(chain, func(r rawHost) int { return r.Port })
+		if h.Port == 0 {
+			h.Port = DefaultPort(h.Platform)
+		}
+		if h.Port < 1 || h.Port > 65535 {
+			errs = append(errs, src.hosts.Errorf(at("port"), "port %d is outside 1-65535", h.Port))
+		}
+		errs = append(errs, h.parseData(src.hosts, at)...)
+		for _, a := range h.Addresses {
+			if other, dup := owner[a]; dup {
+				errs = append(errs, src.hosts.Errorf(at("data", "addresses"), "address %s is also host %q's", a, other))
+			}
+			owner[a] = name
+		}
+		inv.Hosts[name] = h
+	}
+	return errs
+}
+
+// resolutionChain orders where attributes come from: the host, its groups
+// depth first (a group before its parents), then defaults.
+func resolutionChain(h rawHost, rg map[string]rawHost, rd rawHost) []rawHost {
+	chain := []rawHost{h}
+	seen := map[string]bool{}
+	var walk func(groups []string)
+	walk = func(groups []string) {
+		for _, g := range groups {
+			if seen[g] {
+				continue
+			}
+			seen[g] = true
+			if gr, ok := rg[g]; ok {
+				chain = append(chain, gr)
+				walk(gr.Groups)
+			}
+		}
+	}
+	walk(h.Groups)
+	return append(chain, rd)
+}
+
+func roles(groups []string, rg map[string]rawHost) []string {
+	seen := map[string]bool{}
+	var out []string
+	var walk func([]string)
+	walk = func(gs []string) {
+		for _, g := range gs {
+			if !seen[g] {
+				seen[g] = true
+				out = append(out, g)
+				walk(rg[g].Groups)
+			}
+		}
+	}
+	walk(groups)
+	return out
+}
+
+func first[T comparable](chain []rawHost, get func(rawHost) T) T {
+	var zero T
+	for _, r := range chain {
+		if v := get(r); v != zero {
+			return v
+		}
+	}
+	return zero
+}
+
+// mergeData gives each data key the value of the first of host, groups,
+// defaults that sets it, as Nornir does.
+func mergeData(chain []rawHost) map[string]any {
+	out := map[string]any{}
+	for i := len(chain) - 1; i >= 0; i-- {
+		for k, v := range chain[i].Data {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// ParsePrefix parses a CIDR or a bare address (as a host prefix), masking
+// host bits off so "198.18.1.5/24" is rejected rather than guessed at.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("bad address or CIDR %q", s)
+		}
+		return netip.PrefixFrom(a.Unmap(), a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("bad CIDR %q", s)
+	}
+	if p.Masked() != p {
+		return netip.Prefix{}, fmt.Errorf("bad CIDR %q: host bits set (did you mean %s?)", s, p.Masked())
+	}
+	return p, nil
+}
+
+func sortAddrs(a []netip.Addr) {
+	sort.Slice(a, func(i, j int) bool { return a[i].Less(a[j]) })
+}
