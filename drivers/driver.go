@@ -7,6 +7,7 @@ package drivers
 import (
 	"context"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -61,7 +62,7 @@ type Target struct {
 	Host *inventory.Host
 	// Dial, when set, replaces the network dialer (the lab dials from
 	// inside a network namespace).
-	Dial func(ctx context.Context, network, addr string) (netConn, error)
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Options carries transport settings (known_hosts, keys, timeouts).
 	Options TransportOptions
 }

@@ -1,11 +1,6 @@
 package drivers
 
-import (
-	"net"
-	"time"
-)
-
-type netConn = net.Conn
+import "time"
 
 // TransportOptions are the connection settings the CLI collects for every
 // session of a run.

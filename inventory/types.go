@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"sync"
 )
 
 // Inventory is a loaded, validated inventory.
@@ -16,6 +17,29 @@ type Inventory struct {
 	// Management lists where fwpush connects from. Every device always
 	// accepts its management protocol from these prefixes.
 	Management []netip.Prefix `json:"management"`
+
+	// idx is built once on first use: sorted names and role → hosts, so
+	// compiling 5,000 hosts never sorts or scans the inventory per flow.
+	idxOnce sync.Once
+	names   []string
+	byRole  map[string][]*Host
+}
+
+func (inv *Inventory) index() {
+	inv.idxOnce.Do(func() {
+		inv.names = make([]string, 0, len(inv.Hosts))
+		for n := range inv.Hosts {
+			inv.names = append(inv.names, n)
+		}
+		sort.Strings(inv.names)
+		inv.byRole = map[string][]*Host{}
+		for _, n := range inv.names {
+			h := inv.Hosts[n]
+			for _, r := range h.Roles {
+				inv.byRole[r] = append(inv.byRole[r], h)
+			}
+		}
+	})
 }
 
 // Host is one device with every attribute resolved (host, then its groups,
@@ -105,12 +129,8 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Names returns the host names, sorted.
 func (inv *Inventory) Names() []string {
-	names := make([]string, 0, len(inv.Hosts))
-	for n := range inv.Hosts {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	inv.index()
+	return inv.names
 }
 
 // Select returns the hosts keep accepts, sorted by name.
@@ -126,7 +146,8 @@ func (inv *Inventory) Select(keep func(*Host) bool) []*Host {
 
 // HostsWithRole returns the hosts having role, sorted by name.
 func (inv *Inventory) HostsWithRole(role string) []*Host {
-	return inv.Select(func(h *Host) bool { return h.HasRole(role) })
+	inv.index()
+	return inv.byRole[role]
 }
 
 // NetworksWithRole returns the networks filling role, sorted by name.

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,37 +13,82 @@ import (
 
 func planCmd(g *globals) *cobra.Command {
 	var offline bool
+	var pf pushFlags
 	cmd := &cobra.Command{
 		Use:   "plan",
-		Short: "Dry run: show per device what would be pushed (exit 0 no changes, 2 changes, 1 error)",
-		Args:  cobra.NoArgs,
+		Short: "Dry run: fetch each device, show the diff (exit 0 no changes, 2 changes pending, 1 error)",
+		Long: `plan compiles the playbook, fetches the part of each device that fwpush owns,
+and shows a unified diff plus what becomes permitted or denied. It never
+opens a configuration transaction and arms nothing: devices stay
+byte-identical. With --offline it renders without connecting at all.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.checkFormat("text", "json"); err != nil {
+			if err := g.checkFormat("text", "json", "junit"); err != nil {
 				return err
 			}
 			p, err := g.project()
 			if err != nil {
 				return err
 			}
-			if !offline {
-				return errors.New("live plan needs device sessions; use --offline to render without connecting")
+			reg := all.Registry()
+			if offline {
+				pl, perr := plan.Offline(p, reg)
+				if g.format == "json" {
+					if err := g.json(pl); err != nil {
+						return err
+					}
+				} else {
+					printOfflinePlan(g, pl)
+				}
+				if perr != nil {
+					return &exitErr{code: exitError, err: perr}
+				}
+				return nil
 			}
-			pl, perr := plan.Offline(p, all.Registry())
-			if g.format == "json" {
+			t0 := time.Now()
+			eo := pf.engine()
+			prog := newProgress(g.errOut, len(p.Selected), "plan")
+			eo.Observer = prog
+			pl, sum, perr := plan.Live(cmd.Context(), p, reg, plan.DriverOpener(p, reg, pf.transport(), nil), eo)
+			prog.done()
+			if pl == nil {
+				return perr
+			}
+			rows := planRows(pl)
+			switch g.format {
+			case "json":
 				if err := g.json(pl); err != nil {
 					return err
 				}
-			} else {
-				printOfflinePlan(g, pl)
+			case "junit":
+				if err := writeJUnit(g.out, "fwpush plan "+p.Playbook.Name, rows, time.Since(t0)); err != nil {
+					return err
+				}
+			default:
+				printDiffs(g.out, rows)
+				printTable(g.out, rows, false)
+				printSummary(g.out, sum)
 			}
-			if perr != nil {
+			switch {
+			case perr != nil:
 				return &exitErr{code: exitError, err: perr}
+			case pl.Changes():
+				return &exitErr{code: exitChanges}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&offline, "offline", false, "render the config for every device without connecting to any")
+	pf.register(cmd.Flags())
 	return cmd
+}
+
+func planRows(pl *plan.Plan) []row {
+	rows := make([]row, 0, len(pl.Devices))
+	for _, d := range pl.Devices {
+		rows = append(rows, row{host: d.Host, platform: d.Platform, status: d.Status, err: d.Error, diff: d.Diff})
+	}
+	return rows
 }
 
 func printOfflinePlan(g *globals, pl *plan.Plan) {

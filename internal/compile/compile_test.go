@@ -115,10 +115,10 @@ func TestValidateAgainstInventory(t *testing.T) {
 		flow string
 		want []string
 	}{
-		"unknown role": {"{from: wbe, to: web, ports: [tcp/1], why: x}", []string{"p.yml:6", "flows[0].from[0]", `unknown role "wbe"`}},
-		"selects no host": {"{from: any, to: empty, ports: [tcp/1], why: x}", []string{"p.yml:6", "flows[0].to", "selects no host"}},
-		"deny cuts management": {"{from: any, to: web, ports: [tcp/22], action: deny, why: x}", []string{"p.yml:6", "would cut management access"}},
-		"deny all tcp cuts management": {"{from: any, to: web, ports: [tcp/any], action: deny, why: x}", []string{"p.yml:6", "would cut management access"}},
+		"unknown role":                    {"{from: wbe, to: web, ports: [tcp/1], why: x}", []string{"p.yml:6", "flows[0].from[0]", `unknown role "wbe"`}},
+		"selects no host":                 {"{from: any, to: empty, ports: [tcp/1], why: x}", []string{"p.yml:6", "flows[0].to", "selects no host"}},
+		"deny cuts management":            {"{from: any, to: web, ports: [tcp/22], action: deny, why: x}", []string{"p.yml:6", "would cut management access"}},
+		"deny all tcp cuts management":    {"{from: any, to: web, ports: [tcp/any], action: deny, why: x}", []string{"p.yml:6", "would cut management access"}},
 		"deny outside management is fine": {"{from: monitoring, to: web, ports: [tcp/22], action: deny, why: x}", nil},
 	}
 	for name, tc := range cases {

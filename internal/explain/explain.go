@@ -77,7 +77,7 @@ func Run(p *project.Project, q Query) (*Result, error) {
 	res := &Result{Permitted: true, Query: QueryJSON{From: q.From, To: q.To, Proto: q.Proto.String(), Port: q.Port, ICMPType: q.ICMPType}}
 	for _, s := range srcs {
 		for _, d := range dsts {
-			if s.Addr.Is4() != d.Addr.Is4() || s.Addr == d.Addr {
+			if s.Addr.Is4() != d.Addr.Is4() {
 				continue
 			}
 			// ICMP is IPv4's and ICMPv6 is IPv6's: no cross-family paths.
@@ -96,7 +96,9 @@ func Run(p *project.Project, q Query) (*Result, error) {
 }
 
 func evalPath(p *project.Project, q Query, s, d Endpoint) Path {
-	pkt := intent.Packet{Src: s.Addr, Dst: d.Addr, Proto: q.Proto, Port: uint16(q.Port), ICMPType: q.ICMPType}
+	pkt := intent.Packet{Src: s.Addr, Dst: d.Addr, Proto: q.Proto, Port: uint16(q.Port), ICMPType: q.ICMPType,
+		// A host talking to itself does so over loopback.
+		Loopback: s.Addr == d.Addr || s.Host != "" && s.Host == d.Host}
 	path := Path{From: s, To: d, Permitted: true}
 	check := func(in *intent.Intent, f *intent.Filter) {
 		v := in.Eval(f, pkt)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/diff"
+	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/project"
 )
 
@@ -21,11 +23,14 @@ type Plan struct {
 
 // Device is one device's part of the plan.
 type Device struct {
-	Host     string         `json:"host"`
-	Platform string         `json:"platform"`
-	Desired  drivers.Config `json:"desired"`
-	Rules    int            `json:"rules"`
-	Error    string         `json:"error,omitempty"`
+	Host     string          `json:"host"`
+	Platform string          `json:"platform"`
+	Status   engine.Status   `json:"status,omitempty"`
+	Rules    int             `json:"rules"`
+	Desired  drivers.Config  `json:"desired"`
+	Current  *drivers.Config `json:"current,omitempty"`
+	Diff     *diff.Diff      `json:"diff,omitempty"`
+	Error    string          `json:"error,omitempty"`
 }
 
 // Offline renders every selected device without touching any. A device
@@ -35,21 +40,31 @@ func Offline(p *project.Project, reg *drivers.Registry) (*Plan, error) {
 	pl := &Plan{Playbook: p.Playbook.Name, Inventory: p.Inv.Dir, Offline: true}
 	var errs []error
 	for _, h := range p.Selected {
-		in := p.Intents[h.Name]
-		d := Device{Host: h.Name, Platform: h.Platform}
-		for _, f := range in.Filters {
-			d.Rules += len(f.Rules)
-		}
-		drv, err := reg.Get(h.Platform)
-		if err == nil {
-			d.Desired, err = drv.Render(in)
-		}
+		d, err := Render(p, reg, h.Name)
 		if err != nil {
-			err = fmt.Errorf("%s: render: %w", h.Name, err)
-			d.Error = err.Error()
 			errs = append(errs, err)
 		}
 		pl.Devices = append(pl.Devices, d)
 	}
 	return pl, errors.Join(errs...)
+}
+
+// Render renders one device's desired config; on error the Device carries
+// the message too.
+func Render(p *project.Project, reg *drivers.Registry, host string) (Device, error) {
+	in := p.Intents[host]
+	d := Device{Host: host, Platform: in.Platform}
+	for _, f := range in.Filters {
+		d.Rules += len(f.Rules)
+	}
+	drv, err := reg.Get(in.Platform)
+	if err == nil {
+		d.Desired, err = drv.Render(in)
+	}
+	if err != nil {
+		err = fmt.Errorf("%s: render: %w", host, err)
+		d.Error = err.Error()
+		d.Status = engine.Failed
+	}
+	return d, err
 }

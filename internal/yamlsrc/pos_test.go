@@ -9,7 +9,7 @@ func TestPos(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		path       []any
+		path      []any
 		line, col int
 	}{
 		{[]any{"a"}, 1, 1},

@@ -2,12 +2,8 @@ package ssh
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,15 +40,15 @@ func TestAuthMethods(t *testing.T) {
 		},
 		"key not authorized": {
 			edit: func(t *testing.T, cfg *Config) {
-				p, _ := writeKey(t, t.TempDir(), "other", "")
+				p, _ := writeKey(t, t.TempDir(), "other")
 				cfg.IdentityFiles = []string{p}
 			},
 			wantErr: drivers.ErrAuth,
 		},
 		"encrypted key without agent": {
 			edit: func(t *testing.T, cfg *Config) {
-				p, _ := writeKey(t, t.TempDir(), "enc", "passphrase")
-				cfg.IdentityFiles = []string{p}
+				_, block := encryptedKey()
+				cfg.IdentityFiles = []string{writePEM(t, filepath.Join(t.TempDir(), "enc"), block)}
 			},
 			wantErr: drivers.ErrAuth, errText: "ssh-add",
 		},
@@ -129,11 +125,8 @@ func startAgent(t *testing.T, key any) string {
 
 // Not parallel: it sets SSH_AUTH_SOCK.
 func TestAgentAuth(t *testing.T) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := ssh.NewPublicKey(priv.Public())
+	priv, block := encryptedKey()
+	pub := mustPublicKey(t, priv)
 	s, cfg := fixture(t, serverOpts{authorized: []ssh.PublicKey{pub}})
 	t.Setenv("SSH_AUTH_SOCK", startAgent(t, priv))
 
@@ -148,15 +141,7 @@ func TestAgentAuth(t *testing.T) {
 	}
 
 	// An encrypted key file is fine when the agent holds that key.
-	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte("pass"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := filepath.Join(t.TempDir(), "enc")
-	if err := os.WriteFile(enc, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg.IdentityFiles = []string{enc}
+	cfg.IdentityFiles = []string{writePEM(t, filepath.Join(t.TempDir(), "enc"), block)}
 	if c, err = Dial(context.Background(), cfg); err != nil {
 		t.Fatalf("Dial with agent and encrypted key file: %v", err)
 	}

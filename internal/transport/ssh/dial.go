@@ -92,9 +92,10 @@ func (d dialer) connect(ctx context.Context) (hops []hop, err error) {
 	}()
 	all := append(append([]endpoint(nil), d.plan.jumps...), d.plan.target)
 	for i, ep := range all {
-		where := ep.String()
+		// The caller names the target; only a jump host needs naming here.
+		where := ""
 		if i < len(all)-1 {
-			where = "jump host " + where
+			where = "jump host " + ep.String() + ": "
 		}
 		var conn net.Conn
 		if i == 0 {
@@ -103,7 +104,7 @@ func (d dialer) connect(ctx context.Context) (hops []hop, err error) {
 			conn, err = hops[i-1].client.DialContext(ctx, "tcp", ep.addr())
 		}
 		if err != nil {
-			return hops, fmt.Errorf("%s: dial: %w", where, classify(ctx, err))
+			return hops, fmt.Errorf("%sdial: %w", where, classify(ctx, err))
 		}
 		// Only the target gets the password: a jump host is another
 		// principal and must not learn the device's credential.
@@ -113,7 +114,7 @@ func (d dialer) connect(ctx context.Context) (hops []hop, err error) {
 		}
 		h, err := d.handshake(ctx, conn, ep, pw)
 		if err != nil {
-			return hops, fmt.Errorf("%s: %w", where, err)
+			return hops, fmt.Errorf("%s%w", where, err)
 		}
 		hops = append(hops, h)
 	}

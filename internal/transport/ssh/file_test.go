@@ -78,8 +78,8 @@ func TestWriteFileAtomic(t *testing.T) {
 			// How it was written: into a temp sibling, then one rename.
 			execs, sftpOps := s.ops()
 			if tc.opts.noSFTP || tc.sudo {
-				if len(execs) != 1 || !strings.Contains(execs[0], "cat > '"+dir+"/.fwpush.nft.fwpush-") ||
-					!strings.Contains(execs[0], "mv -f -- '"+dir+"/.fwpush.nft.fwpush-") {
+				if len(execs) != 1 || !strings.Contains(execs[0], "cat > ") || !strings.Contains(execs[0], "mv -f -- ") ||
+					!strings.Contains(execs[0], dir+"/.fwpush.nft.fwpush-") {
 					t.Errorf("shell write ran %q, want cat into a temp sibling then mv", execs)
 				}
 				if tc.sudo && !strings.HasPrefix(execs[0], "sudo -n -- sh -c ") {

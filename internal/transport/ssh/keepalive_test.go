@@ -40,8 +40,9 @@ func TestKeepaliveStopsOnClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	loop := fmt.Sprintf("(*Client).keepalive(%p", c)
-	if n := goroutinesOf(loop); n != 1 {
-		t.Fatalf("%d keepalive goroutines for this client, want 1", n)
+	// A goroutine that has not run yet shows no arguments: wait for it.
+	if !waitFor(func() bool { return goroutinesOf(loop) == 1 }) {
+		t.Fatalf("%d keepalive goroutines for this client, want 1", goroutinesOf(loop))
 	}
 	if !waitFor(func() bool { _, _, _, n := s.snapshot(); return n >= 3 }) {
 		t.Fatal("server saw fewer than 3 keepalives")
@@ -69,6 +70,9 @@ func TestKeepaliveClosesDeadConnection(t *testing.T) {
 	t.Parallel()
 	_, c := dialFixture(t, serverOpts{ignoreKeepalive: true}, func(cfg *Config) { cfg.KeepaliveInterval = 30 * time.Millisecond })
 	loop := fmt.Sprintf("(*Client).keepalive(%p", c)
+	if !waitFor(func() bool { return goroutinesOf(loop) == 1 }) {
+		t.Fatal("keepalive goroutine not running")
+	}
 	// 3 unanswered intervals, then the loop closes the client and ends.
 	if !waitFor(func() bool { return goroutinesOf(loop) == 0 }) {
 		t.Fatal("keepalive did not give up on a silent server")
@@ -81,12 +85,10 @@ func TestKeepaliveClosesDeadConnection(t *testing.T) {
 
 func TestKeepaliveDisabled(t *testing.T) {
 	t.Parallel()
-	s, c := dialFixture(t, serverOpts{}, func(cfg *Config) { cfg.KeepaliveInterval = -1 })
-	if n := goroutinesOf(fmt.Sprintf("(*Client).keepalive(%p", c)); n != 0 {
-		t.Errorf("%d keepalive goroutines with keepalives disabled", n)
-	}
-	time.Sleep(50 * time.Millisecond)
-	if _, _, _, n := s.snapshot(); n != 0 {
-		t.Errorf("server saw %d keepalives, want 0", n)
+	_, c := dialFixture(t, serverOpts{}, func(cfg *Config) { cfg.KeepaliveInterval = -1 })
+	select {
+	case <-c.kaDone: // never started
+	default:
+		t.Error("keepalive loop running although disabled")
 	}
 }

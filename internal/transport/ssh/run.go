@@ -22,7 +22,7 @@ const killGrace = 500 * time.Millisecond
 type Result struct {
 	Stdout     []byte
 	Stderr     []byte
-	ExitStatus int // 128+N when killed by signal N, as a shell reports it
+	ExitStatus int // 128+N when killed by signal N, as a shell reports it; -1 when we stopped it
 }
 
 // Run executes cmd on the device (through `sudo -n --` when Config.Sudo

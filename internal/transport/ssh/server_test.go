@@ -2,28 +2,18 @@ package ssh
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/pem"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/pkg/sftp"
-	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -60,6 +50,7 @@ type testServer struct {
 	forward []string // direct-tcpip destinations
 	signals []string
 	execs   []string // commands run
+	pgids   []int    // process groups of the commands
 	sftpOps []string // "open PATH", "remove PATH", "rename A B", "posix-rename A B"
 	kaCount int
 	open    []net.Conn
@@ -281,6 +272,9 @@ func (s *testServer) run(ch ssh.Channel, cmd string, proc *atomic.Pointer[os.Pro
 		return 127
 	}
 	proc.Store(c.Process)
+	s.mu.Lock()
+	s.pgids = append(s.pgids, c.Process.Pid)
+	s.mu.Unlock()
 	go func() { io.Copy(stdin, ch); stdin.Close() }() // ends with the channel
 	err = c.Wait()
 	var ee *exec.ExitError
@@ -291,65 +285,6 @@ func (s *testServer) run(ch ssh.Channel, cmd string, proc *atomic.Pointer[os.Pro
 		return ee.ExitCode()
 	}
 	return 0
-}
-
-// sftpRecorder logs the file operations of the SFTP requests it reads, so
-// tests can see how a file was written, not just the result.
-type sftpRecorder struct {
-	ssh.Channel
-	s   *testServer
-	buf []byte
-}
-
-func (r *sftpRecorder) Read(p []byte) (int, error) {
-	n, err := r.Channel.Read(p)
-	r.buf = append(r.buf, p[:n]...)
-	for len(r.buf) >= 4 {
-		size := int(binary.BigEndian.Uint32(r.buf))
-		if len(r.buf) < 4+size {
-			break
-		}
-		if op := decodeSFTPOp(r.buf[4 : 4+size]); op != "" {
-			r.s.mu.Lock()
-			r.s.sftpOps = append(r.s.sftpOps, op)
-			r.s.mu.Unlock()
-		}
-		r.buf = r.buf[4+size:]
-	}
-	return n, err
-}
-
-// decodeSFTPOp names the path-changing requests of draft-ietf-secsh-filexfer-02.
-func decodeSFTPOp(pkt []byte) string {
-	if len(pkt) < 5 {
-		return ""
-	}
-	typ, rest := pkt[0], pkt[5:] // type, request id
-	str := func() string {
-		if len(rest) < 4 {
-			return ""
-		}
-		n := int(binary.BigEndian.Uint32(rest))
-		if len(rest) < 4+n {
-			return ""
-		}
-		v := string(rest[4 : 4+n])
-		rest = rest[4+n:]
-		return v
-	}
-	switch typ {
-	case 3: // SSH_FXP_OPEN
-		return "open " + str()
-	case 13: // SSH_FXP_REMOVE
-		return "remove " + str()
-	case 18: // SSH_FXP_RENAME
-		return "rename " + str() + " " + str()
-	case 200: // SSH_FXP_EXTENDED
-		if name := str(); name == "posix-rename@openssh.com" {
-			return "posix-rename " + str() + " " + str()
-		}
-	}
-	return ""
 }
 
 // handleForward serves direct-tcpip (ProxyJump) to loopback addresses only.
@@ -385,97 +320,4 @@ func (s *testServer) handleForward(nc ssh.NewChannel) {
 	go func() { io.Copy(ch, conn); ch.Close(); done <- struct{}{} }()
 	<-done
 	<-done
-}
-
-// --- keys and files ---
-
-func newEd25519(t *testing.T) ssh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func newECDSA(t *testing.T) ssh.Signer {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// writeKey writes a fresh ed25519 private key (encrypted when passphrase
-// is set) and returns its path and public key.
-func writeKey(t *testing.T, dir, name, passphrase string) (string, ssh.PublicKey) {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var block *pem.Block
-	if passphrase == "" {
-		block, err = ssh.MarshalPrivateKey(priv, "test")
-	} else {
-		block, err = ssh.MarshalPrivateKeyWithPassphrase(priv, "test", []byte(passphrase))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pub, err := ssh.NewPublicKey(priv.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, pub
-}
-
-// writeKnownHosts writes known_hosts lines for addr (host:port) and keys.
-func writeKnownHosts(t *testing.T, path, addr string, keys ...ssh.PublicKey) {
-	t.Helper()
-	var b bytes.Buffer
-	for _, k := range keys {
-		fmt.Fprintln(&b, knownhosts.Line([]string{addr}, k))
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Write(b.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// fixture is a server plus a client Config that trusts it and can log in.
-func fixture(t *testing.T, opts serverOpts) (*testServer, Config) {
-	t.Helper()
-	dir := t.TempDir()
-	keyPath, pub := writeKey(t, dir, "id_ed25519", "")
-	opts.authorized = append(opts.authorized, pub)
-	s := newTestServer(t, opts)
-	kh := filepath.Join(dir, "known_hosts")
-	for _, k := range s.opts.hostKeys {
-		writeKnownHosts(t, kh, s.addr, k.PublicKey())
-	}
-	return s, Config{
-		Host: "127.0.0.1", Port: s.port, User: "root",
-		IdentityFiles:   []string{keyPath},
-		KnownHostsFiles: []string{kh},
-		SSHConfigFile:   "none",
-		ConnectTimeout:  5 * time.Second,
-	}
 }

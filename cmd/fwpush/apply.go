@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwpush/fwpush/drivers/all"
+	"github.com/fwpush/fwpush/internal/apply"
+	"github.com/fwpush/fwpush/internal/plan"
+)
+
+func applyCmd(g *globals) *cobra.Command {
+	var pf pushFlags
+	var yes, noConfirm bool
+	var confirmTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "apply",
+		Short: "Push with commit-confirm: arm a device-side revert, apply, check over a new connection, confirm",
+		Long: `apply fetches each device, diffs, and pushes the change atomically. Before
+changing anything it arms a revert on the device itself that fires unless
+fwpush confirms within --confirm-timeout; it confirms only after a NEW
+management connection succeeds, so a policy that locks fwpush out undoes
+itself. On a terminal it shows the plan and asks first (--yes skips that);
+without a terminal it never waits for input.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.checkFormat("text", "json", "junit"); err != nil {
+				return err
+			}
+			p, err := g.project()
+			if err != nil {
+				return err
+			}
+			reg := all.Registry()
+			open := plan.DriverOpener(p, reg, pf.transport(), nil)
+			ctx := cmd.Context()
+			if noConfirm {
+				confirmTimeout = 0
+				fmt.Fprintln(g.errOut, "WARNING: --no-confirm: no device-side revert is armed; a policy that locks fwpush out will STAY until fixed by hand")
+			}
+			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) && !yes {
+				pl, _, perr := plan.Live(ctx, p, reg, open, pf.engine())
+				if pl == nil {
+					return perr
+				}
+				rows := planRows(pl)
+				printDiffs(g.out, rows)
+				printTable(g.out, rows, false)
+				if perr != nil {
+					return &exitErr{code: exitError, err: perr}
+				}
+				if !pl.Changes() {
+					fmt.Fprintln(g.out, "no changes")
+					return nil
+				}
+				fmt.Fprint(g.out, "push these changes? [y/N] ")
+				answer, _ := bufio.NewReader(g.stdin).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+					return &exitErr{code: exitError, err: fmt.Errorf("not pushed")}
+				}
+			}
+			t0 := time.Now()
+			eo := pf.engine()
+			prog := newProgress(g.errOut, len(p.Selected), "apply")
+			eo.Observer = prog
+			rep, aerr := apply.Run(ctx, p, reg, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo})
+			prog.done()
+			if rep == nil {
+				return aerr
+			}
+			rows := applyRows(rep)
+			switch g.format {
+			case "json":
+				if err := g.json(rep); err != nil {
+					return err
+				}
+			case "junit":
+				if err := writeJUnit(g.out, "fwpush apply "+p.Playbook.Name, rows, time.Since(t0)); err != nil {
+					return err
+				}
+			default:
+				printDiffs(g.out, rows)
+				printTable(g.out, rows, true)
+				printSummary(g.out, rep.Summary)
+			}
+			if aerr != nil {
+				return &exitErr{code: exitError, err: aerr}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	pf.register(f)
+	f.BoolVarP(&yes, "yes", "y", false, "do not ask before pushing")
+	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time")
+	f.BoolVar(&noConfirm, "no-confirm", false, "push without arming a device-side revert (dangerous)")
+	return cmd
+}
+
+func applyRows(rep *apply.Report) []row {
+	rows := make([]row, 0, len(rep.Devices))
+	for _, d := range rep.Devices {
+		rows = append(rows, row{host: d.Host, platform: d.Platform, status: d.Status, outcome: string(d.Outcome),
+			phase: d.Phase, err: d.Error, diff: d.Diff})
+	}
+	return rows
+}

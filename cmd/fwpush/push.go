@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/engine"
+)
+
+// pushFlags are the connection and fleet flags plan and apply share.
+type pushFlags struct {
+	forks          int
+	serial         []string
+	canary         int
+	maxFail        float64
+	knownHosts     []string
+	tofu           bool
+	identities     []string
+	agent          bool
+	sshConfig      string
+	connectTimeout time.Duration
+	commandTimeout time.Duration
+	retries        int
+}
+
+func (f *pushFlags) register(fs *pflag.FlagSet) {
+	fs.IntVarP(&f.forks, "forks", "f", engine.DefaultForks, "devices worked on at once")
+	fs.StringSliceVar(&f.serial, "serial", nil, "batch sizes, Ansible style: 1,10,25% (last repeats)")
+	fs.IntVar(&f.canary, "canary", 0, "push to this many devices first, alone")
+	fs.Float64Var(&f.maxFail, "max-fail-percentage", -1, "stop after a batch where more than this % failed (-1: never stop)")
+	fs.StringSliceVar(&f.knownHosts, "known-hosts", nil, "known_hosts files (default ~/.ssh/known_hosts)")
+	fs.BoolVar(&f.tofu, "trust-on-first-use", false, "accept and record UNKNOWN host keys (changed keys are always refused)")
+	fs.StringSliceVar(&f.identities, "identity", nil, "SSH private key files (default: ssh-agent, ~/.ssh/id_*)")
+	fs.BoolVar(&f.agent, "agent", true, "use ssh-agent (SSH_AUTH_SOCK) when available")
+	fs.StringVar(&f.sshConfig, "ssh-config", "", "ssh config file (default ~/.ssh/config)")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "per-device connect timeout")
+	fs.DurationVar(&f.commandTimeout, "command-timeout", 60*time.Second, "per-command timeout")
+	fs.IntVar(&f.retries, "connect-retries", 3, "connect retries on transient refusals (sshd MaxStartups)")
+}
+
+func (f *pushFlags) engine() engine.Options {
+	return engine.Options{Forks: f.forks, Serial: f.serial, Canary: f.canary, MaxFailPercentage: f.maxFail}
+}
+
+func (f *pushFlags) transport() drivers.TransportOptions {
+	t := drivers.TransportOptions{KnownHostsFiles: f.knownHosts, TrustOnFirstUse: f.tofu, IdentityFiles: f.identities,
+		UseAgent: f.agent, SSHConfigFile: f.sshConfig, ConnectTimeout: f.connectTimeout, CommandTimeout: f.commandTimeout,
+		Keepalive: 5 * time.Second, ConnectRetries: f.retries}
+	if len(t.IdentityFiles) == 0 {
+		if home, err := os.UserHomeDir(); err == nil {
+			for _, k := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
+				if p := filepath.Join(home, ".ssh", k); fileExists(p) {
+					t.IdentityFiles = append(t.IdentityFiles, p)
+				}
+			}
+		}
+	}
+	return t
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

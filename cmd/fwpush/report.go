@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fwpush/fwpush/internal/diff"
+	"github.com/fwpush/fwpush/internal/engine"
+)
+
+// row is one device in a summary table or a JUnit test case.
+type row struct {
+	host, platform string
+	status         engine.Status
+	outcome, phase string
+	err            string
+	diff           *diff.Diff
+}
+
+func printTable(w io.Writer, rows []row, withOutcome bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if withOutcome {
+		fmt.Fprintln(tw, "HOST\tPLATFORM\tSTATUS\tOUTCOME\tPHASE\tCHANGE\tERROR")
+	} else {
+		fmt.Fprintln(tw, "HOST\tPLATFORM\tSTATUS\tCHANGE\tERROR")
+	}
+	for _, r := range rows {
+		change := "-"
+		if r.diff != nil && r.diff.Changed {
+			s := r.diff.Summary
+			change = fmt.Sprintf("+%d/-%d permits", len(s.Permitted), len(s.Unpermitted))
+			if n := len(s.Sets); n > 0 {
+				change += fmt.Sprintf(", %d sets", n)
+			}
+			if s.Reordered {
+				change = "reordered"
+			}
+		}
+		e := firstLine(r.err)
+		if withOutcome {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.host, r.platform, r.status, r.outcome, r.phase, change, e)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.host, r.platform, r.status, change, e)
+		}
+	}
+	tw.Flush()
+}
+
+func printSummary(w io.Writer, sum engine.Summary) {
+	var parts []string
+	for _, st := range []engine.Status{engine.Changed, engine.Unchanged, engine.Failed, engine.Unreachable, engine.Skipped} {
+		if n := sum.Counts[st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, st))
+		}
+	}
+	fmt.Fprintf(w, "%d devices: %s\n", sum.Total, strings.Join(parts, ", "))
+	if sum.Aborted != "" {
+		fmt.Fprintf(w, "stopped: %s\n", sum.Aborted)
+	}
+}
+
+func printDiffs(w io.Writer, rows []row) {
+	for _, r := range rows {
+		if r.diff == nil || !r.diff.Changed {
+			continue
+		}
+		fmt.Fprintf(w, "=== %s (%s)\n", r.host, r.platform)
+		s := r.diff.Summary
+		if s.Created {
+			fmt.Fprintln(w, "  (fwpush's table/chains do not exist yet on this device)")
+		}
+		for _, l := range s.Permitted {
+			fmt.Fprintf(w, "  + permit  %s\n", l)
+		}
+		for _, l := range s.Unpermitted {
+			fmt.Fprintf(w, "  - permit  %s\n", l)
+		}
+		for _, l := range s.Denied {
+			fmt.Fprintf(w, "  + deny    %s\n", l)
+		}
+		for _, l := range s.Undenied {
+			fmt.Fprintf(w, "  - deny    %s\n", l)
+		}
+		for _, c := range s.Sets {
+			fmt.Fprintf(w, "  ~ set %s: +%v -%v\n", c.Name, c.Added, c.Removed)
+		}
+		if s.Reordered {
+			fmt.Fprintln(w, "  ~ same rules, new order")
+		}
+		fmt.Fprintln(w, r.diff.Unified)
+	}
+}
+
+type junitSuites struct {
+	XMLName xml.Name     `xml:"testsuites"`
+	Suites  []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Time     string      `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// writeJUnit emits one test case per device: failed and unreachable
+// devices are failures, skipped ones skipped; diffs go to system-out.
+func writeJUnit(w io.Writer, suite string, rows []row, elapsed time.Duration) error {
+	s := junitSuite{Name: suite, Tests: len(rows), Time: fmt.Sprintf("%.3f", elapsed.Seconds())}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].host < rows[j].host })
+	for _, r := range rows {
+		c := junitCase{Name: r.host, Classname: "fwpush." + r.platform}
+		if r.diff != nil && r.diff.Changed {
+			c.SystemOut = r.diff.Unified
+		}
+		switch r.status {
+		case engine.Failed, engine.Unreachable:
+			s.Failures++
+			c.Failure = &junitMessage{Message: string(r.status) + ": " + firstLine(r.err), Text: r.err}
+		case engine.Skipped:
+			s.Skipped++
+			c.Skipped = &junitMessage{Message: firstLine(r.err)}
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(junitSuites{Suites: []junitSuite{s}}); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}

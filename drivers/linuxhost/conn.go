@@ -1,0 +1,113 @@
+package linuxhost
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/transport/ssh"
+)
+
+// Conn is one SSH connection to a Linux host.
+type Conn struct {
+	Host   string
+	client *ssh.Client
+	sudo   bool
+}
+
+// Dial connects to the target's host over SSH with the run's options.
+func Dial(ctx context.Context, t drivers.Target) (*Conn, error) {
+	h := t.Host
+	o := t.Options
+	cfg := ssh.Config{
+		Host: h.Hostname, Port: h.Port, User: h.Username, Password: ssh.Secret(h.Password.Reveal()),
+		IdentityFiles: o.IdentityFiles, UseAgent: o.UseAgent, KnownHostsFiles: o.KnownHostsFiles,
+		TrustOnFirstUse: o.TrustOnFirstUse, SSHConfigFile: o.SSHConfigFile, ConnectTimeout: o.ConnectTimeout,
+		CommandTimeout: o.CommandTimeout, KeepaliveInterval: o.Keepalive, ConnectRetries: o.ConnectRetries,
+		Sudo: h.Username != "" && h.Username != "root",
+	}
+	if pj, ok := h.Data["proxy_jump"].(string); ok {
+		cfg.ProxyJump = pj
+	}
+	if t.Dial != nil {
+		cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) { return t.Dial(ctx, network, addr) }
+	}
+	c, err := ssh.Dial(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", h.Name, err)
+	}
+	return &Conn{Host: h.Name, client: c, sudo: cfg.Sudo}, nil
+}
+
+// Run runs a shell script (via sh -c) and returns stdout; a non-zero exit
+// is an error carrying stderr.
+func (c *Conn) Run(ctx context.Context, script string, stdin []byte) (string, error) {
+	res, err := c.run(ctx, script, stdin)
+	if err != nil {
+		return "", err
+	}
+	if res.ExitStatus != 0 {
+		return string(res.Stdout), &ExitError{Status: res.ExitStatus, Stderr: string(res.Stderr), Stdout: string(res.Stdout)}
+	}
+	return string(res.Stdout), nil
+}
+
+func (c *Conn) run(ctx context.Context, script string, stdin []byte) (ssh.Result, error) {
+	cmd := "sh -c " + Quote(script)
+	if stdin == nil {
+		return c.client.Run(ctx, cmd, nil)
+	}
+	return c.client.Run(ctx, cmd, bytes.NewReader(stdin))
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.client.Close() }
+
+// ExitError is a script that ran and failed.
+type ExitError struct {
+	Status         int
+	Stdout, Stderr string
+}
+
+func (e *ExitError) Error() string {
+	msg := e.Stderr
+	if msg == "" {
+		msg = e.Stdout
+	}
+	return fmt.Sprintf("exit status %d: %s", e.Status, trim(msg))
+}
+
+func trim(s string) string {
+	const max = 2000
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == ' ') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Quote single-quotes s for sh.
+func Quote(s string) string {
+	out := []byte{'\''}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			out = append(out, `'\''`...)
+		} else {
+			out = append(out, s[i])
+		}
+	}
+	return string(append(out, '\''))
+}
+
+// seconds renders a duration as whole seconds, rounding up so a timer is
+// never shorter than asked.
+func seconds(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(s, 10)
+}

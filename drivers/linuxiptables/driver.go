@@ -1,0 +1,66 @@
+package linuxiptables
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/intent"
+	"github.com/fwpush/fwpush/inventory"
+)
+
+// The config parts: iptables-restore input for IPv4 and for IPv6.
+const (
+	PartIPv4 = "iptables"
+	PartIPv6 = "ip6tables"
+)
+
+// Our chains. fwpush owns every filter-table chain named FWPUSH-* and
+// nothing else; the builtin chains only get one jump each (see HookRules).
+const (
+	ChainPrefix = "FWPUSH-"
+	InputChain  = "FWPUSH-INPUT"
+	OutputChain = "FWPUSH-OUTPUT"
+)
+
+// Driver renders Intents for Linux hosts filtered with iptables.
+type Driver struct{}
+
+// New returns the iptables driver.
+func New() *Driver { return &Driver{} }
+
+// Capabilities: iptables has no native address sets (we do not depend on
+// ipset), so sets are expanded into one rule per prefix; there is no
+// native commit-confirm, the session arms a host-side revert timer.
+func (*Driver) Capabilities() drivers.Capabilities {
+	return drivers.Capabilities{IPv6: true, Logging: true, CommitConfirm: true, HostFirewall: true}
+}
+
+// Open is not implemented yet: the SSH session (Fetch = iptables-save piped
+// through Canonicalize, Apply = Check, then iptables-restore --noflush of
+// RestoreInput plus the HookRules) is a later task, so Open reports
+// ErrUnsupported rather than pretending.
+func (*Driver) Open(_ context.Context, t drivers.Target) (drivers.Session, error) {
+	host := "?"
+	if t.Host != nil {
+		host = t.Host.Name
+	}
+	return nil, fmt.Errorf("%s: open: linux-iptables sessions are not implemented yet: %w", host, drivers.ErrUnsupported)
+}
+
+// Render returns the IPv4 and IPv6 parts in canonical form: byte for byte
+// what Canonicalize makes of iptables-save (1.8.9) after loading them.
+func (*Driver) Render(in *intent.Intent) (drivers.Config, error) {
+	c := drivers.Config{Platform: inventory.LinuxIptables}
+	for _, p := range []struct {
+		name string
+		fam  int
+	}{{PartIPv4, 4}, {PartIPv6, 6}} {
+		text, err := render(in, p.fam)
+		if err != nil {
+			return drivers.Config{}, fmt.Errorf("%s: render %s: %w", in.Host, p.name, err)
+		}
+		c.Parts = append(c.Parts, drivers.Part{Name: p.name, Text: text})
+	}
+	return c, nil
+}

@@ -1,0 +1,151 @@
+package linuxiptables
+
+import (
+	"errors"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/intent"
+	"github.com/fwpush/fwpush/internal/policy"
+)
+
+func TestRenderGolden(t *testing.T) {
+	cases := renderCases(t)
+	keep := map[string]bool{}
+	for _, c := range cases {
+		file := filepath.Join("testdata", "render", c.name+".golden")
+		keep[file] = true
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := New().Render(c.in)
+			require.NoError(t, err)
+			require.Len(t, cfg.Parts, 2)
+			require.NoError(t, Check(cfg))
+			got := cfg.String()
+			if *update {
+				require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
+				require.NoError(t, os.WriteFile(file, []byte(got), 0o644))
+			}
+			want, err := os.ReadFile(file)
+			require.NoError(t, err, "run go test ./drivers/linuxiptables -update")
+			if d := cmp.Diff(string(want), got); d != "" {
+				t.Errorf("render differs from %s (-want +got):\n%s", file, d)
+			}
+		})
+	}
+	stale, err := filepath.Glob("testdata/render/*.golden")
+	require.NoError(t, err)
+	for _, f := range stale {
+		if !keep[f] {
+			if *update {
+				require.NoError(t, os.Remove(f))
+			} else {
+				t.Errorf("%s belongs to no case: run -update to remove it", f)
+			}
+		}
+	}
+}
+
+// TestRenderDeterministic renders twice, then again with every set and its
+// prefixes shuffled: the bytes never change.
+func TestRenderDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for _, c := range renderCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			first, err := New().Render(c.in)
+			require.NoError(t, err)
+			again, err := New().Render(c.in)
+			require.NoError(t, err)
+			require.Equal(t, first, again)
+			for i := 0; i < 3; i++ {
+				rng.Shuffle(len(c.in.Sets), func(a, b int) { c.in.Sets[a], c.in.Sets[b] = c.in.Sets[b], c.in.Sets[a] })
+				for _, s := range c.in.Sets {
+					rng.Shuffle(len(s.Prefixes), func(a, b int) { s.Prefixes[a], s.Prefixes[b] = s.Prefixes[b], s.Prefixes[a] })
+				}
+				shuffled, err := New().Render(c.in)
+				require.NoError(t, err)
+				require.Equal(t, first.String(), shuffled.String())
+			}
+		})
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	tests := map[string]struct {
+		edit        func(in *intent.Intent)
+		unsupported bool
+	}{
+		"interface binding": {edit: func(in *intent.Intent) {
+			in.Filters = append(in.Filters, &intent.Filter{Name: "FWPUSH-ETH0-IN",
+				Binding: intent.Binding{Kind: intent.Interface, Interface: "eth0", Direction: "in"}})
+		}, unsupported: true},
+		"protocol 0":  {edit: func(in *intent.Intent) { in.Filters[0].Rules[8].Proto = 0 }, unsupported: true},
+		"unknown set": {edit: func(in *intent.Intent) { in.Filters[0].Rules[4].Src = "nope" }},
+		"icmp type out of range": {edit: func(in *intent.Intent) {
+			in.Filters[0].Rules[3].ICMP = []int{-1}
+		}},
+		"two input filters": {edit: func(in *intent.Intent) { in.Filters[1].Binding.Kind = intent.Input }},
+		"duplicate set":     {edit: func(in *intent.Intent) { in.Sets = append(in.Sets, in.Sets[0]) }},
+		"no filter":         {edit: func(in *intent.Intent) { in.Filters = nil }},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := edgeIntent()
+			tc.edit(in)
+			_, err := New().Render(in)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), "edge-1: render")
+			require.Equal(t, tc.unsupported, errors.Is(err, drivers.ErrUnsupported), err.Error())
+		})
+	}
+}
+
+func TestPortMatches(t *testing.T) {
+	r := func(lo, hi uint16) policy.PortRange { return policy.PortRange{Lo: lo, Hi: hi} }
+	var fifteen, sixteen []policy.PortRange
+	for p := uint16(1); p <= 16; p++ {
+		if p <= 15 {
+			fifteen = append(fifteen, r(p*10, p*10))
+		}
+		sixteen = append(sixteen, r(p*10, p*10))
+	}
+	tests := map[string]struct {
+		in   []policy.PortRange
+		want []string
+	}{
+		"one port":     {[]policy.PortRange{r(22, 22)}, []string{" -p tcp -m tcp --dport 22"}},
+		"one range":    {[]policy.PortRange{r(8080, 8081)}, []string{" -p tcp -m tcp --dport 8080:8081"}},
+		"several":      {[]policy.PortRange{r(80, 80), r(443, 443)}, []string{" -p tcp -m multiport --dports 80,443"}},
+		"fifteen fit":  {fifteen, []string{" -p tcp -m multiport --dports 10,20,30,40,50,60,70,80,90,100,110,120,130,140,150"}},
+		"sixteenth":    {sixteen, []string{" -p tcp -m multiport --dports 10,20,30,40,50,60,70,80,90,100,110,120,130,140,150", " -p tcp -m tcp --dport 160"}},
+		"ranges count": {[]policy.PortRange{r(1, 2), r(4, 5), r(7, 8), r(10, 11), r(13, 14), r(16, 17), r(19, 20), r(22, 23)}, []string{" -p tcp -m multiport --dports 1:2,4:5,7:8,10:11,13:14,16:17,19:20", " -p tcp -m tcp --dport 22:23"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) { require.Equal(t, tc.want, portMatches("tcp", tc.in)) })
+	}
+}
+
+func TestQuote(t *testing.T) {
+	tests := map[string]struct{ in, want string }{
+		"bare":    {"web_1-a", " web_1-a"},
+		"space":   {"a b", ` "a b"`},
+		"empty":   {"", ` ""`},
+		"escapes": {`it's "x" \ y`, ` "it\'s \"x\" \\ y"`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) { require.Equal(t, tc.want, quote(tc.in)) })
+	}
+}
+
+func TestCapabilitiesAndOpen(t *testing.T) {
+	c := New().Capabilities()
+	require.True(t, c.IPv6 && c.HostFirewall && c.Logging)
+	require.False(t, c.NetworkACL || c.AddressSets)
+	_, err := New().Open(t.Context(), drivers.Target{})
+	require.ErrorIs(t, err, drivers.ErrUnsupported)
+}

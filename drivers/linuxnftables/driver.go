@@ -1,0 +1,61 @@
+package linuxnftables
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/intent"
+	"github.com/fwpush/fwpush/inventory"
+)
+
+// PartName names the single config part: the whole table, as listed.
+const PartName = "nftables"
+
+// Table is the one nft table fwpush owns on a host; nothing outside it is
+// ever read or written.
+const Table = "inet fwpush"
+
+// Driver renders Intents for Linux hosts filtered with nftables.
+type Driver struct{}
+
+// New returns the nftables driver.
+func New() *Driver { return &Driver{} }
+
+// Capabilities: nft has native sets, IPv4 and IPv6 in one inet table, and
+// logging. It has no native commit-confirm; the session arms a host-side
+// revert timer instead.
+func (*Driver) Capabilities() drivers.Capabilities {
+	return drivers.Capabilities{IPv6: true, Logging: true, AddressSets: true,
+		CommitConfirm: true, HostFirewall: true}
+}
+
+// Open is not implemented yet: the SSH session (Fetch = `nft list table
+// inet fwpush`, Apply = `nft -f` of ApplyScript) is a later task, so Open
+// reports ErrUnsupported rather than pretending.
+func (*Driver) Open(_ context.Context, t drivers.Target) (drivers.Session, error) {
+	host := "?"
+	if t.Host != nil {
+		host = t.Host.Name
+	}
+	return nil, fmt.Errorf("%s: open: linux-nftables sessions are not implemented yet: %w", host, drivers.ErrUnsupported)
+}
+
+// Render returns the table in canonical form: byte for byte what nft 1.0.6
+// lists after loading it, so a fetched table diffs cleanly against it.
+func (*Driver) Render(in *intent.Intent) (drivers.Config, error) {
+	text, err := render(in)
+	if err != nil {
+		return drivers.Config{}, fmt.Errorf("%s: render: %w", in.Host, err)
+	}
+	return drivers.Config{Platform: inventory.LinuxNftables, Parts: []drivers.Part{{Name: PartName, Text: text}}}, nil
+}
+
+// ApplyScript returns the file fed to `nft -f`. Declaring the table before
+// deleting it makes the delete succeed when the table is absent, and nft
+// runs the whole file as one kernel transaction: the old table is replaced
+// by the new one atomically, or nothing changes. An empty config yields a
+// script that only removes the table.
+func ApplyScript(c drivers.Config) string {
+	return "table " + Table + "\ndelete table " + Table + "\n" + c.Part(PartName)
+}

@@ -1,0 +1,106 @@
+package linuxnftables
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fwpush/fwpush/drivers"
+)
+
+// labNamespace creates a throwaway network namespace, removed when the test
+// ends, pass or fail. Every nft command of these tests runs inside it, never
+// in the machine's own namespace. Without root the test is skipped, except
+// under CI, which runs as root and must never skip.
+func labNamespace(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "" {
+			t.Skip("lab: needs root to create a network namespace (CI runs this as root)")
+		}
+		t.Fatal("lab: CI is set but the tests do not run as root")
+	}
+	b := make([]byte, 4)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	ns := "fwpt-" + hex.EncodeToString(b)
+	out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput()
+	require.NoError(t, err, "ip netns add %s: %s", ns, out)
+	t.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+			t.Errorf("ip netns del %s: %v: %s", ns, err, out)
+		}
+	})
+	return ns
+}
+
+// inNS runs a command inside the namespace with a deadline.
+func inNS(ns string, stdin []byte, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, args...)...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%v: %w: %s", args, err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// TestLabLoad loads every host of every example and seed inventory, and the
+// edge Intent, into one namespace in turn: nft -c accepts the apply script,
+// the real load replaces the previous host's table, and nft lists exactly
+// the rendered text back.
+func TestLabLoad(t *testing.T) {
+	ns := labNamespace(t)
+	dir := t.TempDir()
+	apply := func(t *testing.T, cfg drivers.Config) {
+		script := filepath.Join(dir, "apply.nft")
+		require.NoError(t, os.WriteFile(script, []byte(ApplyScript(cfg)), 0o600))
+		_, err := inNS(ns, nil, "nft", "-c", "-f", script)
+		require.NoError(t, err)
+		_, err = inNS(ns, nil, "nft", "-f", script)
+		require.NoError(t, err)
+		got, err := inNS(ns, nil, "nft", "list", "table", "inet", "fwpush")
+		require.NoError(t, err)
+		if d := cmp.Diff(cfg.Part(PartName), got); d != "" {
+			t.Errorf("nft lists something else than the render (-render +listed):\n%s", d)
+		}
+	}
+	hosts := 0
+	for _, s := range systems(t) {
+		p := load(t, s)
+		for _, name := range p.Inv.Names() {
+			t.Run(s.name+"/"+name, func(t *testing.T) {
+				cfg, err := New().Render(p.Intents[name])
+				require.NoError(t, err)
+				apply(t, cfg)
+			})
+			hosts++
+		}
+	}
+	t.Run("edge", func(t *testing.T) {
+		cfg, err := New().Render(edgeIntent())
+		require.NoError(t, err)
+		apply(t, cfg)
+	})
+	require.Greater(t, hosts, 5)
+	t.Run("remove", func(t *testing.T) {
+		_, err := inNS(ns, []byte(ApplyScript(drivers.Config{})), "nft", "-f", "-")
+		require.NoError(t, err)
+		out, err := inNS(ns, nil, "nft", "list", "tables")
+		require.NoError(t, err)
+		require.Empty(t, out, "an empty config removes the table")
+	})
+}

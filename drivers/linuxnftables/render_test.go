@@ -1,0 +1,142 @@
+package linuxnftables
+
+import (
+	"errors"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/intent"
+)
+
+func TestRenderGolden(t *testing.T) {
+	cases := renderCases(t)
+	keep := map[string]bool{}
+	for _, c := range cases {
+		file := filepath.Join("testdata", "render", c.name+".golden")
+		keep[file] = true
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := New().Render(c.in)
+			require.NoError(t, err)
+			require.Len(t, cfg.Parts, 1)
+			require.Equal(t, PartName, cfg.Parts[0].Name)
+			got := cfg.Part(PartName)
+			if *update {
+				require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
+				require.NoError(t, os.WriteFile(file, []byte(got), 0o644))
+			}
+			want, err := os.ReadFile(file)
+			require.NoError(t, err, "run go test ./drivers/linuxnftables -update")
+			if d := cmp.Diff(string(want), got); d != "" {
+				t.Errorf("render differs from %s (-want +got):\n%s", file, d)
+			}
+		})
+	}
+	stale, err := filepath.Glob("testdata/render/*.golden")
+	require.NoError(t, err)
+	for _, f := range stale {
+		if !keep[f] {
+			if *update {
+				require.NoError(t, os.Remove(f))
+			} else {
+				t.Errorf("%s belongs to no case: run -update to remove it", f)
+			}
+		}
+	}
+}
+
+// TestRenderDeterministic renders twice, then again with every set and its
+// prefixes shuffled: the bytes never change.
+func TestRenderDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for _, c := range renderCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			first, err := New().Render(c.in)
+			require.NoError(t, err)
+			again, err := New().Render(c.in)
+			require.NoError(t, err)
+			require.Equal(t, first, again)
+			for i := 0; i < 3; i++ {
+				rng.Shuffle(len(c.in.Sets), func(a, b int) { c.in.Sets[a], c.in.Sets[b] = c.in.Sets[b], c.in.Sets[a] })
+				for _, s := range c.in.Sets {
+					rng.Shuffle(len(s.Prefixes), func(a, b int) { s.Prefixes[a], s.Prefixes[b] = s.Prefixes[b], s.Prefixes[a] })
+				}
+				shuffled, err := New().Render(c.in)
+				require.NoError(t, err)
+				require.Equal(t, first.Part(PartName), shuffled.Part(PartName))
+			}
+		})
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	tests := map[string]struct {
+		edit        func(in *intent.Intent)
+		unsupported bool
+	}{
+		"interface binding": {edit: func(in *intent.Intent) {
+			in.Filters = append(in.Filters, &intent.Filter{Name: "FWPUSH-ETH0-IN",
+				Binding: intent.Binding{Kind: intent.Interface, Interface: "eth0", Direction: "in"}})
+		}, unsupported: true},
+		"unknown set": {edit: func(in *intent.Intent) { in.Filters[0].Rules[4].Src = "nope" }},
+		"icmp type out of range": {edit: func(in *intent.Intent) {
+			in.Filters[0].Rules[3].ICMP = []int{256}
+		}},
+		"two input filters": {edit: func(in *intent.Intent) { in.Filters[1].Binding.Kind = intent.Input }},
+		"duplicate set":     {edit: func(in *intent.Intent) { in.Sets = append(in.Sets, in.Sets[0]) }},
+		"no filter":         {edit: func(in *intent.Intent) { in.Filters = nil }},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := edgeIntent()
+			tc.edit(in)
+			_, err := New().Render(in)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), "edge-1: render:")
+			require.Equal(t, tc.unsupported, errors.Is(err, drivers.ErrUnsupported), err.Error())
+		})
+	}
+}
+
+func TestIdentifiers(t *testing.T) {
+	got := identifiers([]string{"web", "5g-core", "a.b", "a_b", "app_db", string(make([]byte, 300))})
+	require.Equal(t, "web", got["web"])
+	require.Equal(t, "_5g-core", got["5g-core"])
+	require.Equal(t, "app_db", got["app_db"])
+	require.NotEqual(t, got["a.b"], got["a_b"], "collisions are told apart")
+	require.Regexp(t, `^a_b_[0-9a-f]{8}$`, got["a.b"])
+	require.LessOrEqual(t, len(got[string(make([]byte, 300))]), maxIdent)
+}
+
+func TestComment(t *testing.T) {
+	tests := map[string]struct{ in, want string }{
+		"quotes":   {`say "hi"`, `say 'hi'`},
+		"controls": {"a\tb\nc", "a b c"},
+		"utf8 cut": {"aaaaaaaaa" + "é", "aaaaaaaaa"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) { require.Equal(t, tc.want, comment(tc.in, 10)) })
+	}
+}
+
+func TestCapabilitiesAndOpen(t *testing.T) {
+	c := New().Capabilities()
+	require.True(t, c.IPv6 && c.HostFirewall && c.AddressSets && c.Logging)
+	require.False(t, c.NetworkACL)
+	_, err := New().Open(t.Context(), drivers.Target{})
+	require.ErrorIs(t, err, drivers.ErrUnsupported)
+}
+
+func TestApplyScript(t *testing.T) {
+	cfg, err := New().Render(edgeIntent())
+	require.NoError(t, err)
+	s := ApplyScript(cfg)
+	require.Equal(t, "table inet fwpush\ndelete table inet fwpush\n"+cfg.Part(PartName), s)
+	require.Equal(t, "table inet fwpush\ndelete table inet fwpush\n", ApplyScript(drivers.Config{}))
+}
+

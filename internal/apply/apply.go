@@ -1,0 +1,211 @@
+// Package apply pushes plans: per device, fetch, diff, apply with a
+// device-side revert armed, check over a new connection, then confirm or
+// roll back. The outcome is always read back from the device.
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/diff"
+	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/plan"
+	"github.com/fwpush/fwpush/internal/project"
+)
+
+// Outcome is what a device ended with, established by reading it back.
+type Outcome string
+
+// Outcomes.
+const (
+	Unchanged     Outcome = "unchanged"
+	Confirmed     Outcome = "confirmed"
+	Applied       Outcome = "applied" // without commit-confirm
+	RolledBack    Outcome = "rolled-back"
+	Failed        Outcome = "failed" // nothing changed on the device
+	Indeterminate Outcome = "indeterminate"
+)
+
+// Options control a push.
+type Options struct {
+	// ConfirmWithin arms a device-side revert that fires unless the push is
+	// confirmed in time; 0 disables commit-confirm (not recommended).
+	ConfirmWithin time.Duration
+	// PostCheck runs after the change, before confirming; an error rolls
+	// the device back.
+	PostCheck func(ctx context.Context, host string) error
+	Engine    engine.Options
+	// Settle is how long past the confirm deadline to wait before reading
+	// a device back that we could not reach to confirm.
+	Settle time.Duration
+}
+
+// Device is one device's push record.
+type Device struct {
+	plan.Device
+	Outcome Outcome `json:"outcome"`
+	// Phase is the last phase reached: fetch, apply, check, confirm.
+	Phase string `json:"phase"`
+}
+
+// Report is the whole push.
+type Report struct {
+	Playbook string         `json:"playbook"`
+	Devices  []Device       `json:"devices"`
+	Summary  engine.Summary `json:"summary"`
+}
+
+// Run pushes the project's desired config to every selected device.
+func Run(ctx context.Context, p *project.Project, reg *drivers.Registry, open plan.Opener, o Options) (*Report, error) {
+	if o.Settle == 0 {
+		o.Settle = 3 * time.Second
+	}
+	hosts := make([]string, len(p.Selected))
+	for i, h := range p.Selected {
+		hosts[i] = h.Name
+	}
+	results, sum, err := engine.Run(ctx, hosts, o.Engine, func(ctx context.Context, host string) engine.Result {
+		d := pushDevice(ctx, p, reg, open, o, host)
+		st := engine.Failed
+		switch d.Outcome {
+		case Unchanged:
+			st = engine.Unchanged
+		case Confirmed, Applied:
+			st = engine.Changed
+		}
+		if d.Status == engine.Unreachable {
+			st = engine.Unreachable
+		}
+		d.Status = st
+		return engine.Result{Status: st, Error: d.Error, Detail: d}
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Playbook: p.Playbook.Name, Summary: sum}
+	var errs []error
+	for _, r := range results {
+		d, ok := r.Detail.(Device)
+		if !ok {
+			d = Device{Device: plan.Device{Host: r.Host, Status: r.Status}, Outcome: Failed, Phase: "not started"}
+			if r.Status == engine.Skipped {
+				d.Outcome, d.Error = "", "not started: "+sum.Aborted
+			}
+		}
+		if d.Error != "" && r.Status != engine.Skipped {
+			errs = append(errs, errors.New(d.Error))
+		}
+		rep.Devices = append(rep.Devices, d)
+	}
+	if sum.Aborted != "" {
+		errs = append(errs, errors.New(sum.Aborted))
+	}
+	return rep, errors.Join(errs...)
+}
+
+func pushDevice(ctx context.Context, p *project.Project, reg *drivers.Registry, open plan.Opener, o Options, host string) Device {
+	pd, err := plan.Render(p, reg, host)
+	d := Device{Device: pd, Outcome: Failed, Phase: "render"}
+	if err != nil {
+		return d
+	}
+	fail := func(phase string, err error) Device {
+		d.Phase, d.Error = phase, fmt.Sprintf("%s: %s: %v", host, phase, err)
+		d.Status = plan.Classify(err)
+		return d
+	}
+	d.Phase = "fetch"
+	s, err := open(ctx, host)
+	if err != nil {
+		return fail("connect", err)
+	}
+	defer s.Close()
+	before, err := s.Fetch(ctx)
+	if err != nil {
+		return fail("fetch", err)
+	}
+	df := diff.Compute(before, d.Desired)
+	d.Current, d.Diff = &before, &df
+	if !df.Changed {
+		d.Outcome = Unchanged
+		return d
+	}
+	d.Phase = "apply"
+	if err := s.Apply(ctx, d.Desired, o.ConfirmWithin); err != nil {
+		if errors.Is(err, drivers.ErrRejected) {
+			return fail("apply", err) // refused before anything changed
+		}
+		d = fail("apply", err)
+		d.Outcome = readBack(ctx, open, host, before, d.Desired, o)
+		return d
+	}
+	if o.ConfirmWithin <= 0 {
+		d.Outcome = Applied
+		return d
+	}
+	// Confirm only over a fresh connection: an established session can
+	// survive a policy that blocks every new one (RELIABILITY.md, A2).
+	d.Phase = "check"
+	check, err := open(ctx, host)
+	if err != nil {
+		d = fail("check", fmt.Errorf("new management connection failed, device reverts by itself: %w", err))
+		d.Outcome = waitRevert(ctx, open, host, before, d.Desired, o)
+		return d
+	}
+	defer check.Close()
+	now, err := check.Fetch(ctx)
+	if err == nil && now.String() != d.Desired.String() {
+		err = errors.New("device config differs from the one just applied")
+	}
+	if err == nil && o.PostCheck != nil {
+		err = o.PostCheck(ctx, host)
+	}
+	if err != nil {
+		d = fail("check", err)
+		if rerr := check.Rollback(ctx, before); rerr != nil {
+			d.Error += fmt.Sprintf("; rollback: %v", rerr)
+		}
+		d.Outcome = readBack(ctx, open, host, before, d.Desired, o)
+		return d
+	}
+	d.Phase = "confirm"
+	if err := check.Confirm(ctx); err != nil {
+		d = fail("confirm", err)
+		d.Outcome = waitRevert(ctx, open, host, before, d.Desired, o)
+		return d
+	}
+	d.Outcome = Confirmed
+	return d
+}
+
+// waitRevert waits for the device's own revert timer, then reads it back.
+func waitRevert(ctx context.Context, open plan.Opener, host string, before, desired drivers.Config, o Options) Outcome {
+	select {
+	case <-time.After(o.ConfirmWithin + o.Settle):
+	case <-ctx.Done():
+		return Indeterminate
+	}
+	return readBack(ctx, open, host, before, desired, o)
+}
+
+// readBack establishes the outcome from the device itself.
+func readBack(ctx context.Context, open plan.Opener, host string, before, desired drivers.Config, o Options) Outcome {
+	s, err := open(ctx, host)
+	if err != nil {
+		return Indeterminate
+	}
+	defer s.Close()
+	now, err := s.Fetch(ctx)
+	switch {
+	case err != nil:
+		return Indeterminate
+	case now.String() == before.String():
+		return RolledBack
+	case now.String() == desired.String() && o.ConfirmWithin <= 0:
+		return Applied
+	}
+	return Indeterminate
+}

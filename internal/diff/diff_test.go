@@ -1,0 +1,80 @@
+package diff
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/fwpush/fwpush/drivers"
+)
+
+func cfg(text string) drivers.Config {
+	return drivers.Config{Platform: "linux-nftables", Parts: []drivers.Part{{Name: "nftables", Text: text}}}
+}
+
+const before = `table inet fwpush {
+	set bono_v4 {
+		type ipv4_addr
+		flags interval
+		elements = { 198.18.1.1, 198.18.1.2 }
+	}
+
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		ip saddr @bono_v4 tcp dport 5054 accept comment "sip"
+		tcp dport 23 drop comment "no telnet"
+	}
+}
+`
+
+func TestSummary(t *testing.T) {
+	after := `table inet fwpush {
+	set bono_v4 {
+		type ipv4_addr
+		flags interval
+		elements = { 198.18.1.1,
+			     198.18.1.3 }
+	}
+
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		ip saddr @bono_v4 tcp dport 5058 accept comment "sip internal"
+	}
+}
+`
+	d := Compute(cfg(before), cfg(after))
+	assert.True(t, d.Changed)
+	assert.Contains(t, d.Unified, "-\t\tip saddr @bono_v4 tcp dport 5054 accept")
+	assert.Equal(t, []string{`ip saddr @bono_v4 tcp dport 5058 accept comment "sip internal"`}, d.Summary.Permitted)
+	assert.Equal(t, []string{`ip saddr @bono_v4 tcp dport 5054 accept comment "sip"`}, d.Summary.Unpermitted)
+	assert.Equal(t, []string{`tcp dport 23 drop comment "no telnet"`}, d.Summary.Undenied)
+	assert.Equal(t, []SetChange{{Name: "bono_v4", Added: []string{"198.18.1.3"}, Removed: []string{"198.18.1.2"}}}, d.Summary.Sets)
+	assert.False(t, d.Summary.Reordered)
+}
+
+func TestNoChangeAndReorder(t *testing.T) {
+	assert.False(t, Compute(cfg(before), cfg(before)).Changed)
+	swapped := `table inet fwpush {
+	set bono_v4 {
+		type ipv4_addr
+		flags interval
+		elements = { 198.18.1.1, 198.18.1.2 }
+	}
+
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		tcp dport 23 drop comment "no telnet"
+		ip saddr @bono_v4 tcp dport 5054 accept comment "sip"
+	}
+}
+`
+	d := Compute(cfg(before), cfg(swapped))
+	assert.True(t, d.Changed)
+	assert.True(t, d.Summary.Reordered)
+	d = Compute(cfg(""), cfg(before))
+	assert.True(t, d.Summary.Created)
+	assert.Len(t, d.Summary.Permitted, 2)
+}

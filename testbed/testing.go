@@ -1,0 +1,59 @@
+package testbed
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// StartT starts a lab for a test and closes it in t.Cleanup. It gives the
+// lab a random prefix (so parallel test binaries never collide) and a
+// controller; opts may override the prefix. If the lab cannot start, the
+// test fails under CI (CI set) or as root, and is skipped otherwise (a
+// developer without root). When the test has failed, Cleanup logs the tail
+// of every sshd and listener log before removing them.
+func StartT(t testing.TB, hosts []HostSpec, opts ...Option) *Lab {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	opts = append([]Option{WithPrefix(RandomPrefix()), WithController()}, opts...)
+	l, err := Start(ctx, hosts, opts...)
+	if err != nil {
+		if os.Getenv("CI") != "" || os.Geteuid() == 0 {
+			t.Fatalf("lab: %v", err)
+		}
+		t.Skipf("lab unavailable (not root, CI unset): %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			l.logTails(t)
+		}
+		if err := l.Close(); err != nil {
+			t.Errorf("lab: %v", err)
+		}
+	})
+	return l
+}
+
+// RandomPrefix returns a fresh prefix for WithPrefix: "t" and 8 hex digits.
+func RandomPrefix() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return "t" + hex.EncodeToString(b)
+}
+
+func (l *Lab) logTails(t testing.TB) {
+	t.Helper()
+	for _, h := range l.hosts {
+		for _, f := range []string{"sshd.log", "listen.log"} {
+			path := filepath.Join(l.dir, "hosts", h.Name, f)
+			if _, err := os.Stat(path); err == nil {
+				t.Logf("lab %s %s:\n%s", h.Name, f, tail(path))
+			}
+		}
+	}
+}
