@@ -31,16 +31,22 @@ type proc struct {
 	done            chan struct{} // closed once the process is reaped
 }
 
-// startProc runs argv in namespace ns with `ip netns exec` (which execs, so
-// the pid is the daemon's), stderr to logPath and stdout to stdout or the
-// log. The daemon is not tied to ctx: it lives until Close.
-func (l *Lab) startProc(ns, host, kind string, argv []string, logPath string, stdout *os.File) (*proc, error) {
+// startProc runs argv in a host's namespace, stderr to logPath and stdout to
+// stdout or the log. With ns set it goes through `ip netns exec ns` (which
+// execs, so the pid is the daemon's) to get the per-host /etc bind mounts;
+// otherwise it is forked straight into the namespace nsFd, which is much
+// cheaper. The daemon is not tied to a ctx: it lives until Close.
+func (l *Lab) startProc(ns string, nsFd int, host, kind string, argv []string, logPath string, stdout *os.File) (*proc, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close() // the child holds its own copy
-	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	if ns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
+		nsFd = -1
+	}
 	cmd.Env = labEnv
 	cmd.Stderr = logf
 	cmd.Stdout = logf
@@ -52,7 +58,7 @@ func (l *Lab) startProc(ns, host, kind string, argv []string, logPath string, st
 	} else {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startIn(nsFd, cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", kind, err)
 	}
 	p := &proc{host: host, kind: kind, log: logPath, cmd: cmd, done: make(chan struct{})}
@@ -113,7 +119,7 @@ func (l *Lab) writeHostSSHD(h HostSpec, hdir string) error {
 // address and provably sees the per-host /etc.
 func (l *Lab) startSSHD(ctx context.Context, h HostSpec, ns string, fd int, hdir, sshd string) error {
 	argv := []string{sshd, "-D", "-e", "-f", filepath.Join(hdir, "sshd_config")}
-	p, err := l.startProc(ns, h.Name, "sshd", argv, filepath.Join(hdir, "sshd.log"), nil)
+	p, err := l.startProc(ns, -1, h.Name, "sshd", argv, filepath.Join(hdir, "sshd.log"), nil)
 	if err != nil {
 		return err
 	}
@@ -149,13 +155,13 @@ func (l *Lab) waitTCP(ctx context.Context, fd int, addr netip.AddrPort, p *proc)
 		case <-ctx.Done():
 			return fmt.Errorf("%s not accepting after %s: %w (log: %s)", addr, l.cfg.readyTimeout, err, tail(p.log))
 		case <-p.done:
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }
 
 // startListener starts the probe listener and waits for its ready line.
-func (l *Lab) startListener(ctx context.Context, h HostSpec, ns, hdir string, listener []string) error {
+func (l *Lab) startListener(ctx context.Context, h HostSpec, fd int, hdir string, listener []string) error {
 	var addrs []string
 	for _, a := range h.Addrs {
 		addrs = append(addrs, a.Addr().String())
@@ -168,7 +174,7 @@ func (l *Lab) startListener(ctx context.Context, h HostSpec, ns, hdir string, li
 		return err
 	}
 	defer r.Close()
-	p, err := l.startProc(ns, h.Name, "listener", argv, filepath.Join(hdir, "listen.log"), w)
+	p, err := l.startProc("", fd, h.Name, "listener", argv, filepath.Join(hdir, "listen.log"), w)
 	w.Close()
 	if err != nil {
 		return err

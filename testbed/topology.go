@@ -77,7 +77,7 @@ func (l *Lab) addNetnsBatch(ctx context.Context, names []string) error {
 		}
 		lines = append(lines, "netns add "+ns)
 	}
-	err := ipBatch(ctx, "", lines...)
+	err := ipBatch(ctx, -1, lines...)
 	// Record whatever got created, even when the batch stopped half-way.
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -288,7 +288,7 @@ func (l *Lab) startHost(ctx context.Context, i int, h HostSpec, sshd string, lis
 		return errors.New("failing on purpose (test hook)")
 	}
 	if len(h.TCP)+len(h.UDP) > 0 {
-		return l.startListener(ctx, h, ns, hdir, listener)
+		return l.startListener(ctx, h, fd, hdir, listener)
 	}
 	return nil
 }

@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	pf.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
 	pf.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
 	pf.StringVar(&g.format, "format", "text", "output format: text|json (plan and apply also junit)")
-	root.AddCommand(validateCmd(g), planCmd(g), applyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g))
+	root.AddCommand(validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g))
 
 	err := root.ExecuteContext(ctx)
 	var ee *exitErr

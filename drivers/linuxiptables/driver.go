@@ -36,16 +36,12 @@ func (*Driver) Capabilities() drivers.Capabilities {
 	return drivers.Capabilities{IPv6: true, Logging: true, CommitConfirm: true, HostFirewall: true}
 }
 
-// Open is not implemented yet: the SSH session (Fetch = iptables-save piped
-// through Canonicalize, Apply = Check, then iptables-restore --noflush of
-// RestoreInput plus the HookRules) is a later task, so Open reports
-// ErrUnsupported rather than pretending.
-func (*Driver) Open(_ context.Context, t drivers.Target) (drivers.Session, error) {
-	host := "?"
-	if t.Host != nil {
-		host = t.Host.Name
-	}
-	return nil, fmt.Errorf("%s: open: linux-iptables sessions are not implemented yet: %w", host, drivers.ErrUnsupported)
+// Open connects over SSH; the session fetches iptables-save through
+// Canonicalize, validates with Check and iptables-restore --test, arms a
+// host-side revert timer when asked to confirm, then restores with
+// --noflush and fixes the hook jumps.
+func (*Driver) Open(ctx context.Context, t drivers.Target) (drivers.Session, error) {
+	return open(ctx, t)
 }
 
 // Render returns the IPv4 and IPv6 parts in canonical form: byte for byte

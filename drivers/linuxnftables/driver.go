@@ -30,15 +30,11 @@ func (*Driver) Capabilities() drivers.Capabilities {
 		CommitConfirm: true, HostFirewall: true}
 }
 
-// Open is not implemented yet: the SSH session (Fetch = `nft list table
-// inet fwpush`, Apply = `nft -f` of ApplyScript) is a later task, so Open
-// reports ErrUnsupported rather than pretending.
-func (*Driver) Open(_ context.Context, t drivers.Target) (drivers.Session, error) {
-	host := "?"
-	if t.Host != nil {
-		host = t.Host.Name
-	}
-	return nil, fmt.Errorf("%s: open: linux-nftables sessions are not implemented yet: %w", host, drivers.ErrUnsupported)
+// Open connects over SSH; the session fetches with `nft list table`,
+// applies ApplyScript with `nft -f` (one kernel transaction) after `nft -c`,
+// and arms a host-side revert timer first when asked to confirm.
+func (*Driver) Open(ctx context.Context, t drivers.Target) (drivers.Session, error) {
+	return open(ctx, t)
 }
 
 // Render returns the table in canonical form: byte for byte what nft 1.0.6

@@ -139,4 +139,3 @@ func TestApplyScript(t *testing.T) {
 	require.Equal(t, "table inet fwpush\ndelete table inet fwpush\n"+cfg.Part(PartName), s)
 	require.Equal(t, "table inet fwpush\ndelete table inet fwpush\n", ApplyScript(drivers.Config{}))
 }
-

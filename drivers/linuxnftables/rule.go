@@ -21,13 +21,13 @@ func (r *renderer) rule(chain string, rule *intent.Rule) ([]string, error) {
 	}
 	switch rule.Kind {
 	case intent.Established:
-		return []string{"ct state established,related " + verdict}, nil
+		return []string{r.tail(chain, rule, []string{"ct state established,related"}, verdict)}, nil
 	case intent.Loopback:
 		dir := "iif"
 		if chain == "output" {
 			dir = "oif"
 		}
-		return []string{dir + ` "lo" ` + verdict}, nil
+		return []string{r.tail(chain, rule, []string{dir + ` "lo"`}, verdict)}, nil
 	}
 	proto, err := protoMatch(rule)
 	if err != nil {

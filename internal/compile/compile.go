@@ -102,13 +102,21 @@ func aclName(b inventory.ACLBinding) string {
 // MTU discovery and error reporting, plus echo for diagnostics.
 var icmpv6Always = []int{1, 2, 3, 4, 128, 129, 133, 134, 135, 136}
 
+// icmpRules are the always-on ICMP rules. `icmp: []` in a playbook means
+// no ICMPv4 at all (an empty type list would mean every type).
+func (c *compiler) icmpRules() []*intent.Rule {
+	var rs []*intent.Rule
+	if len(c.pb.Options.ICMP) > 0 {
+		rs = append(rs, &intent.Rule{ID: "icmp", Kind: intent.ICMPBase, Family: 4, Proto: policy.ICMP, ICMP: c.pb.Options.ICMP})
+	}
+	return append(rs, &intent.Rule{ID: "icmpv6", Kind: intent.ICMPBase, Family: 6, Proto: policy.ICMPv6, ICMP: icmpv6Always})
+}
+
 func (c *compiler) baseHost(in *intent.Intent, f *intent.Filter, input bool) {
 	f.Rules = append(f.Rules,
 		&intent.Rule{ID: "established", Kind: intent.Established, AnyProto: true},
-		&intent.Rule{ID: "loopback", Kind: intent.Loopback, AnyProto: true},
-		&intent.Rule{ID: "icmp", Kind: intent.ICMPBase, Family: 4, Proto: policy.ICMP, ICMP: c.pb.Options.ICMP},
-		&intent.Rule{ID: "icmpv6", Kind: intent.ICMPBase, Family: 6, Proto: policy.ICMPv6, ICMP: icmpv6Always},
-	)
+		&intent.Rule{ID: "loopback", Kind: intent.Loopback, AnyProto: true})
+	f.Rules = append(f.Rules, c.icmpRules()...)
 	if input {
 		mg := c.r.mgmtSet()
 		c.addSet(in, mg)
@@ -126,9 +134,9 @@ func (c *compiler) baseACL(in *intent.Intent, f *intent.Filter, h *inventory.Hos
 	self := hostSet("self", []*inventory.Host{h})
 	c.addSet(in, self)
 	f.Rules = append(f.Rules,
-		&intent.Rule{ID: "established", Kind: intent.Established, AnyProto: true},
-		&intent.Rule{ID: "icmp", Kind: intent.ICMPBase, Family: 4, Proto: policy.ICMP, ICMP: c.pb.Options.ICMP},
-		&intent.Rule{ID: "icmpv6", Kind: intent.ICMPBase, Family: 6, Proto: policy.ICMPv6, ICMP: icmpv6Always},
+		&intent.Rule{ID: "established", Kind: intent.Established, AnyProto: true})
+	f.Rules = append(f.Rules, c.icmpRules()...)
+	f.Rules = append(f.Rules,
 		&intent.Rule{ID: "management", Kind: intent.Management, Src: mg.Name, Dst: self.Name, Proto: policy.TCP,
 			Ports: []policy.PortRange{{Lo: in.MgmtPort, Hi: in.MgmtPort}}, Why: []string{"fwpush management access (always on)"}},
 	)

@@ -1,0 +1,200 @@
+package verify
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/fwpush/fwpush/internal/explain"
+	"github.com/fwpush/fwpush/internal/policy"
+	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/inventory"
+)
+
+// Probe is one connection attempt and what the policy says it should do.
+type Probe struct {
+	From   string       `json:"from"` // inventory host the probe runs on
+	To     string       `json:"to"`   // destination host
+	Src    netip.Addr   `json:"src"`
+	Dst    netip.Addr   `json:"dst"`
+	Proto  policy.Proto `json:"proto"`
+	Port   uint16       `json:"port"`
+	Expect bool         `json:"expect_permit"`
+	// Flow is the playbook flow a positive probe exercises (-1 for
+	// negatives); Why its reason or what the negative probe tests.
+	Flow int    `json:"flow"`
+	Why  string `json:"why"`
+}
+
+func (p Probe) String() string {
+	want := "permit"
+	if !p.Expect {
+		want = "deny"
+	}
+	return fmt.Sprintf("%s → %s %s/%d (%s → %s) want %s", p.From, p.To, p.Proto, p.Port, p.Src, p.Dst, want)
+}
+
+// Options bound the generated probes.
+type Options struct {
+	// PerFlow caps positive probes per flow (destination hosts × ports).
+	PerFlow int
+	// Negatives is how many negative probes to add per destination host.
+	Negatives int
+}
+
+// negativePorts are tried for negative probes, first denied one wins.
+var negativePorts = []uint16{9, 2323, 31337, 4444, 6666}
+
+// Generate derives probes from the project. Only TCP and UDP flows between
+// managed hosts can be probed from inventory hosts; each probe's
+// expectation is what explain says for that exact address pair, so
+// overlapping flows and deny rules are accounted for.
+func Generate(p *project.Project, o Options) ([]Probe, error) {
+	if o.PerFlow <= 0 {
+		o.PerFlow = 4
+	}
+	if o.Negatives < 0 {
+		o.Negatives = 0
+	}
+	selected := map[string]bool{}
+	for _, h := range p.Selected {
+		selected[h.Name] = true
+	}
+	var out []Probe
+	seen := map[string]bool{}
+	add := func(pr Probe) error {
+		key := fmt.Sprintf("%s|%s|%d|%d", pr.Src, pr.Dst, pr.Proto, pr.Port)
+		if seen[key] {
+			return nil
+		}
+		res, err := explain.Run(p, explain.Query{From: pr.Src.String(), To: pr.Dst.String(), Proto: pr.Proto, Port: int(pr.Port)})
+		if err != nil {
+			return err
+		}
+		seen[key] = true
+		pr.Expect = res.Permitted
+		out = append(out, pr)
+		return nil
+	}
+	for _, f := range p.Playbook.Flows {
+		if !p.Playbook.Enabled(f) || f.Deny {
+			continue
+		}
+		dsts := managed(p, f.To, selected)
+		srcs := managed(p, f.From, nil)
+		n := 0
+		for _, dst := range dsts {
+			src := pickSource(srcs, dst, p)
+			if src == nil {
+				continue
+			}
+			for _, m := range f.Matches {
+				if !m.Proto.HasPorts() || m.Proto == policy.SCTP || n >= o.PerFlow {
+					continue
+				}
+				port := uint16(22222)
+				if len(m.Ports) > 0 {
+					port = m.Ports[0].Lo
+				}
+				s, d, ok := pair(src, dst)
+				if !ok {
+					continue
+				}
+				n++
+				if err := add(Probe{From: src.Name, To: dst.Name, Src: s, Dst: d, Proto: m.Proto, Port: port, Flow: f.Index, Why: f.Why}); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if o.Negatives > 0 {
+		hosts := p.Inv.Select(nil)
+		for _, dst := range p.Selected {
+			src := pickSource(hosts, dst, p)
+			if src == nil {
+				continue
+			}
+			s, d, ok := pair(src, dst)
+			if !ok {
+				continue
+			}
+			added := 0
+			for _, port := range negativePorts {
+				if added >= o.Negatives {
+					break
+				}
+				before := len(out)
+				if err := add(Probe{From: src.Name, To: dst.Name, Src: s, Dst: d, Proto: policy.TCP, Port: port, Flow: -1,
+					Why: "unlisted port must be blocked"}); err != nil {
+					return nil, err
+				}
+				if len(out) > before && !out[len(out)-1].Expect {
+					added++
+				} else if len(out) > before {
+					out = out[:len(out)-1] // permitted by some flow: not a negative probe
+				}
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].From < out[j].From })
+	return out, nil
+}
+
+// managed returns the inventory hosts (Linux, probe-capable) an endpoint
+// list selects; `any` selects every host.
+func managed(p *project.Project, names []string, keep map[string]bool) []*inventory.Host {
+	var out []*inventory.Host
+	seen := map[string]bool{}
+	for _, n := range names {
+		var hs []*inventory.Host
+		if n == policy.Any {
+			hs = p.Inv.Select(nil)
+		} else {
+			hs = p.Inv.HostsWithRole(n)
+		}
+		for _, h := range hs {
+			if seen[h.Name] || inventory.IsNetworkDevice(h.Platform) || h.Platform == inventory.Windows {
+				continue
+			}
+			if keep != nil && !keep[h.Name] {
+				continue
+			}
+			seen[h.Name] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// pickSource prefers a source host other than the destination.
+func pickSource(srcs []*inventory.Host, dst *inventory.Host, p *project.Project) *inventory.Host {
+	for _, s := range srcs {
+		if s.Name != dst.Name && !inventory.IsNetworkDevice(s.Platform) && s.Platform != inventory.Windows {
+			return s
+		}
+	}
+	return nil
+}
+
+// pair picks an IPv4 pair, else IPv6.
+func pair(src, dst *inventory.Host) (netip.Addr, netip.Addr, bool) {
+	for _, want4 := range []bool{true, false} {
+		var s, d netip.Addr
+		for _, a := range src.Addresses {
+			if a.Is4() == want4 {
+				s = a
+				break
+			}
+		}
+		for _, a := range dst.Addresses {
+			if a.Is4() == want4 {
+				d = a
+				break
+			}
+		}
+		if s.IsValid() && d.IsValid() {
+			return s, d, true
+		}
+	}
+	return netip.Addr{}, netip.Addr{}, false
+}

@@ -1,0 +1,306 @@
+package testbed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// threeHosts is the standard small lab: a probes b, c stays untouched.
+func threeHosts() []HostSpec {
+	var hs []HostSpec
+	for i, n := range []string{"a", "b", "c"} {
+		hs = append(hs, HostSpec{
+			Name:  n,
+			Addrs: pfx(fmt.Sprintf("198.18.1.%d/15", 11+i), fmt.Sprintf("2001:db8:1::%d/32", 11+i)),
+			TCP:   []uint16{80},
+			UDP:   []uint16{53},
+		})
+	}
+	return hs
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// bashProbe connects from host's namespace with bash's /dev/tcp, bounded by
+// timeout(1), and returns what the listener said: a probe by a real process
+// in the namespace, independent of DialFrom.
+func bashProbe(ctx context.Context, l *Lab, from string, to netip.AddrPort) (string, error) {
+	script := fmt.Sprintf("exec 3<>/dev/tcp/%s/%d && head -c 200 <&3", to.Addr(), to.Port())
+	out, err := l.Exec(ctx, from, "timeout", "2", "bash", "-c", script)
+	return string(out), err
+}
+
+func rootRuleset(t *testing.T) []byte {
+	t.Helper()
+	out, err := exec.Command("nft", "list", "ruleset").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list ruleset (root, read-only): %v: %s", err, out)
+	}
+	return out
+}
+
+func TestLabReachability(t *testing.T) {
+	ctx := testCtx(t)
+	l := StartT(t, threeHosts())
+	b := l.Hosts()[1]
+	for _, p := range b.Addrs {
+		t.Run("tcp bash "+p.Addr().String(), func(t *testing.T) {
+			out, err := bashProbe(ctx, l, "a", netip.AddrPortFrom(p.Addr(), 80))
+			if err != nil || !strings.HasPrefix(out, "fwp-listen b tcp/80") {
+				t.Fatalf("probe a→b: %q, %v", out, err)
+			}
+		})
+		t.Run("tcp go "+p.Addr().String(), func(t *testing.T) {
+			if err := l.ProbeTCP(ctx, "a", netip.AddrPortFrom(p.Addr(), 80)); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("udp echo "+p.Addr().String(), func(t *testing.T) {
+			if err := l.ProbeUDP(ctx, "a", netip.AddrPortFrom(p.Addr(), 53)); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("closed port "+p.Addr().String(), func(t *testing.T) {
+			if err := l.ProbeTCP(ctx, "a", netip.AddrPortFrom(p.Addr(), 81)); err == nil {
+				t.Fatal("probe to a port nobody listens on succeeded")
+			}
+		})
+	}
+}
+
+// sshClient connects over DialContext (from the controller) with the lab's
+// client key and a strict host-key check against known_hosts.
+func sshClient(ctx context.Context, l *Lab, addr string, hostKeys ssh.HostKeyCallback) (*ssh.Client, error) {
+	key, err := os.ReadFile(l.ClientKeyPath())
+	if err != nil {
+		return nil, err
+	}
+	signer, err := ssh.ParsePrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := l.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, &ssh.ClientConfig{
+		User:            "root",
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: hostKeys,
+	})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+func run(c *ssh.Client, cmd string) (string, error) {
+	s, err := c.NewSession()
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	out, err := s.CombinedOutput(cmd)
+	return string(out), err
+}
+
+func TestLabSSH(t *testing.T) {
+	ctx := testCtx(t)
+	l := StartT(t, threeHosts())
+	strict, err := knownhosts.New(l.KnownHostsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := l.Hosts()[1]
+	for _, p := range b.Addrs {
+		addr := netip.AddrPortFrom(p.Addr(), 22).String()
+		t.Run("x/crypto "+addr, func(t *testing.T) {
+			c, err := sshClient(ctx, l, addr, strict)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			out, err := run(c, "id -u; cat /etc/nftables.conf")
+			if err != nil || !strings.HasPrefix(out, "0\n") || !strings.Contains(out, l.Namespace("b")) {
+				t.Fatalf("got %q, %v", out, err)
+			}
+			sc, err := sftp.NewClient(c)
+			if err != nil {
+				t.Fatalf("sftp subsystem: %v", err)
+			}
+			defer sc.Close()
+			if _, err := sc.Stat("/etc/iptables/rules.v4"); err != nil {
+				t.Fatalf("sftp stat: %v", err)
+			}
+		})
+		t.Run("x/crypto wrong key "+addr, func(t *testing.T) {
+			// A known_hosts that gives b's addresses a's key must be refused.
+			path := filepath.Join(t.TempDir(), "known_hosts")
+			os.WriteFile(path, []byte(knownHostsLine("b", b.Addrs, l.HostKey("a"))), 0o600)
+			wrong, err := knownhosts.New(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := sshClient(ctx, l, addr, wrong)
+			var ke *knownhosts.KeyError
+			if !errors.As(err, &ke) {
+				if c != nil {
+					c.Close()
+				}
+				t.Fatalf("got %v, want a host key mismatch", err)
+			}
+		})
+		for name, kh := range map[string]string{"openssh": l.KnownHostsPath(), "openssh unknown key": os.DevNull} {
+			t.Run(name+" "+p.Addr().String(), func(t *testing.T) {
+				out, err := l.Exec(ctx, Controller, "ssh", "-F", "/dev/null", "-i", l.ClientKeyPath(),
+					"-o", "UserKnownHostsFile="+kh, "-o", "GlobalKnownHostsFile=/dev/null",
+					"-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+					"root@"+p.Addr().String(), "true")
+				if wantOK := kh != os.DevNull; (err == nil) != wantOK {
+					t.Fatalf("ssh succeeded=%v, want %v: %s", err == nil, wantOK, out)
+				}
+			})
+		}
+	}
+}
+
+// TestLabPerHostEtc checks that /etc/nftables.conf and /etc/iptables seen
+// over SSH are the host's own files, and that writing them (in place, and by
+// rename inside /etc/iptables) changes neither the machine's /etc nor
+// another host's.
+func TestLabPerHostEtc(t *testing.T) {
+	ctx := testCtx(t)
+	rootNft, _ := os.ReadFile("/etc/nftables.conf")
+	rootIpt, _ := os.ReadDir("/etc/iptables")
+	l := StartT(t, threeHosts())
+	aNft, err := os.ReadFile(filepath.Join(etcNetns, l.Namespace("a"), "nftables.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict, err := knownhosts.New(l.KnownHostsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := sshClient(ctx, l, "198.18.1.12:22", strict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out, err := run(c, "echo fwp-test-nft > /etc/nftables.conf && echo fwp-test-v4 > /etc/iptables/rules.v4.tmp && mv /etc/iptables/rules.v4.tmp /etc/iptables/rules.v4")
+	if err != nil {
+		t.Fatalf("write over ssh: %v: %s", err, out)
+	}
+	checks := map[string]struct{ path, want string }{
+		"b nftables.conf": {filepath.Join(etcNetns, l.Namespace("b"), "nftables.conf"), "fwp-test-nft\n"},
+		"b rules.v4":      {filepath.Join(etcNetns, l.Namespace("b"), "iptables", "rules.v4"), "fwp-test-v4\n"},
+		"a untouched":     {filepath.Join(etcNetns, l.Namespace("a"), "nftables.conf"), string(aNft)},
+		"root untouched":  {"/etc/nftables.conf", string(rootNft)},
+	}
+	for name, ck := range checks {
+		t.Run(name, func(t *testing.T) {
+			got, err := os.ReadFile(ck.path)
+			if err != nil || string(got) != ck.want {
+				t.Errorf("%s = %q, %v; want %q", ck.path, got, err, ck.want)
+			}
+		})
+	}
+	if got, _ := os.ReadDir("/etc/iptables"); len(got) != len(rootIpt) {
+		t.Errorf("root /etc/iptables changed: %v, was %v", got, rootIpt)
+	}
+	// Exec goes through `ip netns exec` too, so it sees the same file.
+	if out, err := l.Exec(ctx, "b", "cat", "/etc/nftables.conf"); err != nil || string(out) != "fwp-test-nft\n" {
+		t.Errorf("Exec cat: %q, %v", out, err)
+	}
+}
+
+// TestLabFirewall loads a firewall inside b's namespace, with nft and with
+// iptables, and checks probes to b fail while SSH and other hosts still
+// work, and that the root namespace's ruleset never changes.
+func TestLabFirewall(t *testing.T) {
+	ctx := testCtx(t)
+	before := rootRuleset(t)
+	l := StartT(t, threeHosts())
+	rules := filepath.Join(t.TempDir(), "drop.nft")
+	os.WriteFile(rules, []byte(`table inet fwptest {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		tcp dport 80 drop
+		udp dport 53 drop
+	}
+}
+`), 0o600)
+	tests := map[string]struct{ load, unload [][]string }{
+		"nftables": {
+			load:   [][]string{{"nft", "-f", rules}},
+			unload: [][]string{{"nft", "delete", "table", "inet", "fwptest"}},
+		},
+		"iptables": {
+			load: [][]string{
+				{"iptables", "-A", "INPUT", "-p", "tcp", "--dport", "80", "-j", "DROP"},
+				{"iptables", "-A", "INPUT", "-p", "udp", "--dport", "53", "-j", "DROP"},
+				{"ip6tables", "-A", "INPUT", "-p", "tcp", "--dport", "80", "-j", "DROP"},
+				{"ip6tables", "-A", "INPUT", "-p", "udp", "--dport", "53", "-j", "DROP"},
+			},
+			unload: [][]string{{"iptables", "-F", "INPUT"}, {"ip6tables", "-F", "INPUT"}},
+		},
+	}
+	b, c := l.Hosts()[1], l.Hosts()[2]
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			for _, argv := range tc.load {
+				if _, err := l.Exec(ctx, "b", argv...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, p := range b.Addrs {
+				if out, err := bashProbe(ctx, l, "a", netip.AddrPortFrom(p.Addr(), 80)); err == nil {
+					t.Errorf("tcp %s passed the drop rule: %q", p.Addr(), out)
+				}
+				if err := l.ProbeUDP(ctx, "a", netip.AddrPortFrom(p.Addr(), 53)); err == nil {
+					t.Errorf("udp %s passed the drop rule", p.Addr())
+				}
+				if err := l.ProbeTCP(ctx, Controller, netip.AddrPortFrom(p.Addr(), 22)); err == nil ||
+					!strings.Contains(err.Error(), "unexpected banner") {
+					t.Errorf("ssh port on %s: %v, want sshd's banner", p.Addr(), err)
+				}
+			}
+			if err := l.ProbeTCP(ctx, "a", netip.AddrPortFrom(c.Addrs[0].Addr(), 80)); err != nil {
+				t.Errorf("c is affected by b's firewall: %v", err)
+			}
+			if out, err := l.Exec(ctx, "c", "nft", "list", "ruleset"); err != nil || strings.Contains(string(out), "dport") {
+				t.Errorf("c's ruleset is not empty: %q, %v", out, err)
+			}
+			for _, argv := range tc.unload {
+				if _, err := l.Exec(ctx, "b", argv...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := l.ProbeTCP(ctx, "a", netip.AddrPortFrom(b.Addrs[1].Addr(), 80)); err != nil {
+				t.Errorf("after unload: %v", err)
+			}
+		})
+	}
+	if after := rootRuleset(t); !bytes.Equal(before, after) {
+		t.Errorf("root namespace ruleset changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}

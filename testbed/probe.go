@@ -1,0 +1,78 @@
+package testbed
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// probeTimeout bounds a probe whose ctx has no deadline: a firewall that
+// drops (rather than rejects) makes a probe wait for its deadline.
+const probeTimeout = 2 * time.Second
+
+// ProbeTCP connects from host (or Controller) to addr and reads the
+// listener's banner; it fails if the connection or the banner does not come
+// within ctx's deadline (2s when ctx has none).
+func (l *Lab) ProbeTCP(ctx context.Context, from string, addr netip.AddrPort) error {
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	c, err := l.DialFrom(ctx, from, "tcp", addr.String())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if d, ok := ctx.Deadline(); ok {
+		c.SetDeadline(d)
+	}
+	b, err := io.ReadAll(io.LimitReader(c, 256))
+	if err != nil {
+		return fmt.Errorf("%s: probe tcp %s: %w", from, addr, err)
+	}
+	if !strings.HasPrefix(string(b), "fwp-listen ") {
+		return fmt.Errorf("%s: probe tcp %s: unexpected banner %q", from, addr, b)
+	}
+	return nil
+}
+
+// ProbeUDP sends a random datagram from host (or Controller) to addr and
+// waits for the listener's echo, within ctx's deadline (2s when none).
+func (l *Lab) ProbeUDP(ctx context.Context, from string, addr netip.AddrPort) error {
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	c, err := l.DialFrom(ctx, from, "udp", addr.String())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if d, ok := ctx.Deadline(); ok {
+		c.SetDeadline(d)
+	}
+	msg := make([]byte, 8)
+	rand.Read(msg)
+	msg = []byte(hex.EncodeToString(msg))
+	if _, err := c.Write(msg); err != nil {
+		return fmt.Errorf("%s: probe udp %s: %w", from, addr, err)
+	}
+	buf := make([]byte, 64)
+	n, err := c.Read(buf)
+	if err != nil {
+		return fmt.Errorf("%s: probe udp %s: %w", from, addr, err)
+	}
+	if !bytes.Equal(buf[:n], msg) {
+		return fmt.Errorf("%s: probe udp %s: echo %q, want %q", from, addr, buf[:n], msg)
+	}
+	return nil
+}
+
+func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, probeTimeout)
+}
