@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // etcFile is one per-host file or directory under /etc/netns/<ns>/, which
@@ -115,6 +116,46 @@ func verifyEtc(pid int, ns string) error {
 		}
 		if !os.SameFile(want, got) {
 			return fmt.Errorf("etc: /etc/%s inside %s is not the per-host copy (bind mount failed?)", f.name, ns)
+		}
+	}
+	return nil
+}
+
+// maskedRun are runtime directories hidden under an empty tmpfs from lab
+// hosts (sshd and so every SSH session, and Exec). Through them a command
+// would reach the machine's own systemd or D-Bus, which run what they are
+// asked to in the root network namespace: a revert timer made with
+// `systemd-run … nft -f` would rewrite the machine's firewall. Masked, such
+// a command fails instead.
+var maskedRun = []string{"/run/systemd", "/run/dbus"}
+
+// masked wraps argv (run by `ip netns exec`, so in a private mount
+// namespace whose mounts never reach the root one) to mount the masks
+// first. It fails closed: if a mask cannot be mounted, argv never runs.
+func masked(dirs []string, argv []string) []string {
+	var b strings.Builder
+	for _, d := range dirs {
+		q := "'" + strings.ReplaceAll(d, "'", `'\''`) + "'"
+		fmt.Fprintf(&b, "if [ -d %s ]; then mount -t tmpfs -o size=64k,mode=755 fwp-mask %s || exit 97; fi; ", q, q)
+	}
+	b.WriteString(`exec "$@"`)
+	return append([]string{"/bin/sh", "-c", b.String(), "fwp-mask"}, argv...)
+}
+
+// verifyMasked checks that process pid sees an empty mask, not the real
+// directory, at each of dirs that exists.
+func verifyMasked(pid int, dirs []string) error {
+	for _, d := range dirs {
+		real, err := os.Stat(d)
+		if err != nil {
+			continue // nothing to hide
+		}
+		seen, err := os.Stat(fmt.Sprintf("/proc/%d/root%s", pid, d))
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", d, err)
+		}
+		if os.SameFile(real, seen) {
+			return fmt.Errorf("mask %s: the lab host sees the machine's own directory", d)
 		}
 	}
 	return nil

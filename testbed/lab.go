@@ -220,8 +220,9 @@ func (l *Lab) HostKey(host string) ssh.PublicKey {
 }
 
 // Exec runs argv inside host's namespace (or Controller's) with `ip netns
-// exec`, so it also sees the host's /etc/nftables.conf and /etc/iptables,
-// and returns the combined output.
+// exec`, the masks and the host's private directories, so it sees what SSH
+// sessions see (the host's /etc/nftables.conf, /etc/iptables,
+// /var/lib/fwpush, /etc/fwpush), and returns the combined output.
 func (l *Lab) Exec(ctx context.Context, host string, argv ...string) ([]byte, error) {
 	ns := l.Namespace(host)
 	if ns == "" {
@@ -230,7 +231,11 @@ func (l *Lab) Exec(ctx context.Context, host string, argv ...string) ([]byte, er
 	if len(argv) == 0 {
 		return nil, fmt.Errorf("%s: exec: empty command", host)
 	}
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, argv...)...)
+	wrapped, err := l.hostView(host, argv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: exec: %w", host, err)
+	}
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, wrapped...)...)
 	cmd.WaitDelay = waitDelay
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -10,9 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -38,13 +40,27 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
+// Probe deadlines: short where a probe is expected to fail (it waits it
+// out), generous where it is expected to pass (CI machines stall).
+const (
+	failWithin = 2 * time.Second
+	passWithin = 10 * time.Second
+)
+
 // bashProbe connects from host's namespace with bash's /dev/tcp, bounded by
 // timeout(1), and returns what the listener said: a probe by a real process
 // in the namespace, independent of DialFrom.
-func bashProbe(ctx context.Context, l *Lab, from string, to netip.AddrPort) (string, error) {
+func bashProbe(ctx context.Context, l *Lab, from string, to netip.AddrPort, limit time.Duration) (string, error) {
 	script := fmt.Sprintf("exec 3<>/dev/tcp/%s/%d && head -c 200 <&3", to.Addr(), to.Port())
-	out, err := l.Exec(ctx, from, "timeout", "2", "bash", "-c", script)
+	out, err := l.Exec(ctx, from, "timeout", fmt.Sprint(limit.Seconds()), "bash", "-c", script)
 	return string(out), err
+}
+
+// within returns ctx bounded by d, canceled when the test ends.
+func within(ctx context.Context, t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 func rootRuleset(t *testing.T) []byte {
@@ -62,23 +78,23 @@ func TestLabReachability(t *testing.T) {
 	b := l.Hosts()[1]
 	for _, p := range b.Addrs {
 		t.Run("tcp bash "+p.Addr().String(), func(t *testing.T) {
-			out, err := bashProbe(ctx, l, "a", netip.AddrPortFrom(p.Addr(), 80))
+			out, err := bashProbe(ctx, l, "a", netip.AddrPortFrom(p.Addr(), 80), passWithin)
 			if err != nil || !strings.HasPrefix(out, "fwp-listen b tcp/80") {
 				t.Fatalf("probe a→b: %q, %v", out, err)
 			}
 		})
 		t.Run("tcp go "+p.Addr().String(), func(t *testing.T) {
-			if err := l.ProbeTCP(ctx, "a", netip.AddrPortFrom(p.Addr(), 80)); err != nil {
+			if err := l.ProbeTCP(within(ctx, t, passWithin), "a", netip.AddrPortFrom(p.Addr(), 80)); err != nil {
 				t.Fatal(err)
 			}
 		})
 		t.Run("udp echo "+p.Addr().String(), func(t *testing.T) {
-			if err := l.ProbeUDP(ctx, "a", netip.AddrPortFrom(p.Addr(), 53)); err != nil {
+			if err := l.ProbeUDP(within(ctx, t, passWithin), "a", netip.AddrPortFrom(p.Addr(), 53)); err != nil {
 				t.Fatal(err)
 			}
 		})
 		t.Run("closed port "+p.Addr().String(), func(t *testing.T) {
-			if err := l.ProbeTCP(ctx, "a", netip.AddrPortFrom(p.Addr(), 81)); err == nil {
+			if err := l.ProbeTCP(within(ctx, t, failWithin), "a", netip.AddrPortFrom(p.Addr(), 81)); err == nil {
 				t.Fatal("probe to a port nobody listens on succeeded")
 			}
 		})
@@ -264,6 +280,10 @@ func TestLabFirewall(t *testing.T) {
 			unload: [][]string{{"iptables", "-F", "INPUT"}, {"ip6tables", "-F", "INPUT"}},
 		},
 	}
+	strict, err := knownhosts.New(l.KnownHostsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, c := l.Hosts()[1], l.Hosts()[2]
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -272,19 +292,31 @@ func TestLabFirewall(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// Dropped probes each wait out their timeout, so run them at once.
+			var wg sync.WaitGroup
 			for _, p := range b.Addrs {
-				if out, err := bashProbe(ctx, l, "a", netip.AddrPortFrom(p.Addr(), 80)); err == nil {
-					t.Errorf("tcp %s passed the drop rule: %q", p.Addr(), out)
-				}
-				if err := l.ProbeUDP(ctx, "a", netip.AddrPortFrom(p.Addr(), 53)); err == nil {
-					t.Errorf("udp %s passed the drop rule", p.Addr())
-				}
-				if err := l.ProbeTCP(ctx, Controller, netip.AddrPortFrom(p.Addr(), 22)); err == nil ||
-					!strings.Contains(err.Error(), "unexpected banner") {
-					t.Errorf("ssh port on %s: %v, want sshd's banner", p.Addr(), err)
+				wg.Go(func() {
+					if out, err := bashProbe(ctx, l, "a", netip.AddrPortFrom(p.Addr(), 80), failWithin); err == nil {
+						t.Errorf("tcp %s passed the drop rule: %q", p.Addr(), out)
+					}
+				})
+				wg.Go(func() {
+					if err := l.ProbeUDP(within(ctx, t, failWithin), "a", netip.AddrPortFrom(p.Addr(), 53)); err == nil {
+						t.Errorf("udp %s passed the drop rule", p.Addr())
+					}
+				})
+			}
+			wg.Wait()
+			for _, p := range b.Addrs {
+				// Management access is not what the rules drop.
+				sc, err := sshClient(ctx, l, netip.AddrPortFrom(p.Addr(), 22).String(), strict)
+				if err != nil {
+					t.Errorf("ssh to %s behind the firewall: %v", p.Addr(), err)
+				} else {
+					sc.Close()
 				}
 			}
-			if err := l.ProbeTCP(ctx, "a", netip.AddrPortFrom(c.Addrs[0].Addr(), 80)); err != nil {
+			if err := l.ProbeTCP(within(ctx, t, passWithin), "a", netip.AddrPortFrom(c.Addrs[0].Addr(), 80)); err != nil {
 				t.Errorf("c is affected by b's firewall: %v", err)
 			}
 			if out, err := l.Exec(ctx, "c", "nft", "list", "ruleset"); err != nil || strings.Contains(string(out), "dport") {
@@ -295,12 +327,61 @@ func TestLabFirewall(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := l.ProbeTCP(ctx, "a", netip.AddrPortFrom(b.Addrs[1].Addr(), 80)); err != nil {
+			if err := l.ProbeTCP(within(ctx, t, passWithin), "a", netip.AddrPortFrom(b.Addrs[1].Addr(), 80)); err != nil {
 				t.Errorf("after unload: %v", err)
 			}
 		})
 	}
 	if after := rootRuleset(t); !bytes.Equal(before, after) {
 		t.Errorf("root namespace ruleset changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestLabMasks checks lab hosts see an empty directory where the machine
+// keeps its systemd and D-Bus sockets, over SSH and through Exec, while the
+// machine's own directory keeps its content.
+func TestLabMasks(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir() // stands in for /run/systemd, which may not exist here
+	if err := os.WriteFile(filepath.Join(dir, "private"), []byte("socket"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	masks := []string{dir}
+	for _, d := range maskedRun {
+		if _, err := os.Stat(d); err == nil {
+			masks = append(masks, d) // the real ones, where this machine has them
+		}
+	}
+	l := StartT(t, threeHosts()[:1], withMasks(masks...))
+	strict, err := knownhosts.New(l.KnownHostsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := sshClient(ctx, l, "198.18.1.11:22", strict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, d := range masks {
+		out, err := run(c, "ls -A "+d)
+		if err != nil || strings.TrimSpace(out) != "" {
+			t.Errorf("over ssh, %s holds %q (%v), want it empty", d, out, err)
+		}
+		if out, err := l.Exec(ctx, "a", "ls", "-A", d); err != nil || strings.TrimSpace(string(out)) != "" {
+			t.Errorf("through Exec, %s holds %q (%v), want it empty", d, out, err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "private")); err != nil || string(b) != "socket" {
+		t.Errorf("the mask leaked into the root mount namespace: %q, %v", b, err)
+	}
+}
+
+func TestMaskedScript(t *testing.T) {
+	got := masked([]string{"/run/it's"}, []string{"sshd", "-D"})
+	want := []string{"/bin/sh", "-c",
+		`if [ -d '/run/it'\''s' ]; then mount -t tmpfs -o size=64k,mode=755 fwp-mask '/run/it'\''s' || exit 97; fi; exec "$@"`,
+		"fwp-mask", "sshd", "-D"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("masked (-want +got):\n%s", diff)
 	}
 }

@@ -28,10 +28,13 @@ type config struct {
 	// failHost makes that host's setup fail after its sshd is up; tests use
 	// it to prove a partial Start cleans up.
 	failHost string
+	// masks are the directories hidden from lab hosts (maskedRun; tests
+	// substitute their own).
+	masks []string
 }
 
 func defaultConfig() config {
-	return config{parallel: 16, readyTimeout: 10 * time.Second}
+	return config{parallel: 16, readyTimeout: 10 * time.Second, masks: maskedRun}
 }
 
 var ifNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
@@ -167,6 +170,13 @@ func WithDetach() Option {
 func withFailHost(host string) Option {
 	return func(c *config) error {
 		c.failHost = host
+		return nil
+	}
+}
+
+func withMasks(dirs ...string) Option {
+	return func(c *config) error {
+		c.masks = dirs
 		return nil
 	}
 }

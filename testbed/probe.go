@@ -12,15 +12,17 @@ import (
 	"time"
 )
 
-// probeTimeout bounds a probe whose ctx has no deadline: a firewall that
-// drops (rather than rejects) makes a probe wait for its deadline.
-const probeTimeout = 2 * time.Second
+// ProbeTimeout bounds a probe whose ctx has no deadline. A probe expected to
+// fail (a firewall that drops rather than rejects) waits for its whole
+// deadline, so give those a short ctx; one expected to pass needs slack on a
+// loaded CI machine, where a few seconds' stall has been seen.
+const ProbeTimeout = 5 * time.Second
 
 // ProbeTCP connects from host (or Controller) to addr and reads the
 // listener's banner; it fails if the connection or the banner does not come
-// within ctx's deadline (2s when ctx has none).
+// before ctx's deadline (ProbeTimeout when ctx has none).
 func (l *Lab) ProbeTCP(ctx context.Context, from string, addr netip.AddrPort) error {
-	ctx, cancel := withDefaultTimeout(ctx)
+	ctx, cancel := probeContext(ctx)
 	defer cancel()
 	c, err := l.DialFrom(ctx, from, "tcp", addr.String())
 	if err != nil {
@@ -41,9 +43,10 @@ func (l *Lab) ProbeTCP(ctx context.Context, from string, addr netip.AddrPort) er
 }
 
 // ProbeUDP sends a random datagram from host (or Controller) to addr and
-// waits for the listener's echo, within ctx's deadline (2s when none).
+// waits for the listener's echo, before ctx's deadline (ProbeTimeout when
+// ctx has none).
 func (l *Lab) ProbeUDP(ctx context.Context, from string, addr netip.AddrPort) error {
-	ctx, cancel := withDefaultTimeout(ctx)
+	ctx, cancel := probeContext(ctx)
 	defer cancel()
 	c, err := l.DialFrom(ctx, from, "udp", addr.String())
 	if err != nil {
@@ -70,9 +73,9 @@ func (l *Lab) ProbeUDP(ctx context.Context, from string, addr netip.AddrPort) er
 	return nil
 }
 
-func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+func probeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, probeTimeout)
+	return context.WithTimeout(ctx, ProbeTimeout)
 }

@@ -116,9 +116,12 @@ func (l *Lab) writeHostSSHD(h HostSpec, hdir string) error {
 }
 
 // startSSHD starts the host's sshd and waits until it accepts TCP on every
-// address and provably sees the per-host /etc.
+// address and provably sees the per-host /etc and the masks.
 func (l *Lab) startSSHD(ctx context.Context, h HostSpec, ns string, fd int, hdir, sshd string) error {
-	argv := []string{sshd, "-D", "-e", "-f", filepath.Join(hdir, "sshd_config")}
+	argv, err := l.hostView(h.Name, []string{sshd, "-D", "-e", "-f", filepath.Join(hdir, "sshd_config")})
+	if err != nil {
+		return err
+	}
 	p, err := l.startProc(ns, -1, h.Name, "sshd", argv, filepath.Join(hdir, "sshd.log"), nil)
 	if err != nil {
 		return err
@@ -128,7 +131,23 @@ func (l *Lab) startSSHD(ctx context.Context, h HostSpec, ns string, fd int, hdir
 			return fmt.Errorf("sshd: %w", err)
 		}
 	}
-	return verifyEtc(p.cmd.Process.Pid, ns)
+	if err := verifyEtc(p.cmd.Process.Pid, ns); err != nil {
+		return err
+	}
+	return verifyMasked(p.cmd.Process.Pid, l.cfg.masks)
+}
+
+// hostView wraps argv (to be run by `ip netns exec`) so it sees what a lab
+// host's SSH sessions see: the masks, and for a host (not the controller)
+// its private directories.
+func (l *Lab) hostView(host string, argv []string) ([]string, error) {
+	if host != Controller {
+		var err error
+		if argv, err = withPrivateDirs(filepath.Join(l.dir, "hosts", host), argv); err != nil {
+			return nil, err
+		}
+	}
+	return masked(l.cfg.masks, argv), nil
 }
 
 // waitTCP polls addr from inside the host's own namespace until it accepts,

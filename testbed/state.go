@@ -98,7 +98,7 @@ func Attach(dir string) (*Lab, error) {
 		return nil, fmt.Errorf("testbed: attach %s: %w", dir, err)
 	}
 	l := &Lab{
-		cfg:      config{prefix: st.Prefix},
+		cfg:      config{prefix: st.Prefix, masks: maskedRun},
 		dir:      dir,
 		ownDir:   true,
 		swNS:     st.Switch,

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// StartT starts a lab for a test and closes it in t.Cleanup. It gives the
+// StartT starts a lab for a test and closes it in t.Cleanup (skipping the
+// test under -short, see SkipShort). It gives the
 // lab a random prefix (so parallel test binaries never collide) and a
 // controller; opts may override the prefix. If the lab cannot start, the
 // test fails under CI (CI set) or as root, and is skipped otherwise (a
@@ -18,6 +19,7 @@ import (
 // of every sshd and listener log before removing them.
 func StartT(t testing.TB, hosts []HostSpec, opts ...Option) *Lab {
 	t.Helper()
+	SkipShort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	opts = append([]Option{WithPrefix(RandomPrefix()), WithController()}, opts...)
@@ -55,5 +57,14 @@ func (l *Lab) logTails(t testing.TB) {
 				t.Logf("lab %s %s:\n%s", h.Name, f, tail(path))
 			}
 		}
+	}
+}
+
+// SkipShort skips a lab test under `go test -short` (`make test-short`:
+// unit tests only). CI runs the full suite, where lab tests never skip.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("lab test (-short)")
 	}
 }

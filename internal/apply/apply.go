@@ -158,7 +158,7 @@ func pushDevice(ctx context.Context, p *project.Project, reg *drivers.Registry, 
 	defer check.Close()
 	now, err := check.Fetch(ctx)
 	if err == nil && now.String() != d.Desired.String() {
-		err = errors.New("device config differs from the one just applied")
+		err = fmt.Errorf("device config differs from the one just applied:\n%s", diff.Compute(now, d.Desired).Unified)
 	}
 	if err == nil && o.PostCheck != nil {
 		err = o.PostCheck(ctx, host)

@@ -52,8 +52,19 @@ func Compute(current, desired drivers.Config) Diff {
 	}
 	d.Unified = udiff.Unified("device (current)", "fwpush (desired)", cur, des)
 	d.Summary = summarize(cur, des)
-	d.Summary.Created = strings.TrimSpace(cur) == ""
+	d.Summary.Created = empty(current)
 	return d
+}
+
+// empty reports whether a config has no text in any part: fwpush's part
+// does not exist on the device yet.
+func empty(c drivers.Config) bool {
+	for _, p := range c.Parts {
+		if strings.TrimSpace(p.Text) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 var (

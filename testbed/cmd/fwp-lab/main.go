@@ -1,0 +1,39 @@
+// Command fwp-lab starts and stops the netns lab from a Nornir inventory, for
+// `make lab-up` and `make lab-down`:
+//
+//	fwp-lab up --inventory DIR [--root-link] [--state DIR] [--prefix P] [--tcp 80,443] [--udp 53]
+//	fwp-lab down [--state DIR]
+//	fwp-lab sweep [--prefix P]
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: fwp-lab up|down|sweep [flags] (-h for flags)")
+		return 2
+	}
+	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
+		"up": up, "down": down, "sweep": sweep, "listen": listenCmd,
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "fwp-lab: unknown command %q\n", args[0])
+		return 2
+	}
+	return cmd(ctx, args[1:], stdout, stderr)
+}
