@@ -6,7 +6,7 @@ BIN     := bin/fwpush
 SYSTEM  ?= clearwater
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: help build test test-short lint fmt golden bench lab-up lab-down demo clean
+.PHONY: help build test test-short lint fmt golden bench lab-up lab-down demo clean FORCE
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,21 @@ golden: ## regenerate golden files (review the diff!)
 
 bench: build ## Go benchmarks (compile+render at scale)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/compile/... ./drivers/...
+
+bin/fwp-lab: FORCE
+	$(GO) build -o bin/fwp-lab ./testbed/cmd/fwp-lab
+
+lab-up: build bin/fwp-lab ## start a lab for SYSTEM (root); writes inventory/lab/$(SYSTEM)
+	./bin/fwp-lab up --inventory inventory/examples/$(SYSTEM) --playbook playbooks/$(SYSTEM).yml \
+		--root-link --state /run/fwpush-lab --write-inventory inventory/lab/$(SYSTEM)
+
+lab-down: bin/fwp-lab ## tear the lab down
+	./bin/fwp-lab down --state /run/fwpush-lab
+
+demo: build bin/fwp-lab ## the whole story on a throwaway lab: plan, apply, verify (root)
+	SYSTEM=$(SYSTEM) ./testbed/demo.sh
+
+FORCE:
 
 clean: ## remove build output
 	rm -rf bin

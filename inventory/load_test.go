@@ -163,15 +163,15 @@ func TestLimit(t *testing.T) {
 	}
 	require.NoError(t, err)
 	cases := map[string][]string{
-		"web-1":                                 {"web-1"},
-		"web":                                   {"web-1", "web-2"},
-		"group:db or host:app-1":                {"app-1", "db-1", "db-2"},
-		"webapp and not db":                     {"app-1", "web-1", "web-2"},
-		"platform:linux-iptables":               {"web-2"},
-		"platform:nftables and (web, db)":       {"db-1", "db-2", "web-1"},
-		"data.site=lab and not platform:linux":  {"web-2"},
-		"!web & !db":                            {"app-1"},
-		"":                                      {"app-1", "db-1", "db-2", "web-1", "web-2"},
+		"web-1":                                {"web-1"},
+		"web":                                  {"web-1", "web-2"},
+		"group:db or host:app-1":               {"app-1", "db-1", "db-2"},
+		"webapp and not db":                    {"app-1", "web-1", "web-2"},
+		"platform:linux-iptables":              {"web-2"},
+		"platform:nftables and (web, db)":      {"db-1", "db-2", "web-1"},
+		"data.site=lab and not platform:linux": {"web-2"},
+		"!web & !db":                           {"app-1"},
+		"":                                     {"app-1", "db-1", "db-2", "web-1", "web-2"},
 	}
 	for expr, want := range cases {
 		t.Run(expr, func(t *testing.T) {

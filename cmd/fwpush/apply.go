@@ -16,7 +16,7 @@ import (
 
 func applyCmd(g *globals) *cobra.Command {
 	var pf pushFlags
-	var yes, noConfirm bool
+	var yes, noConfirm, showDiff bool
 	var confirmTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "apply",
@@ -49,7 +49,7 @@ without a terminal it never waits for input.`,
 					return perr
 				}
 				rows := planRows(pl)
-				printDiffs(g.out, rows)
+				printDiffs(g.out, rows, true)
 				printTable(g.out, rows, false)
 				if perr != nil {
 					return &exitErr{code: exitError, err: perr}
@@ -84,7 +84,7 @@ without a terminal it never waits for input.`,
 					return err
 				}
 			default:
-				printDiffs(g.out, rows)
+				printDiffs(g.out, rows, showDiff)
 				printTable(g.out, rows, true)
 				printSummary(g.out, rep.Summary)
 			}
@@ -97,6 +97,7 @@ without a terminal it never waits for input.`,
 	f := cmd.Flags()
 	pf.register(f)
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask before pushing")
+	f.BoolVar(&showDiff, "diff", false, "print each device's unified diff, not only its summary")
 	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time")
 	f.BoolVar(&noConfirm, "no-confirm", false, "push without arming a device-side revert (dangerous)")
 	return cmd

@@ -22,4 +22,3 @@ func splitErrors(err error) []string {
 	}
 	return out
 }
-

@@ -65,7 +65,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 					return err
 				}
 			default:
-				printDiffs(g.out, rows)
+				printDiffs(g.out, rows, true)
 				printTable(g.out, rows, false)
 				printSummary(g.out, sum)
 			}

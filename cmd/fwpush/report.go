@@ -64,7 +64,9 @@ func printSummary(w io.Writer, sum engine.Summary) {
 	}
 }
 
-func printDiffs(w io.Writer, rows []row) {
+// printDiffs prints each changed device's semantic summary and, with
+// unified, its unified diff.
+func printDiffs(w io.Writer, rows []row, unified bool) {
 	for _, r := range rows {
 		if r.diff == nil || !r.diff.Changed {
 			continue
@@ -92,7 +94,9 @@ func printDiffs(w io.Writer, rows []row) {
 		if s.Reordered {
 			fmt.Fprintln(w, "  ~ same rules, new order")
 		}
-		fmt.Fprintln(w, r.diff.Unified)
+		if unified {
+			fmt.Fprintln(w, r.diff.Unified)
+		}
 	}
 }
 

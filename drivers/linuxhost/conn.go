@@ -22,6 +22,9 @@ type Conn struct {
 // Dial connects to the target's host over SSH with the run's options.
 func Dial(ctx context.Context, t drivers.Target) (*Conn, error) {
 	h := t.Host
+	if h == nil {
+		return nil, fmt.Errorf("open: no host in target")
+	}
 	o := t.Options
 	cfg := ssh.Config{
 		Host: h.Hostname, Port: h.Port, User: h.Username, Password: ssh.Secret(h.Password.Reveal()),
@@ -30,9 +33,12 @@ func Dial(ctx context.Context, t drivers.Target) (*Conn, error) {
 		CommandTimeout: o.CommandTimeout, KeepaliveInterval: o.Keepalive, ConnectRetries: o.ConnectRetries,
 		Sudo: h.Username != "" && h.Username != "root",
 	}
-	if pj, ok := h.Data["proxy_jump"].(string); ok {
-		cfg.ProxyJump = pj
+	if pj := dataList(h, DataProxyJump); len(pj) > 0 {
+		cfg.ProxyJump = pj[0]
 	}
+	// Inventory-declared files come first; the run's flags add to them.
+	cfg.KnownHostsFiles = append(dataList(h, DataKnownHosts), cfg.KnownHostsFiles...)
+	cfg.IdentityFiles = append(dataList(h, DataIdentityFile), cfg.IdentityFiles...)
 	if t.Dial != nil {
 		cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) { return t.Dial(ctx, network, addr) }
 	}

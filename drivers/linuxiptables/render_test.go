@@ -147,5 +147,5 @@ func TestCapabilitiesAndOpen(t *testing.T) {
 	require.True(t, c.IPv6 && c.HostFirewall && c.Logging)
 	require.False(t, c.NetworkACL || c.AddressSets)
 	_, err := New().Open(t.Context(), drivers.Target{})
-	require.ErrorIs(t, err, drivers.ErrUnsupported)
+	require.ErrorContains(t, err, "no host", "Open without a host is an error, not a panic")
 }

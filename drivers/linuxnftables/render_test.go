@@ -129,7 +129,7 @@ func TestCapabilitiesAndOpen(t *testing.T) {
 	require.True(t, c.IPv6 && c.HostFirewall && c.AddressSets && c.Logging)
 	require.False(t, c.NetworkACL)
 	_, err := New().Open(t.Context(), drivers.Target{})
-	require.ErrorIs(t, err, drivers.ErrUnsupported)
+	require.ErrorContains(t, err, "no host", "Open without a host is an error, not a panic")
 }
 
 func TestApplyScript(t *testing.T) {

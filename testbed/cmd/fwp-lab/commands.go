@@ -1,6 +1,9 @@
 package main
 
 import (
+	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/testbed/labinv"
+
 	"context"
 	"errors"
 	"flag"
@@ -28,6 +31,8 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rootLink := fs.Bool("root-link", false, "give this namespace the interface "+testbed.DefaultRootLink+" into the lab (198.18.0.1, 2001:db8::1); otherwise a controller namespace gets them")
 	tcp := fs.String("tcp", "", "comma-separated TCP ports every host's listener accepts on")
 	udp := fs.String("udp", "", "comma-separated UDP ports every host's listener echoes on")
+	playbook := fs.String("playbook", "", "fwpush playbook: listen on the ports its flows open to each host (instead of --tcp/--udp)")
+	writeInv := fs.String("write-inventory", "", "write a copy of the inventory here that points fwpush at the lab's known_hosts and key")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,6 +53,14 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for i := range hosts {
 		hosts[i].TCP, hosts[i].UDP = tcpPorts, udpPorts
+	}
+	if *playbook != "" {
+		p, err := project.Load(project.Options{Inventory: *inv, Playbook: *playbook})
+		if err != nil {
+			fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
+			return 1
+		}
+		hosts = labinv.Specs(p)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -70,6 +83,13 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	printLab(stdout, lab, skipped, *rootLink, time.Since(start))
+	if *writeInv != "" {
+		if err := labinv.WriteInventory(*inv, *writeInv, lab.KnownHostsPath(), lab.ClientKeyPath()); err != nil {
+			fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "inventory for the lab: %s\n", *writeInv)
+	}
 	return 0
 }
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole fwpush story on a throwaway lab, for a newcomer: make demo.
+# Needs root (network namespaces). Touches nothing outside the lab but the
+# one fwp0 veth the lab gives this namespace, removed at the end.
+set -euo pipefail
+SYSTEM=${SYSTEM:-clearwater}
+STATE=${STATE:-/run/fwpush-lab}
+INV=inventory/lab/$SYSTEM
+PB=playbooks/$SYSTEM.yml
+FWPUSH=./bin/fwpush
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+cleanup() { step "lab down"; ./bin/fwp-lab down --state "$STATE" || true; }
+trap cleanup EXIT
+
+step "lab up: one network namespace per host of inventory/examples/$SYSTEM, real sshd + kernel firewall"
+./bin/fwp-lab up --inventory "inventory/examples/$SYSTEM" --playbook "$PB" --root-link --state "$STATE" --write-inventory "$INV"
+
+step "validate: inventory + playbook, nothing contacted"
+$FWPUSH validate -i "$INV" -p "$PB"
+
+step "explain: is bono → sprout tcp/5054 allowed, and by which rule?"
+$FWPUSH explain -i "$INV" -p "$PB" --from bono --to sprout --proto tcp --port 5054 | head -4 || true
+
+step "plan: live dry run (exit 2 = changes pending); devices are not changed"
+set +e; $FWPUSH plan -i "$INV" -p "$PB" --limit sprout-1; rc=$?; set -e
+echo "plan exit code: $rc"
+$FWPUSH plan -i "$INV" -p "$PB" > /dev/null 2>&1 || true
+
+step "apply: commit-confirmed push to every host"
+$FWPUSH apply -i "$INV" -p "$PB" --yes --confirm-timeout 60s
+
+step "verify: real probes from the hosts: allowed flows connect, unlisted ports are blocked"
+$FWPUSH verify -i "$INV" -p "$PB" | tail -5
+
+step "plan again: nothing to do (exit 0)"
+$FWPUSH plan -i "$INV" -p "$PB" | tail -2
