@@ -66,6 +66,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 				}
 			default:
 				printDiffs(g.out, rows, true)
+				printWarnings(g.out, rows)
 				printTable(g.out, rows, false)
 				printSummary(g.out, sum)
 			}
@@ -86,7 +87,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 func planRows(pl *plan.Plan) []row {
 	rows := make([]row, 0, len(pl.Devices))
 	for _, d := range pl.Devices {
-		rows = append(rows, row{host: d.Host, platform: d.Platform, status: d.Status, err: d.Error, diff: d.Diff})
+		rows = append(rows, row{host: d.Host, platform: d.Platform, status: d.Status, err: d.Error, diff: d.Diff, warnings: d.Warnings})
 	}
 	return rows
 }

@@ -20,6 +20,15 @@ type row struct {
 	outcome, phase string
 	err            string
 	diff           *diff.Diff
+	warnings       []string
+}
+
+func printWarnings(w io.Writer, rows []row) {
+	for _, r := range rows {
+		for _, m := range r.warnings {
+			fmt.Fprintf(w, "warning: %s: %s\n", r.host, m)
+		}
+	}
 }
 
 func printTable(w io.Writer, rows []row, withOutcome bool) {

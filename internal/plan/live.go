@@ -62,11 +62,25 @@ func planDevice(ctx context.Context, p *project.Project, reg *drivers.Registry, 
 	}
 	df := diff.Compute(cur, d.Desired)
 	d.Current, d.Diff = &cur, &df
+	if fr, ok := s.(ForeignReporter); ok {
+		warnings, err := fr.Foreign(ctx)
+		if err != nil {
+			d.Status, d.Error = Classify(err), err.Error()
+			return d
+		}
+		d.Warnings = warnings
+	}
 	d.Status = engine.Unchanged
 	if df.Changed {
 		d.Status = engine.Changed
 	}
 	return d
+}
+
+// ForeignReporter is implemented by sessions that can tell which rules
+// outside fwpush's part can block what the policy permits.
+type ForeignReporter interface {
+	Foreign(ctx context.Context) ([]string, error)
 }
 
 // Classify maps a transport error to unreachable or failed.

@@ -30,7 +30,9 @@ type Device struct {
 	Desired  drivers.Config  `json:"desired"`
 	Current  *drivers.Config `json:"current,omitempty"`
 	Diff     *diff.Diff      `json:"diff,omitempty"`
-	Error    string          `json:"error,omitempty"`
+	// Warnings name rules outside fwpush's part that can undo the policy.
+	Warnings []string `json:"warnings,omitempty"`
+	Error    string   `json:"error,omitempty"`
 }
 
 // Offline renders every selected device without touching any. A device

@@ -1,0 +1,51 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fwpush/fwpush/internal/apply"
+	"github.com/fwpush/fwpush/internal/plan"
+)
+
+// TestForeignRulesUntouchedAndReported: a table fwpush does not own that
+// drops a permitted port survives plan and apply byte for byte, and plan
+// names it as able to block the policy.
+func TestForeignRulesUntouchedAndReported(t *testing.T) {
+	e := newEnv(t, "../../inventory/examples/webapp", "../../playbooks/examples/webapp.yml")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	foreign := "table inet legacy {\n\tchain in {\n\t\ttype filter hook input priority filter + 10; policy accept;\n\t\ttcp dport 8080 drop\n\t}\n}\n"
+	for _, h := range []string{"app-1", "web-2"} {
+		_, err := e.lab.Exec(ctx, h, "sh", "-c", "printf '"+strings.ReplaceAll(foreign, "\n", "\\n")+"' | nft -f -")
+		require.NoError(t, err)
+	}
+	listForeign := func(h string) string {
+		out, err := e.lab.Exec(ctx, h, "nft", "-s", "list", "table", "inet", "legacy")
+		require.NoError(t, err)
+		return string(out)
+	}
+	before := listForeign("app-1")
+
+	pl, _, err := plan.Live(ctx, e.p, e.reg, e.opener(), eo())
+	require.NoError(t, err)
+	warned := map[string]bool{}
+	for _, d := range pl.Devices {
+		for _, w := range d.Warnings {
+			if strings.Contains(w, "inet legacy in") {
+				warned[d.Host] = true
+			}
+		}
+	}
+	assert.Equal(t, map[string]bool{"app-1": true, "web-2": true}, warned)
+
+	_, err = apply.Run(ctx, e.p, e.reg, e.opener(), apply.Options{ConfirmWithin: 20 * time.Second, Engine: eo()})
+	require.NoError(t, err)
+	assert.Equal(t, before, listForeign("app-1"), "foreign table untouched by apply")
+	assert.Contains(t, listForeign("web-2"), "tcp dport 8080 drop", "iptables host keeps it too")
+}
