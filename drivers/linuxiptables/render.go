@@ -6,8 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"go4.org/netipx"
-
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/intent"
 )
@@ -41,7 +39,7 @@ func render(in *intent.Intent, fam int) (string, error) {
 		if _, dup := r.sets[s.Name]; dup {
 			return "", fmt.Errorf("address set %q defined twice", s.Name)
 		}
-		r.sets[s.Name] = aggregate(s.Family(fam))
+		r.sets[s.Name] = intent.Aggregate(s.Family(fam))
 	}
 	filters := map[intent.BindingKind]*intent.Filter{}
 	for _, f := range in.Filters {
@@ -79,17 +77,6 @@ func render(in *intent.Intent, fam int) (string, error) {
 		return "", fmt.Errorf("no input or output filter")
 	}
 	return "*filter\n" + strings.Join(decls, "\n") + "\n" + strings.Join(rules, "\n") + "\nCOMMIT\n", nil
-}
-
-// aggregate sorts, de-duplicates and merges prefixes so the rule count is
-// minimal and independent of the order the Intent listed them in.
-func aggregate(ps []netip.Prefix) []netip.Prefix {
-	var b netipx.IPSetBuilder
-	for _, p := range ps {
-		b.AddPrefix(p.Masked())
-	}
-	s, _ := b.IPSet()
-	return s.Prefixes()
 }
 
 // logPrefix is "fwpush input flow-3: ", cut to what LOG keeps.

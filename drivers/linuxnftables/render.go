@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"go4.org/netipx"
-
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/intent"
 )
@@ -46,7 +44,7 @@ func render(in *intent.Intent) (string, error) {
 	for _, s := range in.Sets {
 		halves := r.sets[s.Name]
 		for i, fam := range []int{4, 6} {
-			halves[i] = famSet{ident: fmt.Sprintf("%s_v%d", ids[s.Name], fam), fam: fam, prefixes: aggregate(s.Family(fam))}
+			halves[i] = famSet{ident: fmt.Sprintf("%s_v%d", ids[s.Name], fam), fam: fam, prefixes: intent.Aggregate(s.Family(fam))}
 		}
 	}
 	filters := map[intent.BindingKind]*intent.Filter{}
@@ -89,18 +87,6 @@ func render(in *intent.Intent) (string, error) {
 	}
 	blocks = append(blocks, chains...)
 	return "table " + Table + " {\n" + strings.Join(blocks, "\n") + "}\n", nil
-}
-
-// aggregate sorts, de-duplicates and merges prefixes: nft rejects
-// overlapping interval elements, and the result no longer depends on the
-// order the Intent listed them in.
-func aggregate(ps []netip.Prefix) []netip.Prefix {
-	var b netipx.IPSetBuilder
-	for _, p := range ps {
-		b.AddPrefix(p.Masked())
-	}
-	s, _ := b.IPSet()
-	return s.Prefixes()
 }
 
 // setBlock prints a named set as nft lists it. nft wraps elements with
