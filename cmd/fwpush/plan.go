@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/plan"
+	"github.com/fwpush/fwpush/internal/project"
 )
 
 func planCmd(g *globals) *cobra.Command {
@@ -32,15 +36,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 			}
 			reg := all.Registry()
 			if offline {
-				pl, perr := plan.Offline(p, reg)
-				if g.format == "json" {
-					if err := g.json(pl); err != nil {
-						return err
-					}
-				} else {
-					printOfflinePlan(g, pl)
-				}
-				if perr != nil {
+				if perr := offlinePlan(g, p, reg); perr != nil {
 					return &exitErr{code: exitError, err: perr}
 				}
 				return nil
@@ -92,19 +88,46 @@ func planRows(pl *plan.Plan) []row {
 	return rows
 }
 
-func printOfflinePlan(g *globals, pl *plan.Plan) {
-	for _, d := range pl.Devices {
-		fmt.Fprintf(g.out, "=== %s (%s): %d rules\n", d.Host, d.Platform, d.Rules)
+// offlinePlan streams each device's rendered config as text or as the
+// Plan JSON document, never holding every config at once.
+func offlinePlan(g *globals, p *project.Project, reg *drivers.Registry) error {
+	bw := bufio.NewWriterSize(g.out, 1<<16)
+	defer bw.Flush()
+	n := 0
+	if g.format == "json" {
+		head, _ := json.Marshal(plan.Plan{Playbook: p.Playbook.Name, Inventory: p.Inv.Dir, Offline: true})
+		// {"playbook":…,"devices":null} → open the devices array instead.
+		fmt.Fprintf(bw, "%s[", strings.TrimSuffix(string(head), "null}"))
+		err := plan.OfflineEach(p, reg, func(d plan.Device) error {
+			if n > 0 {
+				bw.WriteString(",")
+			}
+			n++
+			b, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			_, err = bw.Write(b)
+			return err
+		})
+		bw.WriteString("]}\n")
+		return err
+	}
+	err := plan.OfflineEach(p, reg, func(d plan.Device) error {
+		n++
+		fmt.Fprintf(bw, "=== %s (%s): %d rules\n", d.Host, d.Platform, d.Rules)
 		if d.Error != "" {
-			fmt.Fprintf(g.out, "error: %s\n\n", d.Error)
-			continue
+			fmt.Fprintf(bw, "error: %s\n\n", d.Error)
+			return nil
 		}
 		text := d.Desired.String()
-		fmt.Fprint(g.out, text)
+		bw.WriteString(text)
 		if !strings.HasSuffix(text, "\n") {
-			fmt.Fprintln(g.out)
+			bw.WriteString("\n")
 		}
-		fmt.Fprintln(g.out)
-	}
-	fmt.Fprintf(g.out, "%d devices rendered offline; nothing was contacted\n", len(pl.Devices))
+		bw.WriteString("\n")
+		return nil
+	})
+	fmt.Fprintf(bw, "%d devices rendered offline; nothing was contacted\n", n)
+	return err
 }

@@ -40,15 +40,28 @@ type Device struct {
 // the others are still planned.
 func Offline(p *project.Project, reg *drivers.Registry) (*Plan, error) {
 	pl := &Plan{Playbook: p.Playbook.Name, Inventory: p.Inv.Dir, Offline: true}
+	err := OfflineEach(p, reg, func(d Device) error {
+		pl.Devices = append(pl.Devices, d)
+		return nil
+	})
+	return pl, err
+}
+
+// OfflineEach renders the selected devices one at a time, in name order,
+// handing each to fn, so a 5,000-device plan never holds every config in
+// memory. Render errors are collected; an error from fn stops the walk.
+func OfflineEach(p *project.Project, reg *drivers.Registry, fn func(Device) error) error {
 	var errs []error
 	for _, h := range p.Selected {
 		d, err := Render(p, reg, h.Name)
 		if err != nil {
 			errs = append(errs, err)
 		}
-		pl.Devices = append(pl.Devices, d)
+		if err := fn(d); err != nil {
+			return err
+		}
 	}
-	return pl, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // Render renders one device's desired config; on error the Device carries
