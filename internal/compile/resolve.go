@@ -1,7 +1,6 @@
 package compile
 
 import (
-	"net/netip"
 	"sort"
 	"strings"
 
@@ -151,13 +150,4 @@ func uniqSorted(in []string) []string {
 		}
 	}
 	return out[:j]
-}
-
-func addrIn(a netip.Addr, ps []netip.Prefix) bool {
-	for _, p := range ps {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
