@@ -8,6 +8,7 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/sys/unix"
 
 	"github.com/fwpush/fwpush/internal/engine"
 )
@@ -54,7 +55,9 @@ func (p *progress) done() {
 	}
 }
 
+// isTerminal asks the tty driver: /dev/null is a character device too, and
+// a CI job with stdin from /dev/null must never be prompted.
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
