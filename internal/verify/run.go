@@ -94,11 +94,16 @@ func Run(ctx context.Context, probes []Probe, run Runner, timeout time.Duration,
 // host needs nothing but bash and coreutils. A UDP probe passes when the
 // peer answers (the lab's listeners echo) or refuses.
 func script(probes []Probe, idx []int, timeout time.Duration) string {
-	secs := strconv.FormatFloat(timeout.Seconds(), 'f', 1, 64)
+	secs := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) }
+	// A probe expected to be blocked always waits out its timeout, so that
+	// one stays short; one expected to connect normally answers in
+	// milliseconds, so a long limit costs nothing and keeps a loaded host
+	// from reporting a false "blocked".
+	deny, permit := secs(timeout), secs(max(3*timeout, 6*time.Second))
 	var b strings.Builder
 	b.WriteString("probe() {\n" +
-		"  if [ \"$2\" = tcp ]; then err=$(timeout " + secs + " bash -c \"exec 3<>/dev/tcp/$3/$4\" 2>&1); rc=$?\n" +
-		"  else err=$(timeout " + secs + " bash -c \"exec 3<>/dev/udp/$3/$4; printf fwpush >&3; head -c 1 <&3\" 2>&1 >/dev/null); rc=$?; fi\n" +
+		"  if [ \"$2\" = tcp ]; then err=$(timeout $5 bash -c \"exec 3<>/dev/tcp/$3/$4\" 2>&1); rc=$?\n" +
+		"  else err=$(timeout $5 bash -c \"exec 3<>/dev/udp/$3/$4; printf fwpush >&3; head -c 1 <&3\" 2>&1 >/dev/null); rc=$?; fi\n" +
 		"  case \"$rc:$err\" in 0:*) echo \"$1 open\";; 124:*) echo \"$1 blocked\";; *refused*) echo \"$1 refused\";;" +
 		" *) echo \"$1 blocked $rc\";; esac\n}\n")
 	for _, i := range idx {
@@ -107,7 +112,11 @@ func script(probes []Probe, idx []int, timeout time.Duration) string {
 		if p.Proto == policy.UDP {
 			proto = "udp"
 		}
-		fmt.Fprintf(&b, "probe %d %s %s %d &\n", i, proto, p.Dst, p.Port)
+		limit := deny
+		if p.Expect {
+			limit = permit
+		}
+		fmt.Fprintf(&b, "probe %d %s %s %d %s &\n", i, proto, p.Dst, p.Port, limit)
 	}
 	b.WriteString("wait\n")
 	return b.String()

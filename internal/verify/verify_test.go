@@ -1,0 +1,77 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/project"
+)
+
+func load(t *testing.T) *project.Project {
+	p, err := project.Load(project.Options{Inventory: "../../inventory/examples/webapp", Playbook: "../../playbooks/examples/webapp.yml"})
+	require.NoError(t, err)
+	return p
+}
+
+func TestGenerate(t *testing.T) {
+	probes, err := Generate(load(t), Options{PerFlow: 2, Negatives: 1})
+	require.NoError(t, err)
+	var pos, neg int
+	for _, p := range probes {
+		if p.Expect {
+			pos++
+			assert.GreaterOrEqual(t, p.Flow, 0)
+		} else {
+			// Synthetic negatives, and flow probes the policy blocks on the
+			// way (webapp filters egress: app-1 may not open web-1:80 even
+			// though "any" may).
+			neg++
+		}
+		assert.NotEqual(t, p.From, p.To)
+	}
+	assert.Positive(t, pos)
+	assert.GreaterOrEqual(t, neg, 5, "at least one negative per host")
+}
+
+// TestRunClassifies feeds canned probe output through Run: a refused port
+// proves the firewall let the packet through; a timeout means blocked.
+func TestRunClassifies(t *testing.T) {
+	probes := []Probe{
+		{From: "a", Dst: mustAddr("198.18.9.1"), Port: 80, Expect: true},
+		{From: "a", Dst: mustAddr("198.18.9.2"), Port: 81, Expect: true},
+		{From: "b", Dst: mustAddr("198.18.9.3"), Port: 9, Expect: false},
+		{From: "b", Dst: mustAddr("198.18.9.4"), Port: 10, Expect: false},
+		{From: "c", Dst: mustAddr("198.18.9.5"), Port: 11, Expect: true},
+	}
+	run := func(ctx context.Context, host, script string) (string, error) {
+		switch host {
+		case "a":
+			assert.Contains(t, script, "probe 0 tcp 198.18.9.1 80 6.0 &")
+			return "0 open\n1 refused\n", nil
+		case "b":
+			assert.Contains(t, script, "probe 2 tcp 198.18.9.3 9 1.0 &")
+			return "2 blocked\n3 open\n", nil
+		}
+		return "", errors.New("c: connect: unreachable")
+	}
+	rep, err := Run(context.Background(), probes, run, time.Second, engine.Options{MaxFailPercentage: -1})
+	require.NoError(t, err)
+	var got []string
+	for _, r := range rep.Results {
+		got = append(got, string(r.Got)+map[bool]string{true: "/pass", false: "/FAIL"}[r.Pass])
+	}
+	assert.Equal(t, []string{"open/pass", "refused/pass", "blocked/pass", "open/FAIL", "error/FAIL"}, got)
+	assert.Equal(t, 3, rep.Passed)
+	assert.Equal(t, 2, rep.Failed)
+	assert.True(t, strings.Contains(rep.Results[4].Note, "unreachable"))
+}
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
