@@ -11,6 +11,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/apply"
+	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/plan"
 )
 
@@ -36,8 +37,16 @@ without a terminal it never waits for input.`,
 			if err != nil {
 				return err
 			}
+			st, err := g.runStore() // before any connection: no push goes unrecorded
+			if err != nil {
+				return err
+			}
+			run, err := journal.NewRun("apply", g.command(), g.playbook, g.inventory)
+			if err != nil {
+				return err
+			}
 			reg := all.Registry()
-			open := plan.DriverOpener(p, reg, pf.transport(), nil)
+			open := g.opener(p, reg, pf.transport())
 			ctx := cmd.Context()
 			if noConfirm {
 				confirmTimeout = 0
@@ -68,25 +77,29 @@ without a terminal it never waits for input.`,
 			eo := pf.engine()
 			prog := newProgress(g.errOut, len(p.Selected), "apply")
 			eo.Observer = prog
-			rep, aerr := apply.Run(ctx, p, reg, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo})
+			res, aerr := journal.Apply(ctx, st, run, p, reg, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo})
 			prog.done()
-			if rep == nil {
+			if res == nil || res.Report == nil {
 				return aerr
 			}
+			rep := res.Report
 			rows := applyRows(rep)
 			switch g.format {
 			case "json":
-				if err := g.json(rep); err != nil {
+				if err := g.json(res); err != nil {
 					return err
 				}
 			case "junit":
+				printJournal(g.errOut, res)
 				if err := writeJUnit(g.out, "fwpush apply "+p.Playbook.Name, rows, time.Since(t0)); err != nil {
 					return err
 				}
 			default:
+				printJournal(g.out, res)
 				printDiffs(g.out, rows, showDiff)
 				printTable(g.out, rows, true)
 				printSummary(g.out, rep.Summary)
+				fmt.Fprintf(g.out, "recorded as run %s\n", res.Run)
 			}
 			if aerr != nil {
 				return &exitErr{code: exitError, err: aerr}

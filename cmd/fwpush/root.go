@@ -40,6 +40,10 @@ type globals struct {
 	inventory, playbook, limit, format string
 	stdin                              io.Reader
 	out, errOut                        io.Writer
+	// state is the run store file (--state); args the command line, as
+	// recorded with each run.
+	state string
+	args  []string
 }
 
 func (g *globals) project() (*project.Project, error) {
@@ -62,7 +66,7 @@ func (g *globals) json(v any) error {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globals{stdin: stdin, out: stdout, errOut: stderr}
+	g := &globals{stdin: stdin, out: stdout, errOut: stderr, args: args}
 	root := &cobra.Command{
 		Use:           "fwpush",
 		Short:         "Turn a communication matrix into firewall policy on real devices",
@@ -79,7 +83,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	pf.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
 	pf.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
 	pf.StringVar(&g.format, "format", "text", "output format: text|json (plan and apply also junit)")
-	root.AddCommand(validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g))
+	pf.StringVar(&g.state, "state", "", "run store file (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")
+	root.AddCommand(validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
+		historyCmd(g), rollbackCmd(g))
 
 	err := root.ExecuteContext(ctx)
 	var ee *exitErr

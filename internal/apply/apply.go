@@ -41,6 +41,9 @@ type Options struct {
 	// Settle is how long past the confirm deadline to wait before reading
 	// a device back that we could not reach to confirm.
 	Settle time.Duration
+	// Journal, when set, records each device before each phase and after
+	// its outcome (see Journal).
+	Journal Journal
 }
 
 // Device is one device's push record.
@@ -60,15 +63,22 @@ type Report struct {
 
 // Run pushes the project's desired config to every selected device.
 func Run(ctx context.Context, p *project.Project, reg *drivers.Registry, open plan.Opener, o Options) (*Report, error) {
-	if o.Settle == 0 {
-		o.Settle = 3 * time.Second
-	}
 	hosts := make([]string, len(p.Selected))
 	for i, h := range p.Selected {
 		hosts[i] = h.Name
 	}
+	render := func(host string) (plan.Device, error) { return plan.Render(p, reg, host) }
+	return push(ctx, p.Playbook.Name, hosts, render, open, o)
+}
+
+// push runs every host through pushDevice; render gives each host's
+// desired config.
+func push(ctx context.Context, name string, hosts []string, render func(host string) (plan.Device, error), open plan.Opener, o Options) (*Report, error) {
+	if o.Settle == 0 {
+		o.Settle = 3 * time.Second
+	}
 	results, sum, err := engine.Run(ctx, hosts, o.Engine, func(ctx context.Context, host string) engine.Result {
-		d := pushDevice(ctx, p, reg, open, o, host)
+		d := pushDevice(ctx, render, open, o, host)
 		st := engine.Failed
 		switch d.Outcome {
 		case Unchanged:
@@ -80,12 +90,15 @@ func Run(ctx context.Context, p *project.Project, reg *drivers.Registry, open pl
 			st = engine.Unreachable
 		}
 		d.Status = st
+		if o.Journal != nil {
+			o.Journal.End(ctx, d)
+		}
 		return engine.Result{Status: st, Error: d.Error, Detail: d}
 	})
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Playbook: p.Playbook.Name, Summary: sum}
+	rep := &Report{Playbook: name, Summary: sum}
 	var errs []error
 	for _, r := range results {
 		d, ok := r.Detail.(Device)
@@ -106,8 +119,8 @@ func Run(ctx context.Context, p *project.Project, reg *drivers.Registry, open pl
 	return rep, errors.Join(errs...)
 }
 
-func pushDevice(ctx context.Context, p *project.Project, reg *drivers.Registry, open plan.Opener, o Options, host string) Device {
-	pd, err := plan.Render(p, reg, host)
+func pushDevice(ctx context.Context, render func(host string) (plan.Device, error), open plan.Opener, o Options, host string) Device {
+	pd, err := render(host)
 	d := Device{Device: pd, Outcome: Failed, Phase: "render"}
 	if err != nil {
 		return d
@@ -117,7 +130,9 @@ func pushDevice(ctx context.Context, p *project.Project, reg *drivers.Registry, 
 		d.Status = plan.Classify(err)
 		return d
 	}
-	d.Phase = "fetch"
+	if err := o.enter(ctx, &d, "fetch"); err != nil {
+		return fail("fetch", err)
+	}
 	s, err := open(ctx, host)
 	if err != nil {
 		return fail("connect", err)
@@ -133,7 +148,9 @@ func pushDevice(ctx context.Context, p *project.Project, reg *drivers.Registry, 
 		d.Outcome = Unchanged
 		return d
 	}
-	d.Phase = "apply"
+	if err := o.enter(ctx, &d, "apply"); err != nil {
+		return fail("apply", err) // nothing changed yet
+	}
 	if err := s.Apply(ctx, d.Desired, o.ConfirmWithin); err != nil {
 		if errors.Is(err, drivers.ErrRejected) {
 			return fail("apply", err) // refused before anything changed
@@ -148,7 +165,7 @@ func pushDevice(ctx context.Context, p *project.Project, reg *drivers.Registry, 
 	}
 	// Confirm only over a fresh connection: an established session can
 	// survive a policy that blocks every new one (RELIABILITY.md, A2).
-	d.Phase = "check"
+	_ = o.enter(ctx, &d, "check") // past the change: the journal reports its own failures
 	check, err := open(ctx, host)
 	if err != nil {
 		d = fail("check", fmt.Errorf("new management connection failed, device reverts by itself: %w", err))
@@ -171,7 +188,7 @@ func pushDevice(ctx context.Context, p *project.Project, reg *drivers.Registry, 
 		d.Outcome = readBack(ctx, open, host, before, d.Desired, o)
 		return d
 	}
-	d.Phase = "confirm"
+	_ = o.enter(ctx, &d, "confirm")
 	if err := check.Confirm(ctx); err != nil {
 		d = fail("confirm", err)
 		d.Outcome = waitRevert(ctx, open, host, before, d.Desired, o)

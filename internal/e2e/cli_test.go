@@ -27,6 +27,7 @@ func TestCLIAgainstLab(t *testing.T) {
 
 	e := newEnv(t, "../../inventory/examples/webapp", "../../playbooks/examples/webapp.yml")
 	inv := filepath.Join(t.TempDir(), "inv")
+	state := filepath.Join(t.TempDir(), "runs.db")
 	require.NoError(t, labinv.WriteInventory("../../inventory/examples/webapp", inv, e.lab.KnownHostsPath(), e.lab.ClientKeyPath()))
 	pb, err := filepath.Abs("../../playbooks/examples/webapp.yml")
 	require.NoError(t, err)
@@ -35,7 +36,7 @@ func TestCLIAgainstLab(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		argv := append([]string{"netns", "exec", e.lab.Namespace(testbed.Controller), bin}, args...)
-		argv = append(argv, "-i", inv, "-p", pb, "--ssh-config", "none")
+		argv = append(argv, "-i", inv, "-p", pb, "--ssh-config", "none", "--state", state)
 		cmd := exec.CommandContext(ctx, "ip", argv...)
 		cmd.Stdin = nil // no terminal: apply must not wait for an answer
 		out, err := cmd.CombinedOutput()

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwpush/fwpush/drivers/all"
+	"github.com/fwpush/fwpush/internal/apply"
+	"github.com/fwpush/fwpush/internal/journal"
+	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/internal/store"
+	"github.com/fwpush/fwpush/inventory"
+)
+
+func rollbackCmd(g *globals) *cobra.Command {
+	var pf pushFlags
+	var to string
+	var yes bool
+	var confirmTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "rollback HOST...",
+		Short: "Restore hosts to the config they had before a recorded run, commit-confirmed",
+		Long: `rollback restores each HOST to the snapshot the run store holds from before
+run --to (default: the latest run that changed the host; a rollback is such
+a run, so rolling back twice undoes the first rollback). It is a push like
+apply: a device-side revert is armed, the result is checked over a new
+connection, then confirmed; and it is recorded as a run. The inventory is
+-i, else the one the restored run used.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, hosts []string) error {
+			if err := g.checkFormat("text", "json"); err != nil {
+				return err
+			}
+			st, err := g.runStore()
+			if err != nil {
+				return err
+			}
+			targets, err := journal.Targets(st, hosts, to)
+			if err != nil {
+				return err
+			}
+			invDir := g.inventory
+			if invDir == "" {
+				if invDir, err = recordedInventory(st, targets); err != nil {
+					return err
+				}
+			}
+			inv, err := inventory.Load(invDir)
+			if err != nil {
+				return err
+			}
+			if err := journal.CheckTargets(inv, targets); err != nil {
+				return err
+			}
+			if g.format == "text" {
+				for _, t := range targets {
+					fmt.Fprintf(g.out, "restore %s to its config from before run %s (%s, %s)\n", t.Host, t.Run, when(t.When), t.Who)
+				}
+			}
+			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) && !yes {
+				fmt.Fprint(g.out, "roll back? [y/N] ")
+				answer, _ := bufio.NewReader(g.stdin).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+					return &exitErr{code: exitError, err: fmt.Errorf("not rolled back")}
+				}
+			}
+			run, err := journal.NewRun("rollback", g.command(), "", invDir)
+			if err != nil {
+				return err
+			}
+			// A rollback needs no playbook: only the inventory, to reach devices.
+			open := g.opener(&project.Project{Inv: inv}, all.Registry(), pf.transport())
+			eo := pf.engine()
+			prog := newProgress(g.errOut, len(targets), "rollback")
+			eo.Observer = prog
+			res, rerr := journal.Rollback(cmd.Context(), st, run, targets, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo})
+			prog.done()
+			if res == nil || res.Report == nil {
+				return rerr
+			}
+			if g.format == "json" {
+				if err := g.json(res); err != nil {
+					return err
+				}
+			} else {
+				printJournal(g.out, res)
+				rows := applyRows(res.Report)
+				printDiffs(g.out, rows, false)
+				printTable(g.out, rows, true)
+				printSummary(g.out, res.Summary)
+				fmt.Fprintf(g.out, "recorded as run %s\n", res.Run)
+			}
+			if rerr != nil {
+				return &exitErr{code: exitError, err: rerr}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	pf.register(f)
+	f.StringVar(&to, "to", "", "restore the config from before this run (id or unique prefix)")
+	f.BoolVarP(&yes, "yes", "y", false, "do not ask before rolling back")
+	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time")
+	return cmd
+}
+
+// recordedInventory is the inventory directory the targets' runs used;
+// they must agree.
+func recordedInventory(st *store.Store, targets []journal.Target) (string, error) {
+	ids := make([]string, len(targets))
+	for i, t := range targets {
+		ids[i] = t.Run
+	}
+	runs, err := st.RunsByID(ids)
+	if err != nil {
+		return "", err
+	}
+	dir := ""
+	for _, t := range targets {
+		d := runs[t.Run].Inventory
+		switch {
+		case d == "":
+			return "", fmt.Errorf("run %s recorded no inventory: pass -i DIR", t.Run)
+		case dir != "" && d != dir:
+			return "", fmt.Errorf("the runs to restore used different inventories (%s, %s): pass -i DIR", dir, d)
+		}
+		dir = d
+	}
+	return dir, nil
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/journal"
+	"github.com/fwpush/fwpush/internal/plan"
+	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/internal/store"
+)
+
+// testOpener, set only by tests, replaces the drivers' connections with
+// in-memory devices.
+var testOpener func(p *project.Project) plan.Opener
+
+// runStore opens the run store: --state, else $FWPUSH_STATE, else the
+// default under the user's state directory.
+func (g *globals) runStore() (*store.Store, error) {
+	path := g.state
+	if path == "" {
+		path = os.Getenv("FWPUSH_STATE")
+	}
+	if path == "" {
+		var err error
+		if path, err = store.DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	return store.Open(path)
+}
+
+// opener connects through each host's driver.
+func (g *globals) opener(p *project.Project, reg *drivers.Registry, t drivers.TransportOptions) plan.Opener {
+	if testOpener != nil {
+		return testOpener(p)
+	}
+	return plan.DriverOpener(p, reg, t, nil)
+}
+
+// command is the command line as recorded with a run.
+func (g *globals) command() string {
+	parts := []string{"fwpush"}
+	for _, a := range g.args {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$") {
+			a = strconv.Quote(a)
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+// printJournal prints what the run found on devices earlier runs left
+// unfinished, and the journal's warnings.
+func printJournal(w io.Writer, res *journal.Result) {
+	for _, r := range res.Reconciled {
+		fmt.Fprintf(w, "reconciled %s: run %s stopped at %s: %s (%s)\n", r.Host, r.Run, r.Phase, r.Result, r.Detail)
+	}
+	for _, m := range res.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", m)
+	}
+}

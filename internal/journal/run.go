@@ -1,0 +1,140 @@
+package journal
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/apply"
+	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/plan"
+	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/internal/store"
+)
+
+// Result is a recorded push: apply's report plus the run id and what was
+// found on devices earlier runs left unfinished.
+type Result struct {
+	Run string `json:"run"`
+	*apply.Report
+	Reconciled []store.Reconciliation `json:"reconciled,omitempty"`
+	// Warnings: stale locks broken, devices that could not be reconciled.
+	Warnings []string `json:"warnings,omitempty"`
+	// Restores are the snapshots a rollback restored.
+	Restores []Target `json:"restores,omitempty"`
+}
+
+// NewRun describes a run of this process: kind, command line, and the
+// playbook file and inventory directory it read (either may be empty),
+// identified by absolute path and SHA-256. Their content is never stored.
+func NewRun(kind, command, playbookFile, inventoryDir string) (store.Run, error) {
+	r := store.NewRun(kind, command)
+	var err error
+	if playbookFile != "" {
+		if r.PlaybookFile, err = filepath.Abs(playbookFile); err != nil {
+			return r, err
+		}
+		if r.PlaybookSHA256, err = digest(filepath.Dir(playbookFile), filepath.Base(playbookFile)); err != nil {
+			return r, err
+		}
+	}
+	if inventoryDir != "" {
+		if r.Inventory, err = filepath.Abs(inventoryDir); err != nil {
+			return r, err
+		}
+		// The files inventory.Load reads.
+		if r.InventorySHA256, err = digest(inventoryDir, "hosts.yaml", "groups.yaml", "defaults.yaml", "networks.yaml"); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// digest is the SHA-256 of the named files of dir, each framed by its
+// name and length; a missing file counts as absent.
+func digest(dir string, names ...string) (string, error) {
+	h := sha256.New()
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(dir, n))
+		if errors.Is(err, fs.ErrNotExist) && len(names) > 1 {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("digest: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Apply records run and pushes the project through apply.Run, journaling
+// every device. The error joins the push's and the journal's.
+func Apply(ctx context.Context, st *store.Store, run store.Run, p *project.Project, reg *drivers.Registry, open plan.Opener, o apply.Options) (*Result, error) {
+	run.Playbook = p.Playbook.Name
+	rec, err := Start(st, run, open)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := apply.Run(ctx, p, reg, open, rec.Attach(o))
+	return rec.result(rep, err)
+}
+
+// Rollback records run and pushes each target's snapshot, commit-confirmed,
+// through apply.RunConfigs.
+func Rollback(ctx context.Context, st *store.Store, run store.Run, targets []Target, open plan.Opener, o apply.Options) (*Result, error) {
+	run.Restores = map[string]string{}
+	desired := map[string]drivers.Config{}
+	for _, t := range targets {
+		run.Restores[t.Host] = t.Run
+		desired[t.Host] = t.Config
+	}
+	rec, err := Start(st, run, open)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := apply.RunConfigs(ctx, "rollback", desired, open, rec.Attach(o))
+	res, err := rec.result(rep, err)
+	if res != nil {
+		res.Restores = targets
+	}
+	return res, err
+}
+
+// Reconcile settles the unfinished entries of hosts (of every host that
+// has one when hosts is empty), each under its lock, recorded as run.
+func Reconcile(ctx context.Context, st *store.Store, run store.Run, open plan.Opener, hosts []string, eo engine.Options) (*Result, error) {
+	if len(hosts) == 0 {
+		var err error
+		if hosts, err = st.UnfinishedHosts(); err != nil {
+			return nil, err
+		}
+	}
+	rec, err := Start(st, run, open)
+	if err != nil {
+		return nil, err
+	}
+	_, _, err = engine.Run(ctx, hosts, eo, func(ctx context.Context, host string) engine.Result {
+		if err := rec.lock(host); err != nil {
+			rec.warn("%s: cannot reconcile: %v", host, err)
+			return engine.Result{Status: engine.Failed, Error: err.Error()}
+		}
+		defer rec.unlock(host)
+		rec.reconcileHost(ctx, host)
+		return engine.Result{Status: engine.Unchanged}
+	})
+	return rec.result(nil, err)
+}
+
+// result finishes the run and assembles its Result.
+func (r *Recorder) result(rep *apply.Report, pushErr error) (*Result, error) {
+	jerr := r.Finish(pushErr)
+	res := &Result{Run: r.run.ID, Report: rep, Reconciled: r.Reconciled(), Warnings: r.Warnings()}
+	return res, errors.Join(pushErr, jerr)
+}

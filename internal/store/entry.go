@@ -1,0 +1,207 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/diff"
+)
+
+// Entry is one device's journal in one run. It is written before each
+// phase, so a run that dies leaves the phase it reached and, once past
+// fetch, the snapshot taken before any change.
+type Entry struct {
+	Run      string `json:"run"`
+	Host     string `json:"host"`
+	Platform string `json:"platform,omitempty"`
+	// Phase is the last phase started: fetch, apply, check, confirm (or
+	// where it failed).
+	Phase   string          `json:"phase"`
+	Desired *drivers.Config `json:"desired,omitempty"`
+	Before  *drivers.Config `json:"before,omitempty"`
+	// After is the config the device was read back with, when known.
+	After *drivers.Config `json:"after,omitempty"`
+	Diff  *diff.Diff      `json:"diff,omitempty"`
+	// ConfirmWithin is the device-side revert delay armed in the apply
+	// phase (0: none).
+	ConfirmWithin time.Duration `json:"confirm_within_ns,omitempty"`
+	// Outcome is empty until the run learns it; an entry without one is a
+	// run that died mid-way, to reconcile.
+	Outcome    string          `json:"outcome,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	Updated    time.Time       `json:"updated"`
+	Reconciled *Reconciliation `json:"reconciled,omitempty"`
+}
+
+// Reconciliation is what a later run found on a device whose entry had no
+// outcome.
+type Reconciliation struct {
+	Run   string `json:"run"` // the run that died
+	Host  string `json:"host"`
+	Phase string `json:"phase"` // how far it got
+	// Result: rolled-back, applied, indeterminate, or untouched (it died
+	// before sending any change).
+	Result string    `json:"result"`
+	Detail string    `json:"detail,omitempty"`
+	By     string    `json:"by"` // the run that reconciled it
+	At     time.Time `json:"at"`
+}
+
+// Reconciliation results.
+const (
+	RolledBack    = "rolled-back"
+	Applied       = "applied"
+	Indeterminate = "indeterminate"
+	Untouched     = "untouched"
+)
+
+// Unfinished reports whether the entry still needs reconciling.
+func (e Entry) Unfinished() bool { return e.Outcome == "" && e.Reconciled == nil }
+
+// State is the outcome, "reconciled:<result>", or "unfinished".
+func (e Entry) State() string {
+	switch {
+	case e.Outcome != "":
+		return e.Outcome
+	case e.Reconciled != nil:
+		return "reconciled:" + e.Reconciled.Result
+	}
+	return "unfinished"
+}
+
+// PutEntry writes a device's entry in its run (which must exist).
+func (s *Store) PutEntry(e Entry) error {
+	if e.Updated.IsZero() {
+		e.Updated = time.Now().UTC()
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketRuns).Get([]byte(e.Run)) == nil {
+			return fmt.Errorf("run store: entry %s: no run %s", e.Host, e.Run)
+		}
+		rb, err := tx.Bucket(bucketEntries).CreateBucketIfNotExists([]byte(e.Run))
+		if err != nil {
+			return err
+		}
+		hb, err := tx.Bucket(bucketHosts).CreateBucketIfNotExists([]byte(e.Host))
+		if err != nil {
+			return err
+		}
+		if err := hb.Put([]byte(e.Run), []byte{}); err != nil {
+			return err
+		}
+		return put(rb, e.Host, e)
+	})
+}
+
+// HostEntries returns every entry of a host, oldest run first.
+func (s *Store) HostEntries(host string) ([]Entry, error) {
+	var out []Entry
+	err := s.view(func(tx *bolt.Tx) error {
+		out = nil
+		hb := tx.Bucket(bucketHosts).Bucket([]byte(host))
+		if hb == nil {
+			return nil
+		}
+		return hb.ForEach(func(run, _ []byte) error {
+			rb := tx.Bucket(bucketEntries).Bucket(run)
+			if rb == nil {
+				return nil
+			}
+			var e Entry
+			ok, err := get(rb, host, &e)
+			if err != nil {
+				return fmt.Errorf("run store: entry %s/%s: %w", run, host, err)
+			}
+			if ok {
+				out = append(out, e)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Unfinished returns a host's entries without outcome or reconciliation,
+// oldest first, leaving out the run named except.
+func (s *Store) Unfinished(host, except string) ([]Entry, error) {
+	all, err := s.HostEntries(host)
+	var out []Entry
+	for _, e := range all {
+		if e.Unfinished() && e.Run != except {
+			out = append(out, e)
+		}
+	}
+	return out, err
+}
+
+// UnfinishedHosts lists the hosts that have an unfinished entry.
+func (s *Store) UnfinishedHosts() ([]string, error) {
+	var out []string
+	err := s.view(func(tx *bolt.Tx) error {
+		out = nil
+		return tx.Bucket(bucketHosts).ForEach(func(host, _ []byte) error {
+			hb := tx.Bucket(bucketHosts).Bucket(host)
+			return hb.ForEach(func(run, _ []byte) error {
+				var e Entry
+				rb := tx.Bucket(bucketEntries).Bucket(run)
+				if rb == nil {
+					return nil
+				}
+				if ok, err := get(rb, string(host), &e); err != nil || !ok || !e.Unfinished() {
+					return err
+				}
+				if len(out) == 0 || out[len(out)-1] != string(host) {
+					out = append(out, string(host))
+				}
+				return nil
+			})
+		})
+	})
+	return out, err
+}
+
+// Reconcile stores what a later run found for an unfinished entry.
+func (s *Store) Reconcile(r Reconciliation) error {
+	return s.update(func(tx *bolt.Tx) error {
+		rb := tx.Bucket(bucketEntries).Bucket([]byte(r.Run))
+		var e Entry
+		if rb != nil {
+			if ok, err := get(rb, r.Host, &e); err != nil || !ok {
+				rb = nil
+			}
+		}
+		if rb == nil {
+			return fmt.Errorf("run store: no entry %s/%s to reconcile", r.Run, r.Host)
+		}
+		e.Reconciled = &r
+		return put(rb, r.Host, e)
+	})
+}
+
+func runEntries(tx *bolt.Tx, run string) ([]Entry, error) {
+	var out []Entry
+	rb := tx.Bucket(bucketEntries).Bucket([]byte(run))
+	if rb == nil {
+		return nil, nil
+	}
+	err := rb.ForEach(func(k, v []byte) error {
+		var e Entry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("run store: entry %s/%s: %w", run, k, err)
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+func jsonUnmarshal(data []byte, v any) error {
+	if data == nil {
+		return fmt.Errorf("missing")
+	}
+	return json.Unmarshal(data, v)
+}
