@@ -80,11 +80,15 @@ type ExitError struct {
 }
 
 func (e *ExitError) Error() string {
-	msg := e.Stderr
-	if msg == "" {
-		msg = e.Stdout
+	return fmt.Sprintf("exit status %d: %s", e.Status, e.Output())
+}
+
+// Output is what the command said: stderr, or stdout when stderr is empty.
+func (e *ExitError) Output() string {
+	if e.Stderr != "" {
+		return trim(e.Stderr)
 	}
-	return fmt.Sprintf("exit status %d: %s", e.Status, trim(msg))
+	return trim(e.Stdout)
 }
 
 func trim(s string) string {

@@ -62,31 +62,54 @@ func (s *Session) Validate(ctx context.Context, desired drivers.Config) error {
 	return nil
 }
 
+// Exit statuses the combined scripts use to say which step failed. A step
+// runs in a subshell tested on the next line, never as `( ... ) || exit`:
+// in an || list the shell ignores set -e inside the subshell.
+const (
+	exitRejected = 97 // the device's own check refused the config
+	exitArm      = 98 // the revert timer could not be armed
+	exitPersist  = 99 // the boot config could not be written
+)
+
 // Apply validates, arms the revert timer (when within > 0), then applies.
+// Each step that needs no answer before the next shares a round trip with
+// it: staging both configs with the check, arming with applying. A push
+// to hundreds of hosts spends its time in round trips and remote shells.
 func (s *Session) Apply(ctx context.Context, desired drivers.Config, within time.Duration) error {
 	before, err := s.Fetch(ctx)
 	if err != nil {
 		return err
 	}
-	if err := s.stage(ctx, "rollback", before); err != nil {
+	rb, err := s.stageScript("rollback", before)
+	if err != nil {
 		return err
 	}
-	if err := s.stage(ctx, "desired", desired); err != nil {
+	ds, err := s.stageScript("desired", desired)
+	if err != nil {
 		return err
 	}
-	if _, err := s.c.Run(ctx, s.d.CheckScript(StateDir+"/desired"), nil); err != nil {
-		return fmt.Errorf("%s: check: %v: %w", s.c.Host, err, drivers.ErrRejected)
-	}
-	if within > 0 {
-		if err := s.arm(ctx, within); err != nil {
-			return err
-		}
-	}
-	if _, err := s.c.Run(ctx, s.d.ApplyScript(StateDir+"/desired"), nil); err != nil {
+	check := fmt.Sprintf("%s || exit %d\n", s.d.CheckScript(StateDir+"/desired"), exitRejected)
+	if _, err := s.c.Run(ctx, rb+ds+check, nil); err != nil {
 		var exit *ExitError
-		if errors.As(err, &exit) {
+		if errors.As(err, &exit) && exit.Status == exitRejected {
+			return fmt.Errorf("%s: check: %s: %w", s.c.Host, exit.Output(), drivers.ErrRejected)
+		}
+		return fmt.Errorf("%s: stage: %w", s.c.Host, err)
+	}
+	script := s.d.ApplyScript(StateDir + "/desired")
+	if within > 0 {
+		script = fmt.Sprintf("(\n%s\n)\n[ $? -eq 0 ] || exit %d\n%s", s.armScript(within), exitArm, script)
+	}
+	if _, err := s.c.Run(ctx, script, nil); err != nil {
+		var exit *ExitError
+		switch {
+		case errors.As(err, &exit) && exit.Status == exitArm:
+			return fmt.Errorf("%s: arm revert timer: %w", s.c.Host, err)
+		case errors.As(err, &exit):
 			// The tool refused and (nft) changed nothing; drop the timer.
-			_ = s.disarm(ctx)
+			if within > 0 {
+				_ = s.disarm(ctx)
+			}
 			return fmt.Errorf("%s: apply: %v: %w", s.c.Host, err, drivers.ErrRejected)
 		}
 		return fmt.Errorf("%s: apply: %w: %w", s.c.Host, err, drivers.ErrIndeterminate)
@@ -97,42 +120,60 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, within time
 	return nil
 }
 
-// arm starts the revert timer in its own session (setsid), so neither a
-// dropped SSH connection nor sshd reaping it can stop the revert.
-func (s *Session) arm(ctx context.Context, within time.Duration) error {
+// armScript starts the revert timer in its own session (setsid), so
+// neither a dropped SSH connection nor sshd reaping it can stop the
+// revert; it succeeds only once the timer runs.
+func (s *Session) armScript(within time.Duration) string {
 	revert := fmt.Sprintf(`#!/bin/sh
 # fwpush revert timer: restores the previous policy unless confirmed.
 echo $$ > %[1]s/armed.pid.tmp && mv -f %[1]s/armed.pid.tmp %[1]s/armed.pid
 sleep %[2]s
+# Claim the trial before restoring: disarm claims it by the same rename, so
+# a confirm that comes too late fails instead of killing a half-done
+# restore (iptables restores one family at a time) and persisting.
+mv %[1]s/armed.pid %[1]s/firing.pid 2>/dev/null || exit 0
 %[3]s
-rm -f %[1]s/armed.pid %[1]s/armed.deadline
+rm -f %[1]s/firing.pid %[1]s/armed.deadline
 echo "$(date +%%s) reverted" >> %[1]s/revert.log
 `, StateDir, seconds(within), s.d.ApplyScript(StateDir+"/rollback"))
-	script := fmt.Sprintf(`set -e
+	return fmt.Sprintf(`set -e
 cd %[1]s
-if [ -f armed.pid ]; then kill -- -"$(cat armed.pid)" 2>/dev/null || true; rm -f armed.pid; fi
+%[4]s
+if mv armed.pid stale.pid 2>/dev/null; then kill_timer stale.pid; fi
 cat > revert.sh <<'FWPUSH_REVERT_EOF'
 %[2]sFWPUSH_REVERT_EOF
 echo $(( $(date +%%s) + %[3]s )) > armed.deadline
 setsid -f sh %[1]s/revert.sh </dev/null >/dev/null 2>&1
 i=0
 while [ ! -s armed.pid ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
-test -s armed.pid`, StateDir, revert, seconds(within))
-	if _, err := s.c.Run(ctx, script, nil); err != nil {
-		return fmt.Errorf("%s: arm revert timer: %w", s.c.Host, err)
-	}
-	return nil
+test -s armed.pid`, StateDir, revert, seconds(within), killTimer)
 }
+
+// killTimer defines kill_timer FILE: kill the process group of the revert
+// timer whose pid FILE holds, then remove FILE. It checks the process is
+// still a revert timer: the pid file outlives a reboot, and its pid may
+// since belong to anything.
+const killTimer = `kill_timer() {
+	p=$(cat "$1") && tr '\0' ' ' < /proc/"$p"/cmdline 2>/dev/null | grep -q 'revert\.sh' && kill -- -"$p" 2>/dev/null || true
+	rm -f "$1"
+}`
 
 // errNothingArmed means the revert already fired (or was never armed).
 var errNothingArmed = errors.New("no revert timer armed: the change was already reverted or never armed")
 
+// disarmScript claims the armed trial by renaming armed.pid, the same
+// rename the timer makes when it fires: whoever wins, the other backs off,
+// so a confirm racing the deadline either stops the timer or fails. It
+// exits 3 when nothing is armed.
+var disarmScript = fmt.Sprintf(`cd %s || exit 3
+%s
+mv armed.pid disarmed.pid 2>/dev/null || exit 3
+kill_timer disarmed.pid
+rm -f armed.deadline
+`, StateDir, killTimer)
+
 func (s *Session) disarm(ctx context.Context) error {
-	script := fmt.Sprintf(`cd %s || exit 3
-[ -s armed.pid ] || exit 3
-kill -- -"$(cat armed.pid)" 2>/dev/null
-rm -f armed.pid armed.deadline`, StateDir)
-	_, err := s.c.Run(ctx, script, nil)
+	_, err := s.c.Run(ctx, disarmScript, nil)
 	var exit *ExitError
 	if errors.As(err, &exit) && exit.Status == 3 {
 		return errNothingArmed
@@ -140,13 +181,22 @@ rm -f armed.pid armed.deadline`, StateDir)
 	return err
 }
 
-// Confirm stops the revert timer and only then makes the change persistent.
-// It works from any session: all state is on the device.
+// Confirm stops the revert timer and only then makes the change
+// persistent, in one round trip. It works from any session: all state is
+// on the device.
 func (s *Session) Confirm(ctx context.Context) error {
-	if err := s.disarm(ctx); err != nil {
-		return fmt.Errorf("%s: confirm: %w", s.c.Host, err)
+	script := fmt.Sprintf("%s(\n%s\n)\n[ $? -eq 0 ] || exit %d\n", disarmScript, s.d.PersistScript(StateDir+"/desired"), exitPersist)
+	_, err := s.c.Run(ctx, script, nil)
+	var exit *ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exit) && exit.Status == 3:
+		return fmt.Errorf("%s: confirm: %w", s.c.Host, errNothingArmed)
+	case errors.As(err, &exit) && exit.Status == exitPersist:
+		return fmt.Errorf("%s: persist: %w", s.c.Host, err)
 	}
-	return s.persist(ctx, "desired")
+	return fmt.Errorf("%s: confirm: %w", s.c.Host, err)
 }
 
 // Rollback restores to (and persists it), disarming any pending timer.
@@ -176,9 +226,21 @@ func (s *Session) persist(ctx context.Context, prefix string) error {
 // stage writes c's files as StateDir/<prefix>.<suffix> in one round trip,
 // each by temp file + rename.
 func (s *Session) stage(ctx context.Context, prefix string, c drivers.Config) error {
+	script, err := s.stageScript(prefix, c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.c.Run(ctx, script, nil); err != nil {
+		return fmt.Errorf("%s: stage %s: %w", s.c.Host, prefix, err)
+	}
+	return nil
+}
+
+// stageScript is the script stage runs.
+func (s *Session) stageScript(prefix string, c drivers.Config) (string, error) {
 	files, err := s.d.Stage(c)
 	if err != nil {
-		return fmt.Errorf("%s: stage: %w", s.c.Host, err)
+		return "", fmt.Errorf("%s: stage: %w", s.c.Host, err)
 	}
 	marker := "FWPUSH_EOF_" + randHex()
 	var b strings.Builder
@@ -191,17 +253,14 @@ func (s *Session) stage(ctx context.Context, prefix string, c drivers.Config) er
 	for _, n := range names {
 		data := string(files[n])
 		if strings.Contains(data, marker) {
-			return fmt.Errorf("%s: stage: content contains the heredoc marker", s.c.Host)
+			return "", fmt.Errorf("%s: stage: content contains the heredoc marker", s.c.Host)
 		}
 		if !strings.HasSuffix(data, "\n") {
 			data += "\n"
 		}
 		fmt.Fprintf(&b, "cat > %[1]s.%[2]s.tmp <<'%[3]s'\n%[4]s%[3]s\nmv -f %[1]s.%[2]s.tmp %[1]s.%[2]s\n", prefix, n, marker, data)
 	}
-	if _, err := s.c.Run(ctx, b.String(), nil); err != nil {
-		return fmt.Errorf("%s: stage %s: %w", s.c.Host, prefix, err)
-	}
-	return nil
+	return b.String(), nil
 }
 
 func randHex() string {

@@ -66,8 +66,9 @@ func (dialect) PersistScript(p string) string {
 }
 
 // hookScript restores both families, then makes every hook exist exactly
-// once as rule 1 of its builtin chain and removes hooks to chains the
-// config no longer has. It takes the staged prefix as $1. The common case
+// once as rule 1 of its builtin chain, removes hooks to chains the config
+// no longer has, and deletes our chains from a family the config leaves
+// empty. It takes the staged prefix as $1. The common case
 // (hooks already right) changes nothing.
 func hookScript(c drivers.Config) string {
 	var b strings.Builder
@@ -103,6 +104,13 @@ unhook() {
 				fmt.Fprintf(&b, "ensure %s %s %s\n", part.cmd, builtin, chain)
 			} else {
 				fmt.Fprintf(&b, "unhook %s %s %s\n", part.cmd, builtin, chain)
+			}
+		}
+		// No policy at all for this family (a rollback to before fwpush):
+		// leave no empty chains of ours behind either.
+		if strings.TrimSpace(c.Part(part.name)) == "" {
+			for _, chain := range managed {
+				fmt.Fprintf(&b, "%s -X %s 2>/dev/null || true\n", part.cmd, chain)
 			}
 		}
 	}
