@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -17,7 +18,7 @@ import (
 
 func applyCmd(g *globals) *cobra.Command {
 	var pf pushFlags
-	var yes, noConfirm, showDiff bool
+	var yes, noConfirm, showDiff, rollbackWave bool
 	var confirmTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "apply",
@@ -48,12 +49,18 @@ without a terminal it never waits for input.`,
 			reg := all.Registry()
 			open := g.opener(p, reg, pf.transport())
 			ctx := cmd.Context()
+			if pp := p.Playbook.Push; pp.ConfirmTimeout > 0 && !pf.given("confirm-timeout") {
+				confirmTimeout = pp.ConfirmTimeout
+			}
+			if pp := p.Playbook.Push; pp.RollbackWaveOnFailure && !pf.given("rollback-wave-on-failure") {
+				rollbackWave = true
+			}
 			if noConfirm {
 				confirmTimeout = 0
 				fmt.Fprintln(g.errOut, "WARNING: --no-confirm: no device-side revert is armed; a policy that locks fwpush out will STAY until fixed by hand")
 			}
 			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) && !yes {
-				pl, _, perr := plan.Live(ctx, p, reg, open, pf.engine())
+				pl, _, perr := plan.Live(ctx, p, reg, open, pf.engine(p.Playbook.Push))
 				if pl == nil {
 					return perr
 				}
@@ -74,13 +81,20 @@ without a terminal it never waits for input.`,
 				}
 			}
 			t0 := time.Now()
-			eo := pf.engine()
+			eo := pf.engine(p.Playbook.Push)
 			prog := newProgress(g.errOut, len(p.Selected), "apply")
 			eo.Observer = prog
-			res, aerr := journal.Apply(ctx, st, run, p, reg, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo})
+			o := apply.Options{ConfirmWithin: confirmTimeout, Engine: eo}
+			res, aerr := journal.Apply(ctx, st, run, p, reg, open, o)
 			prog.done()
 			if res == nil || res.Report == nil {
 				return aerr
+			}
+			if rollbackWave && len(journal.FailedWave(res)) > 0 {
+				o.Engine.Observer = nil
+				wr, werr := journal.RollbackWave(ctx, st, res, g.command()+" # wave rollback of run "+res.Run, open, o)
+				res.WaveRollback = wr
+				aerr = errors.Join(aerr, werr)
 			}
 			rep := res.Report
 			rows := applyRows(rep)
@@ -100,6 +114,11 @@ without a terminal it never waits for input.`,
 				printTable(g.out, rows, true)
 				printSummary(g.out, rep.Summary)
 				fmt.Fprintf(g.out, "recorded as run %s\n", res.Run)
+				if wr := res.WaveRollback; wr != nil && wr.Report != nil {
+					fmt.Fprintf(g.out, "\nrolled back the failed wave's confirmed devices (--rollback-wave-on-failure):\n")
+					printTable(g.out, applyRows(wr.Report), true)
+					fmt.Fprintf(g.out, "recorded as run %s\n", wr.Run)
+				}
 			}
 			if aerr != nil {
 				return &exitErr{code: exitError, err: aerr}
@@ -113,6 +132,7 @@ without a terminal it never waits for input.`,
 	f.BoolVar(&showDiff, "diff", false, "print each device's unified diff, not only its summary")
 	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time")
 	f.BoolVar(&noConfirm, "no-confirm", false, "push without arming a device-side revert (dangerous)")
+	f.BoolVar(&rollbackWave, "rollback-wave-on-failure", false, "when a wave passes --max-fail-percentage, also roll back that wave's confirmed devices")
 	return cmd
 }
 

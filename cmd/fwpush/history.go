@@ -12,6 +12,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/journal"
+	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"
 	"github.com/fwpush/fwpush/inventory"
@@ -260,7 +261,7 @@ func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushF
 	}
 	// Only the inventory is needed to reach the devices.
 	p := &project.Project{Inv: inv}
-	res, rerr := journal.Reconcile(cmd.Context(), st, run, g.opener(p, all.Registry(), pf.transport()), known, pf.engine())
+	res, rerr := journal.Reconcile(cmd.Context(), st, run, g.opener(p, all.Registry(), pf.transport()), known, pf.engine(policy.Push{}))
 	if res != nil {
 		for _, h := range missing {
 			res.Warnings = append(res.Warnings, h+": not in the inventory: not reconciled")

@@ -42,7 +42,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 				return nil
 			}
 			t0 := time.Now()
-			eo := pf.engine()
+			eo := pf.engine(p.Playbook.Push)
 			prog := newProgress(g.errOut, len(p.Selected), "plan")
 			eo.Observer = prog
 			pl, sum, perr := plan.Live(cmd.Context(), p, reg, plan.DriverOpener(p, reg, pf.transport(), nil), eo)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/policy"
 )
 
 // pushFlags are the connection and fleet flags plan and apply share.
@@ -25,9 +26,11 @@ type pushFlags struct {
 	connectTimeout time.Duration
 	commandTimeout time.Duration
 	retries        int
+	fs             *pflag.FlagSet
 }
 
 func (f *pushFlags) register(fs *pflag.FlagSet) {
+	f.fs = fs
 	fs.IntVarP(&f.forks, "forks", "f", engine.DefaultForks, "devices worked on at once")
 	fs.StringSliceVar(&f.serial, "serial", nil, "batch sizes, Ansible style: 1,10,25% (last repeats)")
 	fs.IntVar(&f.canary, "canary", 0, "push to this many devices first, alone")
@@ -42,9 +45,27 @@ func (f *pushFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.retries, "connect-retries", 3, "connect retries on transient refusals (sshd MaxStartups)")
 }
 
-func (f *pushFlags) engine() engine.Options {
-	return engine.Options{Forks: f.forks, Serial: f.serial, Canary: f.canary, MaxFailPercentage: f.maxFail}
+// engine is the fleet options: a flag given on the command line wins,
+// then the playbook's push section, then fwpush's default.
+func (f *pushFlags) engine(pp policy.Push) engine.Options {
+	o := engine.Options{Forks: f.forks, Serial: f.serial, Canary: f.canary, MaxFailPercentage: f.maxFail}
+	if !f.given("forks") && pp.Forks > 0 {
+		o.Forks = pp.Forks
+	}
+	if !f.given("serial") && len(pp.Serial) > 0 {
+		o.Serial = pp.Serial
+	}
+	if !f.given("canary") && pp.Canary > 0 {
+		o.Canary = pp.Canary
+	}
+	if !f.given("max-fail-percentage") && pp.MaxFailPercentage != nil {
+		o.MaxFailPercentage = *pp.MaxFailPercentage
+	}
+	return o
 }
+
+// given says whether flag name was set on the command line.
+func (f *pushFlags) given(name string) bool { return f.fs != nil && f.fs.Changed(name) }
 
 func (f *pushFlags) transport() drivers.TransportOptions {
 	t := drivers.TransportOptions{KnownHostsFiles: f.knownHosts, TrustOnFirstUse: f.tofu, IdentityFiles: f.identities,

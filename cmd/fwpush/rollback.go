@@ -12,6 +12,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/journal"
+	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"
 	"github.com/fwpush/fwpush/inventory"
@@ -75,7 +76,7 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 			}
 			// A rollback needs no playbook: only the inventory, to reach devices.
 			open := g.opener(&project.Project{Inv: inv}, all.Registry(), pf.transport())
-			eo := pf.engine()
+			eo := pf.engine(policy.Push{}) // no playbook: flags and defaults
 			prog := newProgress(g.errOut, len(targets), "rollback")
 			eo.Observer = prog
 			res, rerr := journal.Rollback(cmd.Context(), st, run, targets, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo})

@@ -46,7 +46,7 @@ A refused connection counts as "reached": the firewall let it through.`,
 				defer c.Close()
 				return c.Run(ctx, script, nil)
 			}
-			rep, err := verify.Run(cmd.Context(), probes, runner, timeout, pf.engine())
+			rep, err := verify.Run(cmd.Context(), probes, runner, timeout, pf.engine(p.Playbook.Push))
 			if err != nil {
 				return err
 			}

@@ -52,6 +52,8 @@ type Device struct {
 	Outcome Outcome `json:"outcome"`
 	// Phase is the last phase reached: fetch, apply, check, confirm.
 	Phase string `json:"phase"`
+	// Batch is the 1-based wave the device was pushed in (0: never started).
+	Batch int `json:"batch,omitempty"`
 }
 
 // Report is the whole push.
@@ -107,6 +109,9 @@ func push(ctx context.Context, name string, hosts []string, render func(host str
 			if r.Status == engine.Skipped {
 				d.Outcome, d.Error = "", "not started: "+sum.Aborted
 			}
+		}
+		if r.Status != engine.Skipped {
+			d.Batch = r.Batch
 		}
 		if d.Error != "" && r.Status != engine.Skipped {
 			errs = append(errs, errors.New(d.Error))

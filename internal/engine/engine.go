@@ -69,6 +69,9 @@ type Summary struct {
 	Total   int            `json:"total"`
 	Counts  map[Status]int `json:"counts"`
 	Aborted string         `json:"aborted,omitempty"`
+	// AbortedBatch is the 1-based batch that failed too much (0: none), so
+	// a caller can undo that wave.
+	AbortedBatch int `json:"aborted_batch,omitempty"`
 }
 
 // Run runs task over hosts and returns every host's result in host order,
@@ -100,6 +103,7 @@ func Run(ctx context.Context, hosts []string, opts Options, task Task) ([]Result
 		failed := runBatch(ctx, hosts, idx, bi+1, opts, task, results)
 		if opts.MaxFailPercentage >= 0 && float64(failed)*100/float64(size) > opts.MaxFailPercentage {
 			sum.Aborted = fmt.Sprintf("batch %d: %d of %d hosts failed, more than max_fail_percentage %g%%", bi+1, failed, size, opts.MaxFailPercentage)
+			sum.AbortedBatch = bi + 1
 			break
 		}
 	}

@@ -28,6 +28,9 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Restores are the snapshots a rollback restored.
 	Restores []Target `json:"restores,omitempty"`
+	// WaveRollback is the run that undid the failed wave of this apply
+	// (apply --rollback-wave-on-failure).
+	WaveRollback *Result `json:"wave_rollback,omitempty"`
 }
 
 // NewRun describes a run of this process: kind, command line, and the

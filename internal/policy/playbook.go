@@ -6,6 +6,9 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/fwpush/fwpush/internal/yamlsrc"
 )
@@ -20,6 +23,7 @@ type Playbook struct {
 	Description string              `json:"description,omitempty"`
 	Source      string              `json:"source,omitempty"`
 	Options     Options             `json:"options"`
+	Push        Push                `json:"push"`
 	Roles       map[string]Role     `json:"roles"`
 	Services    map[string]*Service `json:"services"`
 	Flows       []*Flow             `json:"flows"`
@@ -35,6 +39,26 @@ type Options struct {
 	// ICMP lists the ICMPv4 types every host accepts.
 	ICMP     []int           `json:"icmp"`
 	Features map[string]bool `json:"features,omitempty"`
+}
+
+// Push are the playbook's defaults for how it is pushed; the same-named
+// command-line flags override them. Zero values mean fwpush's defaults.
+type Push struct {
+	// ConfirmTimeout is how long a device waits for the confirm before
+	// reverting by itself.
+	ConfirmTimeout time.Duration `json:"confirm_timeout,omitempty"`
+	// Forks is how many devices are worked on at once.
+	Forks int `json:"forks,omitempty"`
+	// Canary is how many devices are pushed first, alone.
+	Canary int `json:"canary,omitempty"`
+	// Serial are Ansible-style wave sizes ("1", "25%"); the last repeats.
+	Serial []string `json:"serial,omitempty"`
+	// MaxFailPercentage stops the push after a wave in which more than
+	// this share of devices failed; nil never stops.
+	MaxFailPercentage *float64 `json:"max_fail_percentage,omitempty"`
+	// RollbackWaveOnFailure also rolls back the failed wave's confirmed
+	// devices.
+	RollbackWaveOnFailure bool `json:"rollback_wave_on_failure,omitempty"`
 }
 
 // Role is a component of the system; inventory groups fill it.
@@ -78,6 +102,7 @@ type rawPlaybook struct {
 	Description string          `yaml:"description"`
 	Source      string          `yaml:"source"`
 	Options     rawOptions      `yaml:"options"`
+	Push        rawPush         `yaml:"push"`
 	Roles       map[string]Role `yaml:"roles"`
 	Services    map[string]struct {
 		Description string   `yaml:"description"`
@@ -91,6 +116,53 @@ type rawOptions struct {
 	LogDrops bool            `yaml:"log_drops"`
 	ICMP     *[]string       `yaml:"icmp"`
 	Features map[string]bool `yaml:"features"`
+}
+
+type rawPush struct {
+	ConfirmTimeout        string     `yaml:"confirm_timeout"`
+	Forks                 int        `yaml:"forks"`
+	Canary                int        `yaml:"canary"`
+	Serial                StringList `yaml:"serial"`
+	MaxFailPercentage     *float64   `yaml:"max_fail_percentage"`
+	RollbackWaveOnFailure bool       `yaml:"rollback_wave_on_failure"`
+}
+
+var serialRE = regexp.MustCompile(`^[1-9][0-9]*%?$`)
+
+// parsePush checks the push section; bad reports each problem at its
+// field.
+func parsePush(raw rawPush, bad func(path []any, format string, args ...any)) Push {
+	p := Push{Forks: raw.Forks, Canary: raw.Canary, Serial: raw.Serial,
+		MaxFailPercentage: raw.MaxFailPercentage, RollbackWaveOnFailure: raw.RollbackWaveOnFailure}
+	if raw.ConfirmTimeout != "" {
+		d, err := time.ParseDuration(raw.ConfirmTimeout)
+		switch {
+		case err != nil:
+			bad([]any{"push", "confirm_timeout"}, "confirm_timeout %q: want a duration such as 120s or 5m", raw.ConfirmTimeout)
+		case d < 10*time.Second || d > time.Hour:
+			bad([]any{"push", "confirm_timeout"}, "confirm_timeout %s: want 10s to 1h (too short a device reverts before it can be confirmed; to push without a revert, use --no-confirm, which says so)", d)
+		}
+		p.ConfirmTimeout = d
+	}
+	if raw.Forks < 0 {
+		bad([]any{"push", "forks"}, "forks %d: want a positive number", raw.Forks)
+	}
+	if raw.Canary < 0 {
+		bad([]any{"push", "canary"}, "canary %d: want a positive number", raw.Canary)
+	}
+	for i, s := range raw.Serial {
+		n, _ := strconv.Atoi(strings.TrimSuffix(s, "%"))
+		if !serialRE.MatchString(s) || (strings.HasSuffix(s, "%") && n > 100) {
+			bad([]any{"push", "serial", i}, "serial %q: want a number of devices or a percentage (1 to 100%%)", s)
+		}
+	}
+	if m := raw.MaxFailPercentage; m != nil && (*m < 0 || *m > 100) {
+		bad([]any{"push", "max_fail_percentage"}, "max_fail_percentage %g: want 0 to 100", *m)
+	}
+	if raw.RollbackWaveOnFailure && raw.MaxFailPercentage == nil {
+		bad([]any{"push", "rollback_wave_on_failure"}, "rollback_wave_on_failure needs max_fail_percentage: without it no wave ever fails")
+	}
+	return p
 }
 
 type rawFlow struct {
@@ -163,6 +235,7 @@ func Parse(file string, data []byte) (*Playbook, error) {
 		bad([]any{"name"}, "name %q: use lower-case letters, digits and '-'", raw.Name)
 	}
 	pb.Options = Options{Egress: raw.Options.Egress, LogDrops: raw.Options.LogDrops, Features: raw.Options.Features, ICMP: DefaultICMP}
+	pb.Push = parsePush(raw.Push, bad)
 	if raw.Options.ICMP != nil {
 		pb.Options.ICMP = nil
 		for i, s := range *raw.Options.ICMP {

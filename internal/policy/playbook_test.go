@@ -2,6 +2,7 @@ package policy
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,6 +59,24 @@ func TestParseMatch(t *testing.T) {
 	}
 }
 
+func TestParsePush(t *testing.T) {
+	pb, err := Parse("t.yml", []byte(minimal+`push:
+  confirm_timeout: 5m
+  forks: 20
+  canary: 1
+  serial: [2, "25%"]
+  max_fail_percentage: 0
+  rollback_wave_on_failure: true
+`))
+	require.NoError(t, err)
+	zero := 0.0
+	assert.Equal(t, Push{ConfirmTimeout: 5 * time.Minute, Forks: 20, Canary: 1, Serial: []string{"2", "25%"},
+		MaxFailPercentage: &zero, RollbackWaveOnFailure: true}, pb.Push)
+	pb, err = Parse("t.yml", []byte(minimal))
+	require.NoError(t, err)
+	assert.Equal(t, Push{}, pb.Push, "no push section: fwpush's defaults")
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := map[string]struct {
 		src  string
@@ -94,6 +113,30 @@ func TestParseErrors(t *testing.T) {
 		"bare number from YAML list": {
 			src:  "name: t\nroles: {web: {}}\nflows:\n  - from: any\n    to: web\n    ports: [tcp/80,443]\n    why: x\n",
 			want: []string{"t.yml:6", "flows[0].ports[1]", "ambiguous"},
+		},
+		"push: bad confirm_timeout": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  confirm_timeout: 2\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.confirm_timeout", "want a duration"},
+		},
+		"push: confirm_timeout too short": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  confirm_timeout: 2s\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.confirm_timeout", "10s to 1h"},
+		},
+		"push: bad serial": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  serial: [1, 150%]\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.serial[1]", `serial "150%"`},
+		},
+		"push: max_fail_percentage out of range": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  max_fail_percentage: 101\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.max_fail_percentage"},
+		},
+		"push: wave rollback without max_fail_percentage": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  rollback_wave_on_failure: true\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.rollback_wave_on_failure", "needs max_fail_percentage"},
+		},
+		"push: unknown field": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  serail: [1]\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "serail"},
 		},
 		"empty flow": {
 			src:  "name: t\nroles: {web: {}}\nflows:\n  - from: any\n    to: web\n    why: x\n",
