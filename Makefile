@@ -6,7 +6,7 @@ BIN     := bin/fwpush
 SYSTEM  ?= clearwater
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: help build test test-short lint fmt golden bench lab-up lab-down demo clean FORCE
+.PHONY: help build test test-short lint fmt golden bench bench-push lab-up lab-down demo clean FORCE
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -33,8 +33,16 @@ fmt: ## gofmt the tree
 golden: ## regenerate golden files (review the diff!)
 	$(GO) test ./... -run 'Golden|Render' -update
 
-bench: build ## Go benchmarks (compile+render at scale)
+bench: build ## Go benchmarks (compile+render at scale), then bench-push
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/compile/... ./drivers/...
+	$(MAKE) bench-push
+
+BENCH_HOSTS ?= 100
+BENCH_FLAGS ?=
+bench-push: build ## root: ssh floor vs fwpush vs Ansible, 100-host netns lab (~8 min; BENCH_HOSTS, BENCH_FLAGS)
+	@command -v ansible-playbook >/dev/null || { apt-get update && apt-get install -y ansible; }
+	$(GO) build -o bin/fwp-bench ./testbed/bench/cmd/fwp-bench
+	./bin/fwp-bench -hosts $(BENCH_HOSTS) -fwpush $(BIN) -json bin/bench-push.json $(BENCH_FLAGS)
 
 bin/fwp-lab: FORCE
 	$(GO) build -o bin/fwp-lab ./testbed/cmd/fwp-lab
