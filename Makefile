@@ -34,6 +34,8 @@ golden: ## regenerate golden files (review the diff!)
 	$(GO) test ./... -run 'Golden|Render' -update
 
 bench: build ## Go benchmarks (compile+render at scale), then bench-push
+	$(GO) test -run '^$$' -bench 'OfflinePlan$$' -benchmem ./internal/plan/
+	$(GO) test -run '^$$' -bench 'Streaming$$' -benchmem ./internal/plan/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/compile/... ./drivers/...
 	$(MAKE) bench-push
 
