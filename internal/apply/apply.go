@@ -162,6 +162,12 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 		}
 		d = fail("apply", err)
 		d.Outcome = readBack(ctx, open, host, before, d.Desired, o)
+		if d.Outcome == Indeterminate && o.ConfirmWithin > 0 {
+			// A dropped connection does not stop the command on the
+			// device: it may have the change with its revert armed. Let
+			// its own timer decide, then read it back.
+			d.Outcome = waitRevert(ctx, open, host, before, d.Desired, o)
+		}
 		return d
 	}
 	if o.ConfirmWithin <= 0 {

@@ -41,6 +41,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(controllerEnv); spec != "" {
 		os.Exit(controllerMain(spec))
 	}
+	if spec := os.Getenv(killEnv); spec != "" {
+		os.Exit(killChild(spec))
+	}
 	flag.Parse()
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })

@@ -59,16 +59,20 @@ const (
 	Untouched     = "untouched"
 )
 
-// Unfinished reports whether the entry still needs reconciling.
-func (e Entry) Unfinished() bool { return e.Outcome == "" && e.Reconciled == nil }
+// Unfinished reports whether the entry still needs reconciling: its run
+// died before an outcome, or could only call it indeterminate (the
+// device unreachable at the time), which a later read settles.
+func (e Entry) Unfinished() bool {
+	return (e.Outcome == "" || e.Outcome == Indeterminate) && e.Reconciled == nil
+}
 
 // State is the outcome, "reconciled:<result>", or "unfinished".
 func (e Entry) State() string {
 	switch {
-	case e.Outcome != "":
-		return e.Outcome
 	case e.Reconciled != nil:
 		return "reconciled:" + e.Reconciled.Result
+	case e.Outcome != "":
+		return e.Outcome
 	}
 	return "unfinished"
 }
