@@ -106,9 +106,15 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, within time
 		case errors.As(err, &exit) && exit.Status == exitArm:
 			return fmt.Errorf("%s: arm revert timer: %w", s.c.Host, err)
 		case errors.As(err, &exit):
-			// The tool refused and (nft) changed nothing; drop the timer.
+			// The tool refused. nft changed nothing, but iptables may have
+			// restored IPv4 before IPv6 failed: put the staged previous
+			// rules back now (and drop the timer) rather than leave a mix.
+			restore := s.d.ApplyScript(StateDir + "/rollback")
 			if within > 0 {
-				_ = s.disarm(ctx)
+				restore = disarmScript + restore
+			}
+			if _, rerr := s.c.Run(ctx, restore, nil); rerr != nil && !isExit(rerr, 3) {
+				return fmt.Errorf("%s: apply: %v; restoring the previous rules: %v: %w", s.c.Host, err, rerr, drivers.ErrIndeterminate)
 			}
 			return fmt.Errorf("%s: apply: %v: %w", s.c.Host, err, drivers.ErrRejected)
 		}
@@ -174,11 +180,16 @@ rm -f armed.deadline
 
 func (s *Session) disarm(ctx context.Context) error {
 	_, err := s.c.Run(ctx, disarmScript, nil)
-	var exit *ExitError
-	if errors.As(err, &exit) && exit.Status == 3 {
+	if isExit(err, 3) {
 		return errNothingArmed
 	}
 	return err
+}
+
+// isExit says whether err is the remote command exiting with status.
+func isExit(err error, status int) bool {
+	var exit *ExitError
+	return errors.As(err, &exit) && exit.Status == status
 }
 
 // Confirm stops the revert timer and only then makes the change

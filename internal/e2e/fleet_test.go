@@ -306,3 +306,50 @@ func openFDs(t *testing.T) int {
 	require.NoError(t, err)
 	return len(ents)
 }
+
+// TestHalfAppliedIsRestored: on linux-iptables, IPv4 is restored before
+// IPv6. A host whose ip6tables-restore passes --test but then fails once
+// (as a kernel short of memory might) has the new IPv4 rules when the
+// apply fails: fwpush puts the previous rules back at once instead of
+// leaving the host with a mix, and drops the timer; with and without
+// commit-confirm.
+func TestHalfAppliedIsRestored(t *testing.T) {
+	t.Parallel()
+	e := newFleet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e.push(t, ctx)
+	e.sh(t, "ipt-01", `set -e
+mkdir -p /root/bin
+cat > /root/bin/ip6tables-restore <<'EOF2'
+#!/bin/sh
+case " $* " in *" --test "*) ;; *) if [ ! -e /root/failed-once ]; then
+	touch /root/failed-once
+	echo "ip6tables-restore: line 3 failed: Cannot allocate memory" >&2
+	exit 1
+fi;; esac
+exec /usr/sbin/ip6tables-restore "$@"
+EOF2
+chmod +x /root/bin/*
+echo 'export PATH=/root/bin:$PATH' > /root/.bashrc`)
+	before, boot := e.hash(t, "ipt-01"), e.persisted(t, "ipt-01")
+	next := e.with(t, "fleet-b.yml")
+
+	for _, within := range []time.Duration{okTimer, 0} {
+		e.sh(t, "ipt-01", "rm -f /root/failed-once")
+		rep, err := apply.Run(ctx, next.p, next.reg, next.opener(), apply.Options{ConfirmWithin: within, Engine: eo()})
+		require.Error(t, err)
+		for _, d := range rep.Devices {
+			if d.Host != "ipt-01" {
+				continue
+			}
+			assert.Equal(t, apply.Failed, d.Outcome, d.Error)
+			assert.Equal(t, "apply", d.Phase)
+			assert.Contains(t, d.Error, "Cannot allocate memory", "the device's own words")
+			assert.Contains(t, d.Error, drivers.ErrRejected.Error())
+		}
+		assert.Equal(t, before, e.hash(t, "ipt-01"), "confirm %v: the previous rules, both families", within)
+		assert.Equal(t, boot, e.persisted(t, "ipt-01"), "confirm %v: boot config untouched", within)
+		assert.False(t, e.armed(t, "ipt-01"), "confirm %v: no timer left", within)
+	}
+}
