@@ -105,6 +105,10 @@ without a terminal it never waits for input.`,
 				}
 			case "junit":
 				printJournal(g.errOut, res)
+				if wr := res.WaveRollback; wr != nil && wr.Report != nil {
+					fmt.Fprintf(g.errOut, "rolled back the failed wave's confirmed devices as run %s:\n", wr.Run)
+					printTable(g.errOut, applyRows(wr.Report), true)
+				}
 				if err := writeJUnit(g.out, "fwpush apply "+p.Playbook.Name, rows, time.Since(t0)); err != nil {
 					return err
 				}

@@ -72,3 +72,22 @@ func TestPlaybookPushWaves(t *testing.T) {
 	assert.NotContains(t, out, "rolled back the failed wave")
 	assert.NotEmpty(t, devs["web-2"].Running().String(), "all waves ran")
 }
+
+// TestWaveRollbackText: the text report says the wave was rolled back and
+// under which run; history lists both runs.
+func TestWaveRollbackText(t *testing.T) {
+	devs := fakeFleet(t)
+	devs["web-1"].Reject = true
+	state := filepath.Join(t.TempDir(), "runs.db")
+	code, out, errOut := fwpush(t, "apply", "-i", waInv, "-p", waPB, "--state", state, "--confirm-timeout", "10s",
+		"--serial", "2", "--max-fail-percentage", "0", "--rollback-wave-on-failure")
+	require.Equal(t, exitError, code, "%s\n%s", out, errOut)
+	assert.Contains(t, out, "rolled back the failed wave's confirmed devices (--rollback-wave-on-failure)")
+	assert.Regexp(t, `db-2\s+linux-\S+\s+changed\s+confirmed`, out)
+	assert.Equal(t, "", devs["db-2"].Running().String())
+
+	code, out, _ = fwpush(t, "history", "--state", state)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "rollback")
+	assert.Contains(t, out, "apply")
+}

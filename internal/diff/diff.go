@@ -51,7 +51,7 @@ func Compute(current, desired drivers.Config) Diff {
 		return d
 	}
 	d.Unified = udiff.Unified("device (current)", "fwpush (desired)", cur, des)
-	d.Summary = summarize(cur, des)
+	d.Summary = summarize(current, desired)
 	d.Summary.Created = empty(current)
 	return d
 }
@@ -68,8 +68,9 @@ func empty(c drivers.Config) bool {
 }
 
 var (
-	setStart  = regexp.MustCompile(`^\s*set (\S+) \{`)
-	elemStart = regexp.MustCompile(`elements = \{(.*)$`)
+	setStart   = regexp.MustCompile(`^\s*set (\S+) \{`)
+	chainStart = regexp.MustCompile(`^\s*chain (\S+) \{`)
+	elemStart  = regexp.MustCompile(`elements = \{(.*)$`)
 )
 
 type parsed struct {
@@ -77,15 +78,21 @@ type parsed struct {
 	sets  map[string]map[string]bool
 }
 
-// parse extracts rule lines and set elements from nft or iptables text.
-func parse(text string) parsed {
-	p := parsed{rules: map[string]int{}, sets: map[string]map[string]bool{}}
-	var set string
+// parse extracts rule lines and set elements from nft or iptables text,
+// into p. Each name is qualified with prefix; an nft rule also with its
+// chain ("input: ..."), since the same rule in input and output are two
+// different permits. iptables rules name their chain themselves.
+func (p parsed) parse(prefix, text string) {
+	var set, chain string
 	inElems := false
 	for _, line := range strings.Split(text, "\n") {
 		t := strings.TrimSpace(line)
+		if m := chainStart.FindStringSubmatch(line); m != nil {
+			chain = m[1] + ": "
+			continue
+		}
 		if m := setStart.FindStringSubmatch(line); m != nil {
-			set, inElems = m[1], false
+			set, inElems = prefix+m[1], false
 			p.sets[set] = map[string]bool{}
 			continue
 		}
@@ -109,8 +116,21 @@ func parse(text string) parsed {
 			continue
 		}
 		if action(t) != "" {
-			p.rules[t]++
+			p.rules[prefix+chain+t]++
 		}
+	}
+}
+
+// parseAll parses every part of c; with more than one part (iptables and
+// ip6tables) each name starts with its part's.
+func parseAll(c drivers.Config) parsed {
+	p := parsed{rules: map[string]int{}, sets: map[string]map[string]bool{}}
+	for _, part := range c.Parts {
+		prefix := ""
+		if len(c.Parts) > 1 {
+			prefix = part.Name + " "
+		}
+		p.parse(prefix, part.Text)
 	}
 	return p
 }
@@ -127,8 +147,8 @@ func action(t string) string {
 	return ""
 }
 
-func summarize(cur, des string) Summary {
-	a, b := parse(cur), parse(des)
+func summarize(cur, des drivers.Config) Summary {
+	a, b := parseAll(cur), parseAll(des)
 	var s Summary
 	for _, r := range keys(b.rules) {
 		for n := b.rules[r] - a.rules[r]; n > 0; n-- {

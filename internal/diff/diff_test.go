@@ -47,9 +47,9 @@ func TestSummary(t *testing.T) {
 	d := Compute(cfg(before), cfg(after))
 	assert.True(t, d.Changed)
 	assert.Contains(t, d.Unified, "-\t\tip saddr @bono_v4 tcp dport 5054 accept")
-	assert.Equal(t, []string{`ip saddr @bono_v4 tcp dport 5058 accept comment "sip internal"`}, d.Summary.Permitted)
-	assert.Equal(t, []string{`ip saddr @bono_v4 tcp dport 5054 accept comment "sip"`}, d.Summary.Unpermitted)
-	assert.Equal(t, []string{`tcp dport 23 drop comment "no telnet"`}, d.Summary.Undenied)
+	assert.Equal(t, []string{`input: ip saddr @bono_v4 tcp dport 5058 accept comment "sip internal"`}, d.Summary.Permitted)
+	assert.Equal(t, []string{`input: ip saddr @bono_v4 tcp dport 5054 accept comment "sip"`}, d.Summary.Unpermitted)
+	assert.Equal(t, []string{`input: tcp dport 23 drop comment "no telnet"`}, d.Summary.Undenied)
 	assert.Equal(t, []SetChange{{Name: "bono_v4", Added: []string{"198.18.1.3"}, Removed: []string{"198.18.1.2"}}}, d.Summary.Sets)
 	assert.False(t, d.Summary.Reordered)
 }
@@ -77,4 +77,34 @@ func TestNoChangeAndReorder(t *testing.T) {
 	d = Compute(cfg(""), cfg(before))
 	assert.True(t, d.Summary.Created)
 	assert.Len(t, d.Summary.Permitted, 2)
+}
+
+// TestSummaryNamesChainAndFamily: the same rule text in two chains, or in
+// the IPv4 and IPv6 halves of an iptables config, is two different
+// permits, and the summary says which.
+func TestSummaryNamesChainAndFamily(t *testing.T) {
+	both := `table inet fwpush {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+	}
+
+	chain output {
+		type filter hook output priority filter; policy drop;
+		ct state established,related accept
+	}
+}
+`
+	d := Compute(cfg(""), cfg(both))
+	assert.Equal(t, []string{"input: ct state established,related accept", "output: ct state established,related accept"}, d.Summary.Permitted)
+
+	ipt := func(v4, v6 string) drivers.Config {
+		return drivers.Config{Platform: "linux-iptables", Parts: []drivers.Part{{Name: "iptables", Text: v4}, {Name: "ip6tables", Text: v6}}}
+	}
+	rule := "-A FWPUSH-INPUT -p tcp -m tcp --dport 443 -j ACCEPT"
+	d = Compute(ipt("", ""), ipt(rule, rule))
+	assert.Equal(t, []string{"ip6tables " + rule, "iptables " + rule}, d.Summary.Permitted)
+	d = Compute(ipt(rule, rule), ipt(rule, ""))
+	assert.Equal(t, []string{"ip6tables " + rule}, d.Summary.Unpermitted)
+	assert.Empty(t, d.Summary.Permitted)
 }
