@@ -14,20 +14,22 @@ import (
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/plan"
+	"github.com/fwpush/fwpush/internal/verify"
 )
 
 func applyCmd(g *globals) *cobra.Command {
 	var pf pushFlags
-	var yes, noConfirm, showDiff, rollbackWave bool
-	var confirmTimeout time.Duration
+	var yes, noConfirm, showDiff, rollbackWave, postVerify bool
+	var confirmTimeout, probeTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "apply",
 		Short: "Push with commit-confirm: arm a device-side revert, apply, check over a new connection, confirm",
 		Long: `apply fetches each device, diffs, and pushes the change atomically. Before
 changing anything it arms a revert on the device itself that fires unless
 fwpush confirms within --confirm-timeout; it confirms only after a NEW
-management connection succeeds, so a policy that locks fwpush out undoes
-itself. On a terminal it shows the plan and asks first (--yes skips that);
+management connection succeeds (and, with --verify, the probes that reach
+the device see the policy), so a policy that locks fwpush out, or does not
+work on the device, undoes itself. On a terminal it shows the plan and asks first (--yes skips that);
 without a terminal it never waits for input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -54,6 +56,9 @@ without a terminal it never waits for input.`,
 			}
 			if pp := p.Playbook.Push; pp.RollbackWaveOnFailure && !pf.given("rollback-wave-on-failure") {
 				rollbackWave = true
+			}
+			if noConfirm && postVerify {
+				return fmt.Errorf("--verify checks a device before confirming it: it needs commit-confirm (drop --no-confirm)")
 			}
 			if noConfirm {
 				confirmTimeout = 0
@@ -85,6 +90,13 @@ without a terminal it never waits for input.`,
 			prog := newProgress(g.errOut, len(p.Selected), "apply")
 			eo.Observer = prog
 			o := apply.Options{ConfirmWithin: confirmTimeout, Engine: eo}
+			if postVerify {
+				probes, err := verify.Generate(p, verify.Options{})
+				if err != nil {
+					return err
+				}
+				o.PostCheck = verify.PostCheck(probes, probeRunner(p, pf.transport()), probeTimeout)
+			}
 			res, aerr := journal.Apply(ctx, st, run, p, reg, open, o)
 			prog.done()
 			if res == nil || res.Report == nil {
@@ -136,6 +148,8 @@ without a terminal it never waits for input.`,
 	f.BoolVar(&showDiff, "diff", false, "print each device's unified diff, not only its summary")
 	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time")
 	f.BoolVar(&noConfirm, "no-confirm", false, "push without arming a device-side revert (dangerous)")
+	f.BoolVar(&postVerify, "verify", false, "before confirming a device, run the verify probes that reach it; a mismatch rolls it back")
+	f.DurationVar(&probeTimeout, "probe-timeout", 2*time.Second, "with --verify: how long a probe waits before calling a port blocked")
 	f.BoolVar(&rollbackWave, "rollback-wave-on-failure", false, "when a wave passes --max-fail-percentage, also roll back that wave's confirmed devices")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxhost"
+	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/verify"
 )
 
@@ -37,16 +38,7 @@ A refused connection counts as "reached": the firewall let it through.`,
 			if err != nil {
 				return err
 			}
-			topts := pf.transport()
-			runner := func(ctx context.Context, host, script string) (string, error) {
-				c, err := linuxhost.Dial(ctx, drivers.Target{Host: p.Inv.Hosts[host], Options: topts})
-				if err != nil {
-					return "", err
-				}
-				defer c.Close()
-				return c.Run(ctx, script, nil)
-			}
-			rep, err := verify.Run(cmd.Context(), probes, runner, timeout, pf.engine(p.Playbook.Push))
+			rep, err := verify.Run(cmd.Context(), probes, probeRunner(p, pf.transport()), timeout, pf.engine(p.Playbook.Push))
 			if err != nil {
 				return err
 			}
@@ -80,4 +72,16 @@ A refused connection counts as "reached": the firewall let it through.`,
 	f.IntVar(&perFlow, "per-flow", 4, "positive probes per flow at most")
 	f.IntVar(&negatives, "negatives", 2, "negative probes per host")
 	return cmd
+}
+
+// probeRunner runs probe scripts on inventory hosts over SSH.
+func probeRunner(p *project.Project, topts drivers.TransportOptions) verify.Runner {
+	return func(ctx context.Context, host, script string) (string, error) {
+		c, err := linuxhost.Dial(ctx, drivers.Target{Host: p.Inv.Hosts[host], Options: topts})
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		return c.Run(ctx, script, nil)
+	}
 }

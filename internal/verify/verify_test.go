@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/project"
 )
 
@@ -75,3 +76,26 @@ func TestRunClassifies(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestPostCheck runs only the probes that reach the host being pushed and
+// names every mismatch.
+func TestPostCheck(t *testing.T) {
+	probes := []Probe{
+		{From: "a", To: "x", Src: mustAddr("198.18.9.9"), Dst: mustAddr("198.18.9.1"), Proto: policy.TCP, Port: 80, Expect: true},
+		{From: "a", To: "x", Dst: mustAddr("198.18.9.1"), Port: 9, Expect: false},
+		{From: "b", To: "y", Dst: mustAddr("198.18.9.2"), Port: 80, Expect: true},
+	}
+	var ran []string
+	run := func(ctx context.Context, host, script string) (string, error) {
+		ran = append(ran, host)
+		assert.NotContains(t, script, "198.18.9.2", "y's probes are not x's post-check")
+		return "0 blocked\n1 blocked\n", nil
+	}
+	check := PostCheck(probes, run, time.Second)
+	err := check(context.Background(), "x")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "1 of 2 probes to x did not match the policy")
+	assert.Contains(t, err.Error(), "a → x tcp/80")
+	assert.Equal(t, []string{"a"}, ran)
+	assert.NoError(t, check(context.Background(), "z"), "no probe reaches z")
+}
