@@ -37,18 +37,31 @@ type Dialect interface {
 type Session struct {
 	c *Conn
 	d Dialect
+	// fetched is the config the last Fetch read and when: Apply restores
+	// it on revert, and need not read it again right after a Fetch.
+	fetched   *drivers.Config
+	fetchedAt time.Time
 }
+
+// fresh is how recent a Fetch Apply uses instead of reading again: the
+// engine fetches, diffs and applies in one go on one connection.
+const fresh = 5 * time.Second
 
 // NewSession wraps a connection.
 func NewSession(c *Conn, d Dialect) *Session { return &Session{c: c, d: d} }
 
 // Fetch returns the owned part of the live ruleset.
 func (s *Session) Fetch(ctx context.Context) (drivers.Config, error) {
+	s.fetched = nil
 	out, err := s.c.Run(ctx, s.d.FetchScript(), nil)
 	if err != nil {
 		return drivers.Config{}, fmt.Errorf("%s: fetch: %w", s.c.Host, err)
 	}
-	return s.d.Parse(out)
+	c, err := s.d.Parse(out)
+	if err == nil {
+		s.fetched, s.fetchedAt = &c, time.Now()
+	}
+	return c, err
 }
 
 // Validate checks desired on the device without applying it.
@@ -76,10 +89,16 @@ const (
 // it: staging both configs with the check, arming with applying. A push
 // to hundreds of hosts spends its time in round trips and remote shells.
 func (s *Session) Apply(ctx context.Context, desired drivers.Config, within time.Duration) error {
-	before, err := s.Fetch(ctx)
-	if err != nil {
-		return err
+	var before drivers.Config
+	if s.fetched != nil && time.Since(s.fetchedAt) < fresh {
+		before = *s.fetched
+	} else {
+		var err error
+		if before, err = s.Fetch(ctx); err != nil {
+			return err
+		}
 	}
+	s.fetched = nil // from here on the device may change
 	rb, err := s.stageScript("rollback", before)
 	if err != nil {
 		return err
@@ -212,6 +231,7 @@ func (s *Session) Confirm(ctx context.Context) error {
 
 // Rollback restores to (and persists it), disarming any pending timer.
 func (s *Session) Rollback(ctx context.Context, to drivers.Config) error {
+	s.fetched = nil
 	if err := s.stage(ctx, "rollback", to); err != nil {
 		return err
 	}
