@@ -34,12 +34,7 @@ func readAll(in string, chunked bool, limit int, oneByte bool) ([]string, error)
 }
 
 func TestChunkedDecoder(t *testing.T) {
-	tests := map[string]struct {
-		in      string
-		limit   int
-		want    []string
-		wantErr error // matched with errors.Is; nil means success
-	}{
+	tests := map[string]decoderCase{
 		"one chunk":        {in: "\n#5\nhello\n##\n", want: []string{"hello"}},
 		"multi-chunk":      {in: "\n#4\n<rpc\n#1\n>\n#7\n</rpc>\n\n##\n", want: []string{"<rpc></rpc>\n"}},
 		"chunk holds ##":   {in: "\n#6\n\n##\nx\n\n##\n", want: []string{"\n##\nx\n"}},
@@ -65,38 +60,11 @@ func TestChunkedDecoder(t *testing.T) {
 		"cut in header":    {in: "\n#1", wantErr: io.ErrUnexpectedEOF},
 		"EOM on 1.1":       {in: "<rpc-reply/>]]>]]>", wantErr: ErrFraming},
 	}
-	for name, tc := range tests {
-		for _, oneByte := range []bool{false, true} {
-			t.Run(name, func(t *testing.T) {
-				limit := tc.limit
-				if limit == 0 {
-					limit = DefaultMaxMessageSize
-				}
-				got, err := readAll(tc.in, true, limit, oneByte)
-				if tc.wantErr != nil {
-					if !errors.Is(err, tc.wantErr) {
-						t.Fatalf("err = %v, want %v", err, tc.wantErr)
-					}
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if diff := cmp.Diff(tc.want, got); diff != "" {
-					t.Errorf("messages (-want +got):\n%s", diff)
-				}
-			})
-		}
-	}
+	runDecoderCases(t, tests, true)
 }
 
 func TestEOMDecoder(t *testing.T) {
-	tests := map[string]struct {
-		in      string
-		limit   int
-		want    []string
-		wantErr error
-	}{
+	tests := map[string]decoderCase{
 		"one":               {in: "<hello/>]]>]]>", want: []string{"<hello/>"}},
 		"two with newlines": {in: "<a/>]]>]]>\n<b/>\n]]>]]>\n", want: []string{"<a/>", "\n<b/>\n"}},
 		"partial markers":   {in: "a]]>b]]>]]c]]>]]>", want: []string{"a]]>b]]>]]c"}},
@@ -104,6 +72,21 @@ func TestEOMDecoder(t *testing.T) {
 		"over the limit":    {in: strings.Repeat("y", 2000) + eom, limit: 1024, wantErr: ErrFraming},
 		"trailing space":    {in: "<a/>]]>]]>\n  \n", want: []string{"<a/>"}},
 	}
+	runDecoderCases(t, tests, false)
+}
+
+// decoderCase is one framing input and what reading it must give.
+type decoderCase struct {
+	in      string
+	limit   int
+	want    []string
+	wantErr error // matched with errors.Is; nil means success
+}
+
+// runDecoderCases reads each case whole and one byte at a time (every
+// split point of the stream), with the chunked or end-of-message decoder.
+func runDecoderCases(t *testing.T, tests map[string]decoderCase, chunked bool) {
+	t.Helper()
 	for name, tc := range tests {
 		for _, oneByte := range []bool{false, true} {
 			t.Run(name, func(t *testing.T) {
@@ -111,7 +94,7 @@ func TestEOMDecoder(t *testing.T) {
 				if limit == 0 {
 					limit = DefaultMaxMessageSize
 				}
-				got, err := readAll(tc.in, false, limit, oneByte)
+				got, err := readAll(tc.in, chunked, limit, oneByte)
 				if tc.wantErr != nil {
 					if !errors.Is(err, tc.wantErr) {
 						t.Fatalf("err = %v, want %v", err, tc.wantErr)
