@@ -102,10 +102,10 @@ without a terminal it never waits for input.`,
 			if res == nil || res.Report == nil {
 				return aerr
 			}
-			if rollbackWave && len(journal.FailedWave(res)) > 0 {
+			if rollbackWave {
 				o.Engine.Observer = nil
 				wr, werr := journal.RollbackWave(ctx, st, res, g.command()+" # wave rollback of run "+res.Run, open, o)
-				res.WaveRollback = wr
+				res.WaveRollback = wr // nil when no wave failed or it confirmed nothing
 				aerr = errors.Join(aerr, werr)
 			}
 			rep := res.Report

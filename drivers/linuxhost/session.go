@@ -109,8 +109,7 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, within time
 	}
 	check := fmt.Sprintf("%s || exit %d\n", s.d.CheckScript(StateDir+"/desired"), exitRejected)
 	if _, err := s.c.Run(ctx, rb+ds+check, nil); err != nil {
-		var exit *ExitError
-		if errors.As(err, &exit) && exit.Status == exitRejected {
+		if exit, ok := exitStatus(err, exitRejected); ok {
 			return fmt.Errorf("%s: check: %s: %w", s.c.Host, exit.Output(), drivers.ErrRejected)
 		}
 		return fmt.Errorf("%s: stage: %w", s.c.Host, err)
@@ -122,7 +121,7 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, within time
 	if _, err := s.c.Run(ctx, script, nil); err != nil {
 		var exit *ExitError
 		switch {
-		case errors.As(err, &exit) && exit.Status == exitArm:
+		case isExit(err, exitArm):
 			return fmt.Errorf("%s: arm revert timer: %w", s.c.Host, err)
 		case errors.As(err, &exit):
 			// The tool refused. nft changed nothing, but iptables may have
@@ -205,10 +204,20 @@ func (s *Session) disarm(ctx context.Context) error {
 	return err
 }
 
+// exitStatus returns err's ExitError when the remote command exited with
+// status.
+func exitStatus(err error, status int) (*ExitError, bool) {
+	var exit *ExitError
+	if errors.As(err, &exit) && exit.Status == status {
+		return exit, true
+	}
+	return nil, false
+}
+
 // isExit says whether err is the remote command exiting with status.
 func isExit(err error, status int) bool {
-	var exit *ExitError
-	return errors.As(err, &exit) && exit.Status == status
+	_, ok := exitStatus(err, status)
+	return ok
 }
 
 // Confirm stops the revert timer and only then makes the change
@@ -217,13 +226,12 @@ func isExit(err error, status int) bool {
 func (s *Session) Confirm(ctx context.Context) error {
 	script := fmt.Sprintf("%s(\n%s\n)\n[ $? -eq 0 ] || exit %d\n", disarmScript, s.d.PersistScript(StateDir+"/desired"), exitPersist)
 	_, err := s.c.Run(ctx, script, nil)
-	var exit *ExitError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &exit) && exit.Status == 3:
+	case isExit(err, 3):
 		return fmt.Errorf("%s: confirm: %w", s.c.Host, errNothingArmed)
-	case errors.As(err, &exit) && exit.Status == exitPersist:
+	case isExit(err, exitPersist):
 		return fmt.Errorf("%s: persist: %w", s.c.Host, err)
 	}
 	return fmt.Errorf("%s: confirm: %w", s.c.Host, err)

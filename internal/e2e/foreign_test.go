@@ -63,7 +63,7 @@ func TestVerifyPostCheckRollsBack(t *testing.T) {
 	foreign := "table inet legacy {\n\tchain in {\n\t\ttype filter hook input priority filter + 10; policy accept;\n\t\ttcp dport 8080 drop\n\t}\n}\n"
 	_, err := e.lab.Exec(ctx, "app-1", "sh", "-c", "printf '"+strings.ReplaceAll(foreign, "\n", "\\n")+"' | nft -f -")
 	require.NoError(t, err)
-	before := e.rulesetHash(t)["app-1"]
+	before := e.hash(t, "app-1")
 
 	probes, err := verify.Generate(e.p, verify.Options{})
 	require.NoError(t, err)
@@ -83,5 +83,5 @@ func TestVerifyPostCheckRollsBack(t *testing.T) {
 		assert.Regexp(t, `web-\d → app-1 tcp/8080 .* want permit: got blocked`, d.Error)
 	}
 	assert.Less(t, time.Since(t0), within, "rolled back at once, not at the deadline")
-	assert.Equal(t, before, e.rulesetHash(t)["app-1"], "app-1 back to its previous state")
+	assert.Equal(t, before, e.hash(t, "app-1"), "app-1 back to its previous state")
 }

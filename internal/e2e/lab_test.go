@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"testing"
 	"time"
 
@@ -53,18 +51,13 @@ func (e *env) runner() verify.Runner {
 	}
 }
 
-// rulesetHash reads every host's whole firewall state from inside its
-// namespace (counters and timestamps stripped) and hashes it.
+// rulesetHash hashes every selected host's whole firewall state (see
+// hostHash).
 func (e *env) rulesetHash(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, h := range e.p.Selected {
-		b, err := e.lab.Exec(context.Background(), h.Name, "sh", "-c",
-			// -s and the sed drop counters: traffic, not config.
-			"nft -s list ruleset; iptables-save | sed -e '/^#/d' -e 's/\\[[0-9]*:[0-9]*\\]//'; ip6tables-save | sed -e '/^#/d' -e 's/\\[[0-9]*:[0-9]*\\]//'")
-		require.NoError(t, err)
-		sum := sha256.Sum256(b)
-		out[h.Name] = hex.EncodeToString(sum[:])
+		out[h.Name] = e.hash(t, h.Name)
 	}
 	return out
 }
