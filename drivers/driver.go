@@ -8,7 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sort"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -23,21 +23,75 @@ type Driver interface {
 	Render(in *intent.Intent) (Config, error)
 	// Open connects to the device.
 	Open(ctx context.Context, t Target) (Session, error)
-	// Capabilities says what the platform can express.
+	// Capabilities says what the platform can express; the compiler
+	// refuses an Intent that needs more.
 	Capabilities() Capabilities
 }
 
 // Session is one connection to one device. Fetch returns only the part
 // fwpush owns, in the same canonical form Render produces.
+//
+// A change is a trial until it is confirmed: Apply takes the device's own
+// lock for the trial (refusing with a *LockedError while another trial is
+// pending, from any controller), arms the device-side revert when asked,
+// and applies. Confirm and Rollback end the trial and release the lock;
+// they act only on the trial they are given, so a late controller can
+// never confirm or undo another's change.
 type Session interface {
 	Fetch(ctx context.Context) (Config, error)
-	// Apply installs desired atomically. With confirmWithin > 0 it first
-	// arms a device-side revert that fires unless Confirm is called in time.
-	Apply(ctx context.Context, desired Config, confirmWithin time.Duration) error
-	Confirm(ctx context.Context) error
-	// Rollback restores a previously fetched config.
-	Rollback(ctx context.Context, to Config) error
+	// Apply installs desired atomically (as far as the platform allows).
+	// It returns what it armed: the deadline is the platform's, after
+	// rounding the asked delay up to its timer granularity.
+	Apply(ctx context.Context, desired Config, o ApplyOptions) (Armed, error)
+	// Confirm keeps the trial's change for good (and persists it).
+	Confirm(ctx context.Context, t Trial) error
+	// Rollback ends the trial by restoring to (a config fetched earlier)
+	// and persisting it.
+	Rollback(ctx context.Context, to Config, t Trial) error
 	Close() error
+}
+
+// Trial identifies one change on one device: the run that made it and
+// who ran it. Devices record it with their lock, so any controller can
+// tell who holds a device and since when.
+type Trial struct {
+	Run        string    `json:"run"`
+	Controller string    `json:"controller"`
+	User       string    `json:"user"`
+	Since      time.Time `json:"since"`
+}
+
+func (t Trial) String() string {
+	return fmt.Sprintf("run %s (%s on %s, since %s)", t.Run, t.User, t.Controller, t.Since.UTC().Format(time.RFC3339))
+}
+
+// ApplyOptions say how to apply.
+type ApplyOptions struct {
+	Trial Trial
+	// ConfirmWithin > 0 arms a device-side revert that fires unless the
+	// trial is confirmed in time. 0 applies for good (persisted at once).
+	ConfirmWithin time.Duration
+}
+
+// Armed is the revert a session armed.
+type Armed struct {
+	// Within is the delay armed (ConfirmWithin rounded up to the
+	// platform's timer granularity); Deadline when it fires, by the
+	// controller's clock. Both are zero when nothing was armed.
+	Within   time.Duration `json:"within_ns,omitempty"`
+	Deadline time.Time     `json:"deadline,omitempty"`
+}
+
+// ArmedFor returns what arming within from now amounts to on a platform
+// whose timer counts in units of granularity (0: exact).
+func ArmedFor(within, granularity time.Duration, now time.Time) Armed {
+	if within <= 0 {
+		return Armed{}
+	}
+	if granularity > 0 {
+		within = (within + granularity - 1) / granularity * granularity
+	}
+	return Armed{Within: within, Deadline: now.Add(within)}
 }
 
 // Validator is implemented by sessions that can check a config on the
@@ -46,15 +100,23 @@ type Validator interface {
 	Validate(ctx context.Context, desired Config) error
 }
 
-// Capabilities is what a platform supports; the engine refuses an Intent
-// that needs more.
-type Capabilities struct {
-	IPv6          bool `json:"ipv6"`
-	Logging       bool `json:"logging"`
-	AddressSets   bool `json:"address_sets"`
-	CommitConfirm bool `json:"commit_confirm"`
-	HostFirewall  bool `json:"host_firewall"`
-	NetworkACL    bool `json:"network_acl"`
+// ForeignReporter is implemented by sessions that can tell which rules
+// outside fwpush's part can block what the policy permits.
+type ForeignReporter interface {
+	Foreign(ctx context.Context) ([]string, error)
+}
+
+// LockReporter is implemented by sessions that can read the device's
+// trial lock without taking it: the trial holding it, or nil.
+type LockReporter interface {
+	DeviceLock(ctx context.Context) (*Trial, error)
+}
+
+// OriginReporter is implemented by sessions that can tell the address
+// the device sees fwpush's management connection come from (after jump
+// hosts and NAT): the lock-out guard proves the new policy admits it.
+type OriginReporter interface {
+	Origin(ctx context.Context) (netip.Addr, error)
 }
 
 // Target is what Open needs: the host and how to reach it.
@@ -104,38 +166,4 @@ func (c Config) String() string {
 		}
 	}
 	return b.String()
-}
-
-// Registry maps platform ids to drivers.
-type Registry struct{ m map[string]Driver }
-
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{m: map[string]Driver{}} }
-
-// Register adds a driver; a duplicate id is an error.
-func (r *Registry) Register(id string, d Driver) error {
-	if _, dup := r.m[id]; dup {
-		return fmt.Errorf("driver %q registered twice", id)
-	}
-	r.m[id] = d
-	return nil
-}
-
-// Get returns the driver for a platform id.
-func (r *Registry) Get(id string) (Driver, error) {
-	d, ok := r.m[id]
-	if !ok {
-		return nil, fmt.Errorf("platform %s: no driver: %w", id, ErrUnsupported)
-	}
-	return d, nil
-}
-
-// IDs lists the registered platform ids, sorted.
-func (r *Registry) IDs() []string {
-	ids := make([]string, 0, len(r.m))
-	for id := range r.m {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
 }

@@ -22,4 +22,19 @@ var (
 	// ErrRejected means the device refused the configuration (a syntax or
 	// validation error); nothing was applied.
 	ErrRejected = errors.New("configuration rejected by device")
+	// ErrLocked means another trial holds the device; nothing was applied.
+	ErrLocked = errors.New("device locked by another trial")
 )
+
+// LockedError is a device whose trial lock another run holds. It matches
+// ErrLocked.
+type LockedError struct {
+	Holder Trial
+}
+
+func (e *LockedError) Error() string {
+	return "device locked by " + e.Holder.String() + ": its change is not confirmed yet, wait for it to be confirmed or reverted"
+}
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }

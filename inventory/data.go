@@ -16,7 +16,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 func validName(s string) bool { return nameRE.MatchString(s) }
 
 // parseData reads the data keys fwpush understands: addresses and acls.
-func (h *Host) parseData(doc *yamlsrc.Doc, at func(...any) []any) []error {
+func (h *Host) parseData(doc *yamlsrc.Doc, at func(...any) []any, platform PlatformInfo) []error {
 	var errs []error
 	seen := map[netip.Addr]bool{}
 	add := func(a netip.Addr) {
@@ -70,7 +70,7 @@ func (h *Host) parseData(doc *yamlsrc.Doc, at func(...any) []any) []error {
 				errs = append(errs, doc.Errorf(at("data", "acls", i), "acl binding protects nothing: list roles or networks"))
 			}
 		}
-		if !IsNetworkDevice(h.Platform) && len(h.ACLs) > 0 {
+		if !platform.NetworkACL && len(h.ACLs) > 0 {
 			errs = append(errs, doc.Errorf(at("data", "acls"), "acls are for network devices; platform %s filters its own traffic", h.Platform))
 		}
 	}

@@ -159,11 +159,11 @@ func (p *limitParser) term(tok string) (func(*Host) bool, error) {
 		}
 		return func(h *Host) bool { return h.HasRole(val) }, nil
 	case "platform":
-		plat, ok := NormalizePlatform(val)
+		info, ok := p.inv.opts.resolvePlatform(val)
 		if !ok {
 			return nil, fmt.Errorf("unknown platform %q", val)
 		}
-		return func(h *Host) bool { return h.Platform == plat }, nil
+		return func(h *Host) bool { return h.Platform == info.ID }, nil
 	}
 	return nil, fmt.Errorf("%q: unknown selector %q (host:, group:, platform:, data.KEY=VALUE)", tok, kind)
 }

@@ -41,12 +41,18 @@ type source struct {
 
 // Load reads the inventory in dir and validates it. Every problem found is
 // returned at once (errors.Join), each naming file, line and field.
-func Load(dir string) (*Inventory, error) {
-	return LoadFS(os.DirFS(dir), dir)
+func Load(dir string, opts ...Option) (*Inventory, error) {
+	return LoadFS(os.DirFS(dir), dir, opts...)
 }
 
 // LoadFS is Load over any file system; dir only labels error messages.
-func LoadFS(fsys fs.FS, dir string) (*Inventory, error) {
+func LoadFS(fsys fs.FS, dir string, opts ...Option) (*Inventory, error) {
+	var o options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
 	var src source
 	var rh, rg map[string]rawHost
 	var rd rawHost
@@ -79,10 +85,10 @@ func LoadFS(fsys fs.FS, dir string) (*Inventory, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	inv := &Inventory{Dir: dir, Hosts: map[string]*Host{}, Groups: map[string]*Group{}, Networks: map[string]*Network{}}
+	inv := &Inventory{Dir: dir, opts: o, Hosts: map[string]*Host{}, Groups: map[string]*Group{}, Networks: map[string]*Network{}}
 	errs = append(errs, inv.loadGroups(src, rg)...)
 	errs = append(errs, inv.loadNetworks(src, rn)...)
-	errs = append(errs, inv.loadHosts(src, rh, rg, rd)...)
+	errs = append(errs, inv.loadHosts(&o, src, rh, rg, rd)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -159,7 +165,7 @@ func (inv *Inventory) loadNetworks(src source, rn rawNetworks) []error {
 	return errs
 }
 
-func (inv *Inventory) loadHosts(src source, rh, rg map[string]rawHost, rd rawHost) []error {
+func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHost, rd rawHost) []error {
 	var errs []error
 	if len(rh) == 0 {
 		errs = append(errs, src.hosts.Errorf(nil, "no hosts defined"))
@@ -191,22 +197,26 @@ func (inv *Inventory) loadHosts(src source, rh, rg map[string]rawHost, rd rawHos
 			h.Hostname = name
 		}
 		platform := first(chain, func(r rawHost) string { return r.Platform })
-		switch p, ok := NormalizePlatform(platform); {
+		info, ok := o.resolvePlatform(platform)
+		switch {
 		case platform == "":
 			errs = append(errs, src.hosts.Errorf(at(), "host %q has no platform (set it on the host, a group or defaults)", name))
 		case !ok:
 			errs = append(errs, src.hosts.Errorf(at("platform"), "unknown platform %q", platform))
 		default:
-			h.Platform = p
+			h.Platform = info.ID
 		}
 		h.Port = first(chain, func(r rawHost) int { return r.Port })
 		if h.Port == 0 {
-			h.Port = DefaultPort(h.Platform)
+			h.Port = info.Port
+			if h.Port == 0 {
+				h.Port = 22 // an unknown platform is reported above
+			}
 		}
 		if h.Port < 1 || h.Port > 65535 {
 			errs = append(errs, src.hosts.Errorf(at("port"), "port %d is outside 1-65535", h.Port))
 		}
-		errs = append(errs, h.parseData(src.hosts, at)...)
+		errs = append(errs, h.parseData(src.hosts, at, info)...)
 		for _, a := range h.Addresses {
 			if other, dup := owner[a]; dup {
 				errs = append(errs, src.hosts.Errorf(at("data", "addresses"), "address %s is also host %q's", a, other))

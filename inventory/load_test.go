@@ -49,10 +49,10 @@ edge: {}
 `,
 		"defaults.yaml": "username: root\nplatform: linux\ndata: {site: default, owner: netops}\n",
 		"networks.yaml": goodNetworks,
-	}), "inv")
+	}), "inv", WithPlatforms(testPlatforms{}))
 	require.NoError(t, err)
 	h1 := inv.Hosts["h1"]
-	assert.Equal(t, LinuxIptables, h1.Platform, "group platform beats defaults")
+	assert.Equal(t, "linux-iptables", h1.Platform, "group platform beats defaults")
 	assert.Equal(t, "cw", h1.Username, "parent group beats defaults")
 	assert.Equal(t, 22, h1.Port)
 	assert.Equal(t, []string{"sprout", "clearwater"}, h1.Roles)
@@ -61,7 +61,7 @@ edge: {}
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("198.18.1.1"), netip.MustParseAddr("198.18.1.2"),
 		netip.MustParseAddr("2001:db8:1::1")}, h1.Addresses)
 	h2 := inv.Hosts["h2"]
-	assert.Equal(t, CiscoIOS, h2.Platform)
+	assert.Equal(t, "cisco-ios", h2.Platform)
 	assert.Equal(t, "admin", h2.Username)
 	assert.Equal(t, 2222, h2.Port)
 	assert.True(t, inv.HasRole("client"), "a network can fill a role")
@@ -128,7 +128,7 @@ func TestLoadErrors(t *testing.T) {
 			for k, v := range tc.files {
 				files[k] = v
 			}
-			_, err := LoadFS(mapFS(files), "inv")
+			_, err := LoadFS(mapFS(files), "inv", WithPlatforms(testPlatforms{}))
 			require.Error(t, err)
 			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)
@@ -142,7 +142,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 	inv, err := LoadFS(mapFS(map[string]string{
 		"hosts.yaml":    "a:\n  hostname: 198.18.0.5\n  platform: linux\n  password: ${FWPUSH_TEST_PW}\nb:\n  hostname: 198.18.0.6\n  platform: linux\n  password: plain-secret\n",
 		"networks.yaml": goodNetworks,
-	}), "inv")
+	}), "inv", WithPlatforms(testPlatforms{}))
 	require.NoError(t, err)
 	assert.Equal(t, "hunter2", inv.Hosts["a"].Password.Reveal())
 	assert.Equal(t, "plain-secret", inv.Hosts["b"].Password.Reveal())
@@ -157,9 +157,9 @@ func TestSecretNeverPrinted(t *testing.T) {
 }
 
 func TestLimit(t *testing.T) {
-	inv, err := Load("../inventory/examples/webapp")
+	inv, err := Load("../inventory/examples/webapp", WithPlatforms(testPlatforms{}))
 	if err != nil {
-		inv, err = Load("examples/webapp")
+		inv, err = Load("examples/webapp", WithPlatforms(testPlatforms{}))
 	}
 	require.NoError(t, err)
 	cases := map[string][]string{
@@ -200,9 +200,27 @@ func FuzzLoad(f *testing.F) {
 	f.Add("a: {port: -1, platform: eos, data: {acls: 3}}\n")
 	f.Add("a:\n  groups: [g, g, g]\n  hostname: ''\n")
 	f.Fuzz(func(t *testing.T, hosts string) {
-		inv, err := LoadFS(mapFS(map[string]string{"hosts.yaml": hosts, "groups.yaml": "g: {}\n", "networks.yaml": goodNetworks}), "inv")
+		inv, err := LoadFS(mapFS(map[string]string{"hosts.yaml": hosts, "groups.yaml": "g: {}\n", "networks.yaml": goodNetworks}), "inv", WithPlatforms(testPlatforms{}))
 		if err == nil && inv == nil {
 			t.Fatal("nil inventory without error")
 		}
 	})
+}
+
+// testPlatforms stands in for the driver registry (which imports this
+// package) with the names the tests use.
+type testPlatforms struct{}
+
+func (testPlatforms) InventoryPlatform(name string) (PlatformInfo, bool) {
+	switch strings.ToLower(name) {
+	case "linux", "nftables", "linux-nftables":
+		return PlatformInfo{ID: "linux-nftables", Port: 22}, true
+	case "iptables", "linux-iptables":
+		return PlatformInfo{ID: "linux-iptables", Port: 22}, true
+	case "cisco_iosxe", "cisco-ios":
+		return PlatformInfo{ID: "cisco-ios", Port: 22, NetworkACL: true}, true
+	case "eos", "arista-eos":
+		return PlatformInfo{ID: "arista-eos", Port: 22, NetworkACL: true}, true
+	}
+	return PlatformInfo{}, false
 }

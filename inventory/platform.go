@@ -1,54 +1,52 @@
 package inventory
 
-import "strings"
-
-// Platforms fwpush knows, by canonical id.
-const (
-	LinuxNftables = "linux-nftables"
-	LinuxIptables = "linux-iptables"
-	CiscoIOS      = "cisco-ios"
-	CiscoNXOS     = "cisco-nxos"
-	AristaEOS     = "arista-eos"
-	JuniperJunos  = "juniper-junos"
-	Windows       = "windows"
+import (
+	"fmt"
+	"strings"
 )
 
-// platformAliases maps Nornir, NAPALM, Netmiko and scrapli platform names to
-// ours, so existing inventories (and containerlab's generated ones) load as
-// they are.
-var platformAliases = map[string]string{
-	"linux-nftables": LinuxNftables, "linux": LinuxNftables, "nftables": LinuxNftables,
-	"linux-iptables": LinuxIptables, "iptables": LinuxIptables,
-	"cisco-ios": CiscoIOS, "ios": CiscoIOS, "iosxe": CiscoIOS, "ios-xe": CiscoIOS,
-	"cisco_ios": CiscoIOS, "cisco_iosxe": CiscoIOS, "cisco_xe": CiscoIOS,
-	"cisco-nxos": CiscoNXOS, "nxos": CiscoNXOS, "nxos_ssh": CiscoNXOS, "cisco_nxos": CiscoNXOS,
-	"arista-eos": AristaEOS, "eos": AristaEOS, "arista_eos": AristaEOS,
-	"juniper-junos": JuniperJunos, "junos": JuniperJunos, "juniper_junos": JuniperJunos, "juniper": JuniperJunos,
-	"windows": Windows, "win": Windows,
+// PlatformInfo is what loading an inventory needs to know of a platform:
+// its canonical id, its default management port, and whether it filters
+// transit traffic with interface ACLs (so a host of it may bind acls).
+type PlatformInfo struct {
+	ID         string
+	Port       int
+	NetworkACL bool
 }
 
-// NormalizePlatform returns the canonical platform id for name, and false
-// when the name is unknown.
-func NormalizePlatform(name string) (string, bool) {
-	p, ok := platformAliases[strings.ToLower(strings.TrimSpace(name))]
-	return p, ok
+// Platforms resolves the platform names an inventory uses (ids and the
+// aliases of Nornir, NAPALM, scrapli, Ansible, containerlab). The driver
+// registry implements it: the inventory keeps no list of its own.
+type Platforms interface {
+	InventoryPlatform(name string) (PlatformInfo, bool)
 }
 
-// IsNetworkDevice reports whether the platform filters transit traffic with
-// interface ACLs rather than its own input/output chains.
-func IsNetworkDevice(platform string) bool {
-	switch platform {
-	case CiscoIOS, CiscoNXOS, AristaEOS, JuniperJunos:
-		return true
+// Option configures Load.
+type Option func(*options) error
+
+type options struct {
+	platforms Platforms
+}
+
+// WithPlatforms resolves platform names through p: an unknown name is an
+// error naming the file and line, aliases become ids, and hosts without a
+// port get their platform's. Without it names are kept as written
+// (lower-cased), every default port is 22, and acls are not checked
+// against the platform.
+func WithPlatforms(p Platforms) Option {
+	return func(o *options) error {
+		if p == nil {
+			return fmt.Errorf("inventory: WithPlatforms(nil)")
+		}
+		o.platforms = p
+		return nil
 	}
-	return false
 }
 
-// DefaultPort is the management port of a platform when the inventory names
-// none.
-func DefaultPort(platform string) int {
-	if platform == Windows {
-		return 5986
+// resolvePlatform returns the platform info for name.
+func (o *options) resolvePlatform(name string) (PlatformInfo, bool) {
+	if o.platforms == nil {
+		return PlatformInfo{ID: strings.ToLower(strings.TrimSpace(name)), Port: 22, NetworkACL: true}, true
 	}
-	return 22
+	return o.platforms.InventoryPlatform(name)
 }

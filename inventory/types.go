@@ -18,6 +18,10 @@ type Inventory struct {
 	// accepts its management protocol from these prefixes.
 	Management []netip.Prefix `json:"management"`
 
+	// opts are the load options, kept to resolve platform names later
+	// (--limit platform:X).
+	opts options
+
 	// idx is built once on first use: sorted names and role → hosts, so
 	// compiling 5,000 hosts never sorts or scans the inventory per flow.
 	idxOnce sync.Once

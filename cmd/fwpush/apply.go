@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/plan"
@@ -20,6 +19,7 @@ import (
 func applyCmd(g *globals) *cobra.Command {
 	var pf pushFlags
 	var yes, noConfirm, showDiff, rollbackWave, postVerify bool
+	var planFile string
 	var confirmTimeout, probeTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "apply",
@@ -36,9 +36,24 @@ without a terminal it never waits for input.`,
 			if err := g.checkFormat("text", "json", "junit"); err != nil {
 				return err
 			}
+			var saved *plan.File
+			if planFile != "" {
+				var err error
+				if saved, err = plan.Load(planFile); err != nil {
+					return err
+				}
+				g.fromPlan(saved.Inputs)
+			}
 			p, err := g.project()
 			if err != nil {
 				return err
+			}
+			var reviewed *plan.Plan
+			if saved != nil {
+				if err := saved.Check(p); err != nil {
+					return err
+				}
+				reviewed = saved.Plan
 			}
 			st, err := g.runStore() // before any connection: no push goes unrecorded
 			if err != nil {
@@ -48,8 +63,7 @@ without a terminal it never waits for input.`,
 			if err != nil {
 				return err
 			}
-			reg := all.Registry()
-			open := g.opener(p, reg, pf.transport())
+			open := g.opener(p.Registry, p.Inv, pf.transport())
 			ctx := cmd.Context()
 			if pp := p.Playbook.Push; pp.ConfirmTimeout > 0 && !pf.given("confirm-timeout") {
 				confirmTimeout = pp.ConfirmTimeout
@@ -64,8 +78,8 @@ without a terminal it never waits for input.`,
 				confirmTimeout = 0
 				fmt.Fprintln(g.errOut, "WARNING: --no-confirm: no device-side revert is armed; a policy that locks fwpush out will STAY until fixed by hand")
 			}
-			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) && !yes {
-				pl, _, perr := plan.Live(ctx, p, reg, open, pf.engine(p.Playbook.Push))
+			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) && !yes && saved == nil {
+				pl, _, perr := plan.Live(ctx, p, open, pf.engine(p.Playbook.Push))
 				if pl == nil {
 					return perr
 				}
@@ -84,6 +98,9 @@ without a terminal it never waits for input.`,
 				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 					return &exitErr{code: exitError, err: fmt.Errorf("not pushed")}
 				}
+				// Push what was shown: a device that changes meanwhile is
+				// refused, not pushed over.
+				reviewed = pl
 			}
 			t0 := time.Now()
 			eo := pf.engine(p.Playbook.Push)
@@ -97,7 +114,7 @@ without a terminal it never waits for input.`,
 				}
 				o.PostCheck = verify.PostCheck(probes, probeRunner(p, pf.transport()), probeTimeout)
 			}
-			res, aerr := journal.Apply(ctx, st, run, p, reg, open, o)
+			res, aerr := journal.Apply(ctx, st, run, p, reviewed, open, o)
 			prog.done()
 			if res == nil || res.Report == nil {
 				return aerr
@@ -145,6 +162,7 @@ without a terminal it never waits for input.`,
 	f := cmd.Flags()
 	pf.register(f)
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask before pushing")
+	f.StringVar(&planFile, "plan", "", "push exactly the plan saved by `fwpush plan --out FILE`; devices changed since are refused")
 	f.BoolVar(&showDiff, "diff", false, "print each device's unified diff, not only its summary")
 	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time")
 	f.BoolVar(&noConfirm, "no-confirm", false, "push without arming a device-side revert (dangerous)")

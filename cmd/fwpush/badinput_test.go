@@ -13,7 +13,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/plan"
-	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/inventory"
 )
 
 // TestBadInputOpensNothing is RELIABILITY.md A10: malformed inventories
@@ -22,7 +22,7 @@ import (
 // field, before any connection is opened or any run recorded.
 func TestBadInputOpensNothing(t *testing.T) {
 	var opens atomic.Int32
-	testOpener = func(*project.Project) plan.Opener {
+	testOpener = func(*inventory.Inventory) plan.Opener {
 		return func(context.Context, string) (drivers.Session, error) {
 			opens.Add(1)
 			return nil, errors.New("no connection may be opened")

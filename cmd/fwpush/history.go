@@ -13,7 +13,6 @@ import (
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/policy"
-	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"
 	"github.com/fwpush/fwpush/inventory"
 )
@@ -226,7 +225,8 @@ func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushF
 	if g.inventory == "" {
 		return fmt.Errorf("--reconcile needs the inventory to reach devices: pass -i DIR")
 	}
-	inv, err := inventory.Load(g.inventory)
+	reg := all.Registry()
+	inv, err := inventory.Load(g.inventory, inventory.WithPlatforms(reg))
 	if err != nil {
 		return err
 	}
@@ -259,9 +259,7 @@ func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushF
 	if err != nil {
 		return err
 	}
-	// Only the inventory is needed to reach the devices.
-	p := &project.Project{Inv: inv}
-	res, rerr := journal.Reconcile(cmd.Context(), st, run, g.opener(p, all.Registry(), pf.transport()), known, pf.engine(policy.Push{}))
+	res, rerr := journal.Reconcile(cmd.Context(), st, run, g.opener(reg, inv, pf.transport()), known, pf.engine(policy.Push{}))
 	if res != nil {
 		for _, h := range missing {
 			res.Warnings = append(res.Warnings, h+": not in the inventory: not reconciled")

@@ -15,8 +15,8 @@ import (
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/driverstest"
 	"github.com/fwpush/fwpush/internal/plan"
-	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"
+	"github.com/fwpush/fwpush/inventory"
 )
 
 const (
@@ -31,7 +31,7 @@ func fakeFleet(t *testing.T) map[string]*driverstest.Device {
 	for _, h := range []string{"web-1", "web-2", "app-1", "db-1", "db-2"} {
 		devs[h] = &driverstest.Device{Name: h}
 	}
-	testOpener = func(*project.Project) plan.Opener {
+	testOpener = func(*inventory.Inventory) plan.Opener {
 		return func(ctx context.Context, host string) (drivers.Session, error) { return devs[host].Open(ctx) }
 	}
 	t.Cleanup(func() { testOpener = nil })

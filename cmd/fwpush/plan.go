@@ -9,14 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fwpush/fwpush/drivers"
-	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/project"
 )
 
 func planCmd(g *globals) *cobra.Command {
 	var offline bool
+	var out string
 	var pf pushFlags
 	cmd := &cobra.Command{
 		Use:   "plan",
@@ -34,9 +33,8 @@ byte-identical. With --offline it renders without connecting at all.`,
 			if err != nil {
 				return err
 			}
-			reg := all.Registry()
 			if offline {
-				if perr := offlinePlan(g, p, reg); perr != nil {
+				if perr := offlinePlan(g, p); perr != nil {
 					return &exitErr{code: exitError, err: perr}
 				}
 				return nil
@@ -45,10 +43,15 @@ byte-identical. With --offline it renders without connecting at all.`,
 			eo := pf.engine(p.Playbook.Push)
 			prog := newProgress(g.errOut, len(p.Selected), "plan")
 			eo.Observer = prog
-			pl, sum, perr := plan.Live(cmd.Context(), p, reg, plan.DriverOpener(p, reg, pf.transport(), nil), eo)
+			pl, sum, perr := plan.Live(cmd.Context(), p, g.opener(p.Registry, p.Inv, pf.transport()), eo)
 			prog.done()
 			if pl == nil {
 				return perr
+			}
+			if out != "" {
+				if err := plan.Save(out, pl, p); err != nil {
+					return err
+				}
 			}
 			rows := planRows(pl)
 			switch g.format {
@@ -76,6 +79,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 		},
 	}
 	cmd.Flags().BoolVar(&offline, "offline", false, "render the config for every device without connecting to any")
+	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for `fwpush apply --plan FILE` (pushes exactly what was reviewed)")
 	pf.register(cmd.Flags())
 	return cmd
 }
@@ -90,7 +94,7 @@ func planRows(pl *plan.Plan) []row {
 
 // offlinePlan streams each device's rendered config as text or as the
 // Plan JSON document, never holding every config at once.
-func offlinePlan(g *globals, p *project.Project, reg *drivers.Registry) error {
+func offlinePlan(g *globals, p *project.Project) error {
 	bw := bufio.NewWriterSize(g.out, 1<<16)
 	defer bw.Flush()
 	n := 0
@@ -98,7 +102,7 @@ func offlinePlan(g *globals, p *project.Project, reg *drivers.Registry) error {
 		head, _ := json.Marshal(plan.Plan{Playbook: p.Playbook.Name, Inventory: p.Inv.Dir, Offline: true})
 		// {"playbook":…,"devices":null} → open the devices array instead.
 		fmt.Fprintf(bw, "%s[", strings.TrimSuffix(string(head), "null}"))
-		err := plan.OfflineEach(p, reg, func(d plan.Device) error {
+		err := plan.OfflineEach(p, func(d plan.Device) error {
 			if n > 0 {
 				bw.WriteString(",")
 			}
@@ -113,7 +117,7 @@ func offlinePlan(g *globals, p *project.Project, reg *drivers.Registry) error {
 		bw.WriteString("]}\n")
 		return err
 	}
-	err := plan.OfflineEach(p, reg, func(d plan.Device) error {
+	err := plan.OfflineEach(p, func(d plan.Device) error {
 		n++
 		fmt.Fprintf(bw, "=== %s (%s): %d rules\n", d.Host, d.Platform, d.Rules)
 		if d.Error != "" {

@@ -13,7 +13,6 @@ import (
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/policy"
-	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"
 	"github.com/fwpush/fwpush/inventory"
 )
@@ -51,7 +50,8 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 					return err
 				}
 			}
-			inv, err := inventory.Load(invDir)
+			reg := all.Registry()
+			inv, err := inventory.Load(invDir, inventory.WithPlatforms(reg))
 			if err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 				return err
 			}
 			// A rollback needs no playbook: only the inventory, to reach devices.
-			open := g.opener(&project.Project{Inv: inv}, all.Registry(), pf.transport())
+			open := g.opener(reg, inv, pf.transport())
 			eo := pf.engine(policy.Push{}) // no playbook: flags and defaults
 			prog := newProgress(g.errOut, len(targets), "rollback")
 			eo.Observer = prog

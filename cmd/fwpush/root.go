@@ -50,6 +50,20 @@ func (g *globals) project() (*project.Project, error) {
 	return project.Load(project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit})
 }
 
+// fromPlan loads what a saved plan was made from, unless the command
+// line names other files (the plan file then refuses them by digest).
+func (g *globals) fromPlan(in project.Inputs) {
+	if g.inventory == "" {
+		g.inventory = in.Inventory
+	}
+	if g.playbook == "" {
+		g.playbook = in.PlaybookFile
+	}
+	if g.limit == "" {
+		g.limit = in.Limit
+	}
+}
+
 func (g *globals) checkFormat(allowed ...string) error {
 	for _, a := range allowed {
 		if g.format == a {

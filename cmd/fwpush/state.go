@@ -10,13 +10,13 @@ import (
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/plan"
-	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"
+	"github.com/fwpush/fwpush/inventory"
 )
 
 // testOpener, set only by tests, replaces the drivers' connections with
 // in-memory devices.
-var testOpener func(p *project.Project) plan.Opener
+var testOpener func(inv *inventory.Inventory) plan.Opener
 
 // runStore opens the run store: --state, else $FWPUSH_STATE, else the
 // default under the user's state directory.
@@ -35,11 +35,11 @@ func (g *globals) runStore() (*store.Store, error) {
 }
 
 // opener connects through each host's driver.
-func (g *globals) opener(p *project.Project, reg *drivers.Registry, t drivers.TransportOptions) plan.Opener {
+func (g *globals) opener(reg *drivers.Registry, inv *inventory.Inventory, t drivers.TransportOptions) plan.Opener {
 	if testOpener != nil {
-		return testOpener(p)
+		return testOpener(inv)
 	}
-	return plan.DriverOpener(p, reg, t, nil)
+	return plan.DriverOpener(reg, inv, t, nil)
 }
 
 // command is the command line as recorded with a run.

@@ -63,7 +63,7 @@ func TestPlaybookPushWaves(t *testing.T) {
 	assert.Equal(t, res.Run, res.WaveRollback.Restores[0].Run)
 	assert.Equal(t, "", devs["db-2"].Running().String(), "db-2 back to before")
 	assert.NotEmpty(t, devs["app-1"].Running().String(), "the first wave passed")
-	assert.Equal(t, 0, devs["web-2"].Opens, "web-2 never contacted")
+	assert.Equal(t, 0, devs["web-2"].Applies, "web-2 never pushed (only read before the push)")
 
 	// Text output names the undoing run; --max-fail-percentage on the
 	// command line beats the playbook (no wave fails at 100%).

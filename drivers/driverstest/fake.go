@@ -1,20 +1,22 @@
 // Package driverstest has what every driver's tests share: an in-memory
-// device with real commit-confirm timing for engine tests, and (later) the
-// conformance suite every driver must pass.
+// device with real commit-confirm timing and a trial lock for engine
+// tests, and the conformance suite every driver must pass.
 package driverstest
 
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/fwpush/fwpush/drivers"
 )
 
-// Device is an in-memory device that keeps config state and reverts by
-// itself when a confirmed apply is not confirmed in time. It is a test
-// double for the engine, not a simulator of any vendor.
+// Device is an in-memory device that keeps config state, holds a trial
+// lock while a confirmed apply is pending, and reverts by itself when it
+// is not confirmed in time. It is a test double for the engine, not a
+// simulator of any vendor.
 type Device struct {
 	Name string
 
@@ -22,12 +24,18 @@ type Device struct {
 	running drivers.Config
 	before  drivers.Config
 	timer   *time.Timer
+	holder  *drivers.Trial
 	// Reject makes Apply fail before changing anything.
 	Reject bool
 	// LockOut makes every new connection fail while an unconfirmed change
 	// is in place (a policy that drops new management connections).
 	LockOut bool
 	locked  bool
+	// From is the address the device sees connections come from (Origin).
+	From netip.Addr
+	// Granularity is the unit of the device's revert timer: a confirm
+	// delay is rounded up to it, as a CLI timer counts whole minutes.
+	Granularity time.Duration
 	// Applies and Confirms count calls, for "zero config commands" checks.
 	Applies, Confirms, Opens int
 }
@@ -46,13 +54,20 @@ func (d *Device) SetRunning(c drivers.Config) {
 	d.running = c
 }
 
+// Holder returns the trial holding the device's lock, or nil.
+func (d *Device) Holder() *drivers.Trial {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.holder
+}
+
 // Open returns a session, or an unreachable error while locked out.
 func (d *Device) Open(ctx context.Context) (drivers.Session, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.Opens++
 	if d.locked {
-		return nil, fmt.Errorf("%s: connect: %w", d.Name, drivers.ErrUnreachable)
+		return nil, fmt.Errorf("connect: %w", drivers.ErrUnreachable)
 	}
 	return &session{d: d}, nil
 }
@@ -61,48 +76,64 @@ type session struct{ d *Device }
 
 func (s *session) Fetch(ctx context.Context) (drivers.Config, error) { return s.d.Running(), nil }
 
-func (s *session) Apply(ctx context.Context, desired drivers.Config, within time.Duration) error {
+func (s *session) Origin(ctx context.Context) (netip.Addr, error) { return s.d.From, nil }
+
+func (s *session) DeviceLock(ctx context.Context) (*drivers.Trial, error) { return s.d.Holder(), nil }
+
+func (s *session) Apply(ctx context.Context, desired drivers.Config, o drivers.ApplyOptions) (drivers.Armed, error) {
 	d := s.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.Applies++
+	if d.holder != nil && d.holder.Run != o.Trial.Run {
+		return drivers.Armed{}, &drivers.LockedError{Holder: *d.holder}
+	}
 	if d.Reject {
-		return fmt.Errorf("%s: line 1: %w", d.Name, drivers.ErrRejected)
+		return drivers.Armed{}, fmt.Errorf("line 1: %w", drivers.ErrRejected)
 	}
 	d.before, d.running = d.running, desired
 	d.locked = d.LockOut
-	if within > 0 {
-		d.timer = time.AfterFunc(within, func() {
+	armed := drivers.ArmedFor(o.ConfirmWithin, d.Granularity, time.Now())
+	if o.ConfirmWithin > 0 {
+		t := o.Trial
+		d.holder = &t
+		d.timer = time.AfterFunc(armed.Within, func() {
 			d.mu.Lock()
 			defer d.mu.Unlock()
-			d.running, d.locked, d.timer = d.before, false, nil
+			d.running, d.locked, d.timer, d.holder = d.before, false, nil, nil
 		})
 	}
-	return nil
+	return armed, nil
 }
 
-func (s *session) Confirm(ctx context.Context) error {
+func (s *session) Confirm(ctx context.Context, t drivers.Trial) error {
 	d := s.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.Confirms++
-	if d.timer == nil {
-		return fmt.Errorf("%s: confirm: nothing armed", d.Name)
+	if d.timer == nil || d.holder == nil {
+		return fmt.Errorf("confirm: nothing armed")
+	}
+	if d.holder.Run != t.Run {
+		return &drivers.LockedError{Holder: *d.holder}
 	}
 	d.timer.Stop()
-	d.timer = nil
+	d.timer, d.holder = nil, nil
 	return nil
 }
 
-func (s *session) Rollback(ctx context.Context, to drivers.Config) error {
+func (s *session) Rollback(ctx context.Context, to drivers.Config, t drivers.Trial) error {
 	d := s.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.holder != nil && d.holder.Run != t.Run {
+		return &drivers.LockedError{Holder: *d.holder}
+	}
 	if d.timer != nil {
 		d.timer.Stop()
 		d.timer = nil
 	}
-	d.running, d.locked = to, false
+	d.running, d.locked, d.holder = to, false, nil
 	return nil
 }
 

@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/transport/ssh"
 )
 
 // StateDir holds staged configs and the armed revert timer on the device.
@@ -50,18 +52,43 @@ const fresh = 5 * time.Second
 // NewSession wraps a connection.
 func NewSession(c *Conn, d Dialect) *Session { return &Session{c: c, d: d} }
 
-// Fetch returns the owned part of the live ruleset.
+// originMarker starts the line a root fetch reports SSH_CONNECTION on.
+const originMarker = "fwpush-origin:"
+
+// Fetch returns the owned part of the live ruleset. A root login also
+// reads the address the host sees it come from, in the same round trip.
 func (s *Session) Fetch(ctx context.Context) (drivers.Config, error) {
 	s.fetched = nil
-	out, err := s.c.Run(ctx, s.d.FetchScript(), nil)
+	script := s.d.FetchScript()
+	if !s.c.client.Sudo() {
+		script = `printf '` + originMarker + `%s\n' "$SSH_CONNECTION"` + "\n" + script
+	}
+	out, err := s.c.Run(ctx, script, nil)
 	if err != nil {
 		return drivers.Config{}, fmt.Errorf("%s: fetch: %w", s.c.Host, err)
+	}
+	if first, rest, ok := strings.Cut(out, "\n"); ok && strings.HasPrefix(first, originMarker) {
+		a, err := ssh.ParseSSHConnection(strings.TrimPrefix(first, originMarker))
+		if err != nil {
+			return drivers.Config{}, fmt.Errorf("%s: fetch: %w", s.c.Host, err)
+		}
+		s.c.client.SetOrigin(a)
+		out = rest
 	}
 	c, err := s.d.Parse(out)
 	if err == nil {
 		s.fetched, s.fetchedAt = &c, time.Now()
 	}
 	return c, err
+}
+
+// Origin is the address the host sees fwpush's connection come from.
+func (s *Session) Origin(ctx context.Context) (netip.Addr, error) {
+	a, err := s.c.client.Origin(ctx)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%s: origin: %w", s.c.Host, err)
+	}
+	return a, nil
 }
 
 // Validate checks desired on the device without applying it.
@@ -88,33 +115,38 @@ const (
 // Each step that needs no answer before the next shares a round trip with
 // it: staging both configs with the check, arming with applying. A push
 // to hundreds of hosts spends its time in round trips and remote shells.
-func (s *Session) Apply(ctx context.Context, desired drivers.Config, within time.Duration) error {
+func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.ApplyOptions) (drivers.Armed, error) {
+	within := o.ConfirmWithin
 	var before drivers.Config
 	if s.fetched != nil && time.Since(s.fetchedAt) < fresh {
 		before = *s.fetched
 	} else {
 		var err error
 		if before, err = s.Fetch(ctx); err != nil {
-			return err
+			return drivers.Armed{}, err
 		}
 	}
 	s.fetched = nil // from here on the device may change
 	rb, err := s.stageScript("rollback", before)
 	if err != nil {
-		return err
+		return drivers.Armed{}, err
 	}
 	ds, err := s.stageScript("desired", desired)
 	if err != nil {
-		return err
+		return drivers.Armed{}, err
 	}
 	check := fmt.Sprintf("%s || exit %d\n", s.d.CheckScript(StateDir+"/desired"), exitRejected)
 	if _, err := s.c.Run(ctx, rb+ds+check, nil); err != nil {
 		if exit, ok := exitStatus(err, exitRejected); ok {
-			return fmt.Errorf("%s: check: %s: %w", s.c.Host, exit.Output(), drivers.ErrRejected)
+			return drivers.Armed{}, fmt.Errorf("%s: check: %s: %w", s.c.Host, exit.Output(), drivers.ErrRejected)
 		}
-		return fmt.Errorf("%s: stage: %w", s.c.Host, err)
+		return drivers.Armed{}, fmt.Errorf("%s: stage: %w", s.c.Host, err)
 	}
 	script := s.d.ApplyScript(StateDir + "/desired")
+	// The timer counts whole seconds from when the script runs, which is
+	// after now: the deadline computed here is never later than the
+	// device's.
+	armed := drivers.ArmedFor(within, time.Second, time.Now())
 	if within > 0 {
 		script = fmt.Sprintf("(\n%s\n)\n[ $? -eq 0 ] || exit %d\n%s", s.armScript(within), exitArm, script)
 	}
@@ -122,7 +154,7 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, within time
 		var exit *ExitError
 		switch {
 		case isExit(err, exitArm):
-			return fmt.Errorf("%s: arm revert timer: %w", s.c.Host, err)
+			return drivers.Armed{}, fmt.Errorf("%s: arm revert timer: %w", s.c.Host, err)
 		case errors.As(err, &exit):
 			// The tool refused. nft changed nothing, but iptables may have
 			// restored IPv4 before IPv6 failed: put the staged previous
@@ -132,16 +164,16 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, within time
 				restore = disarmScript + restore
 			}
 			if _, rerr := s.c.Run(ctx, restore, nil); rerr != nil && !isExit(rerr, 3) {
-				return fmt.Errorf("%s: apply: %v; restoring the previous rules: %v: %w", s.c.Host, err, rerr, drivers.ErrIndeterminate)
+				return armed, fmt.Errorf("%s: apply: %v; restoring the previous rules: %v: %w", s.c.Host, err, rerr, drivers.ErrIndeterminate)
 			}
-			return fmt.Errorf("%s: apply: %v: %w", s.c.Host, err, drivers.ErrRejected)
+			return drivers.Armed{}, fmt.Errorf("%s: apply: %v: %w", s.c.Host, err, drivers.ErrRejected)
 		}
-		return fmt.Errorf("%s: apply: %w: %w", s.c.Host, err, drivers.ErrIndeterminate)
+		return armed, fmt.Errorf("%s: apply: %w: %w", s.c.Host, err, drivers.ErrIndeterminate)
 	}
 	if within <= 0 {
-		return s.persist(ctx, "desired")
+		return drivers.Armed{}, s.persist(ctx, "desired")
 	}
-	return nil
+	return armed, nil
 }
 
 // armScript starts the revert timer in its own session (setsid), so
@@ -223,7 +255,7 @@ func isExit(err error, status int) bool {
 // Confirm stops the revert timer and only then makes the change
 // persistent, in one round trip. It works from any session: all state is
 // on the device.
-func (s *Session) Confirm(ctx context.Context) error {
+func (s *Session) Confirm(ctx context.Context, t drivers.Trial) error {
 	script := fmt.Sprintf("%s(\n%s\n)\n[ $? -eq 0 ] || exit %d\n", disarmScript, s.d.PersistScript(StateDir+"/desired"), exitPersist)
 	_, err := s.c.Run(ctx, script, nil)
 	switch {
@@ -238,7 +270,7 @@ func (s *Session) Confirm(ctx context.Context) error {
 }
 
 // Rollback restores to (and persists it), disarming any pending timer.
-func (s *Session) Rollback(ctx context.Context, to drivers.Config) error {
+func (s *Session) Rollback(ctx context.Context, to drivers.Config, t drivers.Trial) error {
 	s.fetched = nil
 	if err := s.stage(ctx, "rollback", to); err != nil {
 		return err

@@ -11,9 +11,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/drivers/linuxnftables"
+	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
-	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/inventory"
 )
 
@@ -39,21 +41,36 @@ func systems(t *testing.T) []system {
 	return out
 }
 
+// compiled is a seed system compiled for every host.
+type compiled struct {
+	Inv     *inventory.Inventory
+	Intents map[string]*intent.Intent
+}
+
 // load compiles a system; the seeds are data this package depends on, so a
-// broken one fails here rather than being skipped.
-func load(t *testing.T, s system) *project.Project {
+// broken one fails here rather than being skipped. The registry holds the
+// Linux drivers the example inventories use (drivers/all would import this
+// package).
+func load(t *testing.T, s system) *compiled {
 	t.Helper()
-	p, err := project.Load(project.Options{Inventory: s.inventory, Playbook: s.playbook})
+	reg := drivers.NewRegistry()
+	require.NoError(t, reg.Register(linuxnftables.Platform()))
+	require.NoError(t, reg.Register(Platform()))
+	inv, err := inventory.Load(s.inventory, inventory.WithPlatforms(reg))
 	require.NoError(t, err, s.name)
-	return p
+	pb, err := policy.Load(s.playbook)
+	require.NoError(t, err, s.name)
+	intents, err := compile.Compile(pb, inv, nil, reg)
+	require.NoError(t, err, s.name)
+	return &compiled{Inv: inv, Intents: intents}
 }
 
 // goldenHost picks the host whose render is kept as a golden file: the
 // first iptables host, or the first host when the system has none.
-func goldenHost(p *project.Project) string {
+func goldenHost(p *compiled) string {
 	names := p.Inv.Names()
 	for _, n := range names {
-		if p.Inv.Hosts[n].Platform == inventory.LinuxIptables {
+		if p.Inv.Hosts[n].Platform == ID {
 			return n
 		}
 	}
@@ -88,7 +105,7 @@ func edgeIntent() *intent.Intent {
 		return &r
 	}
 	long := strings.Repeat("déjà \"vu\" ", 20)
-	return &intent.Intent{Host: "edge-1", Platform: inventory.LinuxIptables, MgmtPort: 2222,
+	return &intent.Intent{Host: "edge-1", Platform: ID, MgmtPort: 2222,
 		Sets: []*intent.AddrSet{
 			{Name: "fwpush-mgmt", Prefixes: pfx("198.18.0.0/24", "2001:db8::/64")},
 			{Name: "5g-core", Prefixes: pfx("198.18.5.0/24")},

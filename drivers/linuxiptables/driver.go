@@ -3,11 +3,20 @@ package linuxiptables
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/intent"
-	"github.com/fwpush/fwpush/inventory"
 )
+
+// ID is the platform id inventories use.
+const ID = "linux-iptables"
+
+// Platform registers the driver: Linux hosts reached over SSH exec
+// channels.
+func Platform() drivers.Platform {
+	return drivers.Platform{ID: ID, Aliases: []string{"iptables"}, Transport: drivers.SSH, Port: 22, Driver: New()}
+}
 
 // The config parts: iptables-restore input for IPv4 and for IPv6.
 const (
@@ -33,7 +42,9 @@ func New() *Driver { return &Driver{} }
 // ipset), so sets are expanded into one rule per prefix; there is no
 // native commit-confirm, the session arms a host-side revert timer.
 func (*Driver) Capabilities() drivers.Capabilities {
-	return drivers.Capabilities{IPv6: true, Logging: true, CommitConfirm: true, HostFirewall: true}
+	return drivers.Capabilities{HostFirewall: true, Egress: true, IPv6: true, Stateful: true,
+		Logging: true, ICMPTypes: true,
+		CommitConfirm: true, TimerGranularity: time.Second, ProbeSource: true}
 }
 
 // Open connects over SSH; the session fetches iptables-save through
@@ -47,7 +58,7 @@ func (*Driver) Open(ctx context.Context, t drivers.Target) (drivers.Session, err
 // Render returns the IPv4 and IPv6 parts in canonical form: byte for byte
 // what Canonicalize makes of iptables-save (1.8.9) after loading them.
 func (*Driver) Render(in *intent.Intent) (drivers.Config, error) {
-	c := drivers.Config{Platform: inventory.LinuxIptables}
+	c := drivers.Config{Platform: ID}
 	for _, p := range []struct {
 		name string
 		fam  int

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fwpush/fwpush/drivers/linuxnftables"
+	"github.com/fwpush/fwpush/drivers/linuxhost"
 	"github.com/fwpush/fwpush/internal/policy"
 )
 
@@ -16,7 +16,7 @@ import (
 var protoNames = func() map[string]bool {
 	m := map[string]bool{}
 	for p := 1; p < 256; p++ {
-		m[linuxnftables.ProtocolName(policy.Proto(p))] = true
+		m[linuxhost.ProtocolName(policy.Proto(p))] = true
 	}
 	return m
 }()

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/fwpush/fwpush/drivers"
-	"github.com/fwpush/fwpush/drivers/linuxnftables"
+	"github.com/fwpush/fwpush/drivers/linuxhost"
 	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
@@ -114,7 +114,7 @@ func (r *renderer) protoMatches(rule *intent.Rule) ([]string, error) {
 		// "-p 0" means every protocol to iptables, not HOPOPT.
 		return nil, fmt.Errorf("protocol 0: %w", drivers.ErrUnsupported)
 	}
-	name := linuxnftables.ProtocolName(p)
+	name := linuxhost.ProtocolName(p)
 	switch {
 	case p.HasPorts() && len(rule.Ports) > 0:
 		return portMatches(name, compile.MergePorts(rule.Ports)), nil

@@ -7,7 +7,6 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxhost"
-	"github.com/fwpush/fwpush/inventory"
 )
 
 // PersistDir holds the confirmed rules for boot: iptables.rules,
@@ -30,7 +29,7 @@ func (dialect) Parse(out string) (drivers.Config, error) {
 	if !ok {
 		return drivers.Config{}, fmt.Errorf("fetch: iptables-save output incomplete")
 	}
-	return drivers.Config{Platform: inventory.LinuxIptables, Parts: []drivers.Part{
+	return drivers.Config{Platform: ID, Parts: []drivers.Part{
 		{Name: PartIPv4, Text: Canonicalize(v4)}, {Name: PartIPv6, Text: Canonicalize(v6)}}}, nil
 }
 

@@ -3,11 +3,21 @@ package linuxnftables
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/intent"
-	"github.com/fwpush/fwpush/inventory"
 )
+
+// ID is the platform id inventories use.
+const ID = "linux-nftables"
+
+// Platform registers the driver: Linux hosts are reached over SSH exec
+// channels. "linux" means nftables, the default firewall of current
+// distributions.
+func Platform() drivers.Platform {
+	return drivers.Platform{ID: ID, Aliases: []string{"linux", "nftables"}, Transport: drivers.SSH, Port: 22, Driver: New()}
+}
 
 // PartName names the single config part: the whole table, as listed.
 const PartName = "nftables"
@@ -26,8 +36,9 @@ func New() *Driver { return &Driver{} }
 // logging. It has no native commit-confirm; the session arms a host-side
 // revert timer instead.
 func (*Driver) Capabilities() drivers.Capabilities {
-	return drivers.Capabilities{IPv6: true, Logging: true, AddressSets: true,
-		CommitConfirm: true, HostFirewall: true}
+	return drivers.Capabilities{HostFirewall: true, Egress: true, IPv6: true, Stateful: true,
+		AddressSets: true, PortSets: true, Logging: true, ICMPTypes: true,
+		CommitConfirm: true, TimerGranularity: time.Second, ProbeSource: true}
 }
 
 // Open connects over SSH; the session fetches with `nft list table`,
@@ -44,7 +55,7 @@ func (*Driver) Render(in *intent.Intent) (drivers.Config, error) {
 	if err != nil {
 		return drivers.Config{}, fmt.Errorf("%s: render: %w", in.Host, err)
 	}
-	return drivers.Config{Platform: inventory.LinuxNftables, Parts: []drivers.Part{{Name: PartName, Text: text}}}, nil
+	return drivers.Config{Platform: ID, Parts: []drivers.Part{{Name: PartName, Text: text}}}, nil
 }
 
 // ApplyScript returns the file fed to `nft -f`. Declaring the table before

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fwpush/fwpush/drivers/linuxhost"
 	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
@@ -110,7 +111,7 @@ func protoMatch(rule *intent.Rule) ([]string, error) {
 	case rule.AnyProto:
 		return nil, nil
 	case p.HasPorts() && len(rule.Ports) > 0:
-		return []string{ProtocolName(p) + " dport " + ports(rule.Ports)}, nil
+		return []string{linuxhost.ProtocolName(p) + " dport " + ports(rule.Ports)}, nil
 	case p.IsICMP() && len(rule.ICMP) > 0:
 		types, err := icmpTypes(p, rule.ICMP)
 		if err != nil {
@@ -122,7 +123,7 @@ func protoMatch(rule *intent.Rule) ([]string, error) {
 		}
 		return []string{kw + " type " + types}, nil
 	}
-	return []string{"meta l4proto " + ProtocolName(p)}, nil
+	return []string{"meta l4proto " + linuxhost.ProtocolName(p)}, nil
 }
 
 // ports prints merged, ascending port ranges as nft lists an anonymous

@@ -5,7 +5,6 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxhost"
-	"github.com/fwpush/fwpush/inventory"
 )
 
 // PersistPath is where a confirmed table is kept for boot. Debian's
@@ -23,7 +22,7 @@ func (dialect) FetchScript() string {
 }
 
 func (dialect) Parse(out string) (drivers.Config, error) {
-	return drivers.Config{Platform: inventory.LinuxNftables, Parts: []drivers.Part{{Name: PartName, Text: out}}}, nil
+	return drivers.Config{Platform: ID, Parts: []drivers.Part{{Name: PartName, Text: out}}}, nil
 }
 
 func (dialect) Stage(c drivers.Config) (map[string][]byte, error) {

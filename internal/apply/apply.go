@@ -1,15 +1,19 @@
-// Package apply pushes plans: per device, fetch, diff, apply with a
-// device-side revert armed, check over a new connection, then confirm or
-// roll back. The outcome is always read back from the device.
+// Package apply pushes plans: it reads every device first (a live plan),
+// refuses the whole run when the new policy would cut this controller's
+// own management connection to any device, then per device: fetch,
+// apply with a device-side revert armed, check over a new connection, and
+// confirm or roll back. The outcome is always read back from the device.
 package apply
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/diff"
 	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/plan"
@@ -34,6 +38,9 @@ type Options struct {
 	// ConfirmWithin arms a device-side revert that fires unless the push is
 	// confirmed in time; 0 disables commit-confirm (not recommended).
 	ConfirmWithin time.Duration
+	// Trial identifies the push on every device (run id, controller,
+	// user); an empty Run gets a fresh id.
+	Trial drivers.Trial
 	// PostCheck runs after the change, before confirming; an error rolls
 	// the device back.
 	PostCheck func(ctx context.Context, host string) error
@@ -44,16 +51,25 @@ type Options struct {
 	// Journal, when set, records each device before each phase and after
 	// its outcome (see Journal).
 	Journal Journal
+	// OutsideManagement skips the lock-out guard that refuses a run whose
+	// new policy would not admit this controller's own connection. It is
+	// for a controller that reaches devices through a path their policy
+	// does not filter (an out-of-band management port) — and for tests of
+	// the device-side revert, the last line of defence.
+	OutsideManagement bool
 }
 
 // Device is one device's push record.
 type Device struct {
 	plan.Device
 	Outcome Outcome `json:"outcome"`
-	// Phase is the last phase reached: fetch, apply, check, confirm.
+	// Phase is the last phase reached: plan, gate, fetch, apply, check,
+	// confirm.
 	Phase string `json:"phase"`
 	// Batch is the 1-based wave the device was pushed in (0: never started).
 	Batch int `json:"batch,omitempty"`
+	// Armed is the revert the device armed (zero: none).
+	Armed *drivers.Armed `json:"armed,omitempty"`
 }
 
 // Report is the whole push.
@@ -63,24 +79,155 @@ type Report struct {
 	Summary  engine.Summary `json:"summary"`
 }
 
-// Run pushes the project's desired config to every selected device.
-func Run(ctx context.Context, p *project.Project, reg *drivers.Registry, open plan.Opener, o Options) (*Report, error) {
+// Run plans the project's selected devices live and pushes the plan.
+func Run(ctx context.Context, p *project.Project, open plan.Opener, o Options) (*Report, error) {
+	return Push(ctx, p, nil, open, o)
+}
+
+// Push pushes the project's selected devices. reviewed, when non-nil, is
+// the plan a person or a pipeline approved: a device whose current config
+// no longer matches the one reviewed, or whose desired config differs
+// from the reviewed one, is refused, the others are pushed. Every device
+// is read before any is changed; when the new policy would cut this
+// controller's management connection to any of them, nothing is pushed.
+func Push(ctx context.Context, p *project.Project, reviewed *plan.Plan, open plan.Opener, o Options) (*Report, error) {
 	hosts := make([]string, len(p.Selected))
 	for i, h := range p.Selected {
 		hosts[i] = h.Name
 	}
-	render := func(host string) (plan.Device, error) { return plan.Render(p, reg, host) }
-	return push(ctx, p.Playbook.Name, hosts, render, open, o)
+	o.Trial = trial(o.Trial)
+	pre := preflight(ctx, p, hosts, reviewed, open, o)
+	if o.OutsideManagement {
+		return push(ctx, p.Playbook.Name, hosts, func(host string) Device { return pre[host] }, open, o)
+	}
+	if err := gate(p, hosts, pre); err != nil {
+		rep := &Report{Playbook: p.Playbook.Name, Summary: engine.Summary{Total: len(hosts), Counts: map[engine.Status]int{}}}
+		for _, h := range hosts {
+			d := pre[h]
+			if d.Outcome == "" {
+				d.Outcome, d.Phase, d.Status = Failed, "gate", engine.Failed
+				if d.Error == "" {
+					d.Error = fmt.Sprintf("%s: not pushed: the lock-out guard refused the run", h)
+				}
+			}
+			rep.Summary.Counts[d.Status]++
+			o.end(ctx, d)
+			rep.Devices = append(rep.Devices, d)
+		}
+		return rep, err
+	}
+	return push(ctx, p.Playbook.Name, hosts, func(host string) Device { return pre[host] }, open, o)
 }
 
-// push runs every host through pushDevice; render gives each host's
-// desired config.
-func push(ctx context.Context, name string, hosts []string, render func(host string) (plan.Device, error), open plan.Opener, o Options) (*Report, error) {
+// trial fills in what the caller left out.
+func trial(t drivers.Trial) drivers.Trial {
+	if t.Run == "" {
+		t.Run = fmt.Sprintf("%x", time.Now().UnixNano())
+	}
+	if t.Since.IsZero() {
+		t.Since = time.Now().UTC()
+	}
+	return t
+}
+
+// preflight reads every host (under the journal's lock, after it
+// settled what earlier runs left unfinished) into the device it will
+// push. A device that cannot be read, is refused by the journal, or
+// changed since the reviewed plan leaves preflight with its outcome set.
+func preflight(ctx context.Context, p *project.Project, hosts []string, reviewed *plan.Plan, open plan.Opener, o Options) map[string]Device {
+	approved := map[string]plan.Device{}
+	if reviewed != nil {
+		for _, d := range reviewed.Devices {
+			approved[d.Host] = d
+		}
+	}
+	eo := engine.Options{Forks: o.Engine.Forks, MaxFailPercentage: -1}
+	results, _, _ := engine.Run(ctx, hosts, eo, func(ctx context.Context, host string) engine.Result {
+		d := Device{Device: plan.Device{Host: host, Platform: p.Intents[host].Platform}, Phase: "plan"}
+		if err := o.begin(ctx, host); err != nil {
+			d.Err = fmt.Errorf("%s: %w", host, err)
+			d.Outcome, d.Status, d.Error = Failed, engine.Failed, d.Err.Error()
+			return engine.Result{Detail: d}
+		}
+		d.Device = plan.Fetch(ctx, p, open, host)
+		switch {
+		case d.Error != "":
+			d.Outcome = Failed
+		case reviewed != nil:
+			if why := stale(approved[host], d.Device); why != "" {
+				d.Err = fmt.Errorf("%s: not pushed: %s since the reviewed plan; run plan again", host, why)
+				d.Outcome, d.Status, d.Error = Failed, engine.Failed, d.Err.Error()
+			}
+		}
+		return engine.Result{Detail: d}
+	})
+	out := map[string]Device{}
+	for _, r := range results {
+		d, ok := r.Detail.(Device)
+		if !ok {
+			d = Device{Device: plan.Device{Host: r.Host, Status: engine.Failed, Error: r.Host + ": not read: " + r.Error},
+				Outcome: Failed, Phase: "plan"}
+		}
+		out[r.Host] = d
+	}
+	return out
+}
+
+// stale says what changed between the reviewed device and the live one
+// ("" when nothing did).
+func stale(reviewed, live plan.Device) string {
+	switch {
+	case reviewed.Host == "":
+		return "the reviewed plan does not include it, so nothing was reviewed"
+	case reviewed.Current == nil:
+		return "the reviewed plan could not read it"
+	case reviewed.BeforeDigest != live.BeforeDigest:
+		return "its config changed"
+	case plan.Digest(reviewed.Desired) != plan.Digest(live.Desired):
+		return "the config fwpush renders for it changed"
+	}
+	return ""
+}
+
+// gate refuses the run when any device about to change would, under its
+// new policy, cut the management connection this controller has to it:
+// before anything is armed, so no device changes. Each refused device
+// gets its reason.
+func gate(p *project.Project, hosts []string, pre map[string]Device) error {
+	var errs []error
+	for _, h := range hosts {
+		d := pre[h]
+		if d.Outcome != "" || d.Status != engine.Changed || d.Origin == "" {
+			continue
+		}
+		origin, err := netip.ParseAddr(d.Origin)
+		if err != nil {
+			continue
+		}
+		if err := compile.CheckOrigin(p.Intents[h], origin); err != nil {
+			d.Err = fmt.Errorf("%s: %w", h, err)
+			d.Outcome, d.Phase, d.Status, d.Error = Failed, "gate", engine.Failed, d.Err.Error()
+			pre[h] = d
+			errs = append(errs, d.Err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("nothing was pushed: %w", errors.Join(errs...))
+}
+
+// push runs every host through pushDevice; prepared gives each host's
+// device as preflight left it.
+func push(ctx context.Context, name string, hosts []string, prepared func(host string) Device, open plan.Opener, o Options) (*Report, error) {
 	if o.Settle == 0 {
 		o.Settle = 3 * time.Second
 	}
 	results, sum, err := engine.Run(ctx, hosts, o.Engine, func(ctx context.Context, host string) engine.Result {
-		d := pushDevice(ctx, render, open, o, host)
+		d := prepared(host)
+		if d.Outcome == "" {
+			d = pushDevice(ctx, d, open, o)
+		}
 		st := engine.Failed
 		switch d.Outcome {
 		case Unchanged:
@@ -92,9 +239,7 @@ func push(ctx context.Context, name string, hosts []string, render func(host str
 			st = engine.Unreachable
 		}
 		d.Status = st
-		if o.Journal != nil {
-			o.Journal.End(ctx, d)
-		}
+		o.end(ctx, d)
 		return engine.Result{Status: st, Error: d.Error, Detail: d}
 	})
 	if err != nil {
@@ -105,15 +250,26 @@ func push(ctx context.Context, name string, hosts []string, render func(host str
 	for _, r := range results {
 		d, ok := r.Detail.(Device)
 		if !ok {
-			d = Device{Device: plan.Device{Host: r.Host, Status: r.Status}, Outcome: Failed, Phase: "not started"}
-			if r.Status == engine.Skipped {
+			d = prepared(r.Host)
+			if d.Host == "" {
+				d.Host = r.Host
+			}
+			d.Status = r.Status
+			if d.Outcome == "" || r.Status == engine.Skipped {
 				d.Outcome, d.Error = "", "not started: "+sum.Aborted
+			}
+			if r.Batch == 0 {
+				o.end(ctx, d) // never started: the journal releases it
 			}
 		}
 		if r.Status != engine.Skipped {
 			d.Batch = r.Batch
 		}
-		if d.Error != "" && r.Status != engine.Skipped {
+		switch {
+		case r.Status == engine.Skipped:
+		case d.Err != nil:
+			errs = append(errs, d.Err)
+		case d.Error != "":
 			errs = append(errs, errors.New(d.Error))
 		}
 		rep.Devices = append(rep.Devices, d)
@@ -124,15 +280,16 @@ func push(ctx context.Context, name string, hosts []string, render func(host str
 	return rep, errors.Join(errs...)
 }
 
-func pushDevice(ctx context.Context, render func(host string) (plan.Device, error), open plan.Opener, o Options, host string) Device {
-	pd, err := render(host)
-	d := Device{Device: pd, Outcome: Failed, Phase: "render"}
-	if err != nil {
+func pushDevice(ctx context.Context, d Device, open plan.Opener, o Options) Device {
+	host := d.Host
+	d.Outcome = Failed
+	if d.Status == engine.Unchanged {
+		d.Outcome = Unchanged
 		return d
 	}
 	fail := func(phase string, err error) Device {
-		d.Phase, d.Error = phase, fmt.Sprintf("%s: %s: %v", host, phase, err)
-		d.Status = plan.Classify(err)
+		d.Err = fmt.Errorf("%s: %s: %w", host, phase, err)
+		d.Phase, d.Error, d.Status = phase, d.Err.Error(), plan.Classify(err)
 		return d
 	}
 	if err := o.enter(ctx, &d, "fetch"); err != nil {
@@ -147,6 +304,9 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 	if err != nil {
 		return fail("fetch", err)
 	}
+	if d.Current != nil && plan.Digest(before) != plan.Digest(*d.Current) {
+		return fail("fetch", errors.New("the device's config changed since it was read moments ago (another operator?); not pushed, run again"))
+	}
 	df := diff.Compute(before, d.Desired)
 	d.Current, d.Diff = &before, &df
 	if !df.Changed {
@@ -156,17 +316,21 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 	if err := o.enter(ctx, &d, "apply"); err != nil {
 		return fail("apply", err) // nothing changed yet
 	}
-	if err := s.Apply(ctx, d.Desired, o.ConfirmWithin); err != nil {
-		if errors.Is(err, drivers.ErrRejected) {
+	armed, err := s.Apply(ctx, d.Desired, drivers.ApplyOptions{Trial: o.Trial, ConfirmWithin: o.ConfirmWithin})
+	if armed.Within > 0 {
+		d.Armed = &armed
+	}
+	if err != nil {
+		if errors.Is(err, drivers.ErrRejected) || errors.Is(err, drivers.ErrLocked) {
 			return fail("apply", err) // refused before anything changed
 		}
 		d = fail("apply", err)
-		d.Outcome = readBack(ctx, open, host, before, d.Desired, o)
+		d.Outcome = readBack(ctx, open, d, o)
 		if d.Outcome == Indeterminate && o.ConfirmWithin > 0 {
 			// A dropped connection does not stop the command on the
 			// device: it may have the change with its revert armed. Let
 			// its own timer decide, then read it back.
-			d.Outcome = waitRevert(ctx, open, host, before, d.Desired, o)
+			d.Outcome = waitRevert(ctx, open, d, o)
 		}
 		return d
 	}
@@ -175,12 +339,12 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 		return d
 	}
 	// Confirm only over a fresh connection: an established session can
-	// survive a policy that blocks every new one (RELIABILITY.md, A2).
+	// survive a policy that blocks every new one (RELIABILITY A2).
 	_ = o.enter(ctx, &d, "check") // past the change: the journal reports its own failures
 	check, err := open(ctx, host)
 	if err != nil {
 		d = fail("check", fmt.Errorf("new management connection failed, device reverts by itself: %w", err))
-		d.Outcome = waitRevert(ctx, open, host, before, d.Desired, o)
+		d.Outcome = waitRevert(ctx, open, d, o)
 		return d
 	}
 	defer check.Close()
@@ -193,35 +357,42 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 	}
 	if err != nil {
 		d = fail("check", err)
-		if rerr := check.Rollback(ctx, before); rerr != nil {
-			d.Error += fmt.Sprintf("; rollback: %v", rerr)
+		if rerr := check.Rollback(ctx, before, o.Trial); rerr != nil {
+			d.Err = fmt.Errorf("%w; rollback: %w", d.Err, rerr)
+			d.Error = d.Err.Error()
 		}
-		d.Outcome = readBack(ctx, open, host, before, d.Desired, o)
+		d.Outcome = readBack(ctx, open, d, o)
 		return d
 	}
 	_ = o.enter(ctx, &d, "confirm")
-	if err := check.Confirm(ctx); err != nil {
+	if err := check.Confirm(ctx, o.Trial); err != nil {
 		d = fail("confirm", err)
-		d.Outcome = waitRevert(ctx, open, host, before, d.Desired, o)
+		d.Outcome = waitRevert(ctx, open, d, o)
 		return d
 	}
 	d.Outcome = Confirmed
 	return d
 }
 
-// waitRevert waits for the device's own revert timer, then reads it back.
-func waitRevert(ctx context.Context, open plan.Opener, host string, before, desired drivers.Config, o Options) Outcome {
+// waitRevert waits for the device's own revert timer (the deadline it
+// armed, or the one asked for when arming was not confirmed), then reads
+// it back.
+func waitRevert(ctx context.Context, open plan.Opener, d Device, o Options) Outcome {
+	deadline := time.Now().Add(o.ConfirmWithin)
+	if d.Armed != nil && d.Armed.Deadline.After(time.Now()) {
+		deadline = d.Armed.Deadline
+	}
 	select {
-	case <-time.After(o.ConfirmWithin + o.Settle):
+	case <-time.After(time.Until(deadline) + o.Settle):
 	case <-ctx.Done():
 		return Indeterminate
 	}
-	return readBack(ctx, open, host, before, desired, o)
+	return readBack(ctx, open, d, o)
 }
 
 // readBack establishes the outcome from the device itself.
-func readBack(ctx context.Context, open plan.Opener, host string, before, desired drivers.Config, o Options) Outcome {
-	s, err := open(ctx, host)
+func readBack(ctx context.Context, open plan.Opener, d Device, o Options) Outcome {
+	s, err := open(ctx, d.Host)
 	if err != nil {
 		return Indeterminate
 	}
@@ -230,9 +401,9 @@ func readBack(ctx context.Context, open plan.Opener, host string, before, desire
 	switch {
 	case err != nil:
 		return Indeterminate
-	case now.String() == before.String():
+	case d.Current != nil && now.String() == d.Current.String():
 		return RolledBack
-	case now.String() == desired.String() && o.ConfirmWithin <= 0:
+	case now.String() == d.Desired.String() && o.ConfirmWithin <= 0:
 		return Applied
 	}
 	return Indeterminate

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fwpush/fwpush/drivers"
-	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/drivers/driverstest"
 	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/plan"
@@ -40,14 +39,14 @@ func outcomes(r *Report) map[string]Outcome {
 func TestConfirmedThenUnchanged(t *testing.T) {
 	p, devs, open := setup(t)
 	o := Options{ConfirmWithin: 2 * time.Second, Engine: engine.Options{MaxFailPercentage: -1}}
-	rep, err := Run(context.Background(), p, all.Registry(), open, o)
+	rep, err := Run(context.Background(), p, open, o)
 	require.NoError(t, err)
 	for h, oc := range outcomes(rep) {
 		assert.Equal(t, Confirmed, oc, h)
 		assert.Equal(t, 1, devs[h].Confirms, h)
 	}
 	time.Sleep(2500 * time.Millisecond) // past the deadline: confirmed means kept
-	rep, err = Run(context.Background(), p, all.Registry(), open, o)
+	rep, err = Run(context.Background(), p, open, o)
 	require.NoError(t, err)
 	for h, oc := range outcomes(rep) {
 		assert.Equal(t, Unchanged, oc, h)
@@ -61,7 +60,7 @@ func TestLockOutRollsBackByItself(t *testing.T) {
 	devs["web-1"].LockOut = true
 	o := Options{ConfirmWithin: 500 * time.Millisecond, Settle: 200 * time.Millisecond, Engine: engine.Options{MaxFailPercentage: -1}}
 	t0 := time.Now()
-	rep, err := Run(context.Background(), p, all.Registry(), open, o)
+	rep, err := Run(context.Background(), p, open, o)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "web-1: check: new management connection failed")
 	oc := outcomes(rep)
@@ -74,7 +73,7 @@ func TestLockOutRollsBackByItself(t *testing.T) {
 func TestRejectedChangesNothing(t *testing.T) {
 	p, devs, open := setup(t)
 	devs["db-1"].Reject = true
-	rep, err := Run(context.Background(), p, all.Registry(), open, Options{ConfirmWithin: time.Second, Engine: engine.Options{MaxFailPercentage: -1}})
+	rep, err := Run(context.Background(), p, open, Options{ConfirmWithin: time.Second, Engine: engine.Options{MaxFailPercentage: -1}})
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, err))
 	oc := outcomes(rep)
@@ -95,7 +94,7 @@ func TestPostCheckFailureRollsBackNow(t *testing.T) {
 			return nil
 		}}
 	t0 := time.Now()
-	rep, err := Run(context.Background(), p, all.Registry(), open, o)
+	rep, err := Run(context.Background(), p, open, o)
 	require.Error(t, err)
 	assert.Equal(t, RolledBack, outcomes(rep)["app-1"])
 	assert.Equal(t, "old\n", devs["app-1"].Running().String())
@@ -105,12 +104,13 @@ func TestPostCheckFailureRollsBackNow(t *testing.T) {
 func TestWaveStopsOnFailure(t *testing.T) {
 	p, devs, open := setup(t)
 	devs["app-1"].Reject = true // first host in name order: the canary
-	rep, err := Run(context.Background(), p, all.Registry(), open,
+	rep, err := Run(context.Background(), p, open,
 		Options{ConfirmWithin: time.Second, Engine: engine.Options{Canary: 1, MaxFailPercentage: 0}})
 	require.Error(t, err)
 	assert.Contains(t, rep.Summary.Aborted, "batch 1")
 	assert.Equal(t, 4, rep.Summary.Counts[engine.Skipped])
 	for _, h := range []string{"db-1", "db-2", "web-1", "web-2"} {
-		assert.Equal(t, 0, devs[h].Opens, "%s never contacted after the canary failed", h)
+		assert.Equal(t, 1, devs[h].Opens, "%s only read before the push, never pushed after the canary failed", h)
+		assert.Equal(t, 0, devs[h].Applies, "%s never changed after the canary failed", h)
 	}
 }

@@ -1,23 +1,49 @@
 package compile
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
 	"strings"
 
+	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/inventory"
 )
 
+// Platforms says what each platform can express; the driver registry
+// implements it.
+type Platforms interface {
+	Capabilities(platform string) (drivers.Capabilities, error)
+}
+
 // Compile validates the playbook against the inventory and returns one
 // Intent per selected host (all hosts when keep is nil), keyed by host name.
-func Compile(pb *policy.Playbook, inv *inventory.Inventory, keep func(*inventory.Host) bool) (map[string]*intent.Intent, error) {
+// Every Intent is checked against its platform's capabilities: one that
+// needs what the platform cannot express is an error naming the host, the
+// flow and the capability.
+func Compile(pb *policy.Playbook, inv *inventory.Inventory, keep func(*inventory.Host) bool, plats Platforms) (map[string]*intent.Intent, error) {
 	if err := Validate(pb, inv); err != nil {
 		return nil, err
 	}
-	c := &compiler{pb: pb, inv: inv, r: newResolver(pb, inv), out: map[string]*intent.Intent{}}
+	c := &compiler{pb: pb, inv: inv, r: newResolver(pb, inv), out: map[string]*intent.Intent{},
+		caps: map[string]drivers.Capabilities{}}
+	var errs []error
+	for _, h := range inv.Select(keep) {
+		if _, ok := c.caps[h.Platform]; !ok {
+			caps, err := plats.Capabilities(h.Platform)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", h.Name, err))
+				continue
+			}
+			c.caps[h.Platform] = caps
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	for _, h := range inv.Select(keep) {
 		in := c.newIntent(h)
 		c.out[h.Name] = in
@@ -38,10 +64,17 @@ func Compile(pb *policy.Playbook, inv *inventory.Inventory, keep func(*inventory
 	for _, in := range c.out {
 		c.finish(in)
 	}
-	for name, in := range c.out {
-		if err := CheckManagement(in, inv.Management); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+	for _, name := range sortedNames(c.out) {
+		in := c.out[name]
+		if err := CheckCapabilities(in, c.caps[in.Platform], pb); err != nil {
+			errs = append(errs, err)
 		}
+		if err := CheckManagement(in, inv.Management); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return c.out, nil
 }
@@ -51,6 +84,8 @@ type compiler struct {
 	inv *inventory.Inventory
 	r   *resolver
 	out map[string]*intent.Intent
+	// caps are the capabilities of every selected host's platform.
+	caps map[string]drivers.Capabilities
 	// open holds, per filter, the merge key → rule of the rules still open
 	// for merging; a deny rule closes them so merging never reorders a
 	// permit across a deny.
@@ -65,7 +100,7 @@ type compiler struct {
 func (c *compiler) newIntent(h *inventory.Host) *intent.Intent {
 	in := &intent.Intent{Host: h.Name, Platform: h.Platform, Playbook: c.pb.Name,
 		Addresses: h.Addresses, MgmtPort: uint16(h.Port)}
-	if inventory.IsNetworkDevice(h.Platform) {
+	if c.networkDevice(h) {
 		for _, b := range h.ACLs {
 			f := &intent.Filter{Name: aclName(b), LogDrops: c.pb.Options.LogDrops,
 				Binding: intent.Binding{Kind: intent.Interface, Interface: b.Interface, Direction: b.Direction, Protects: b.Protects}}
@@ -83,6 +118,14 @@ func (c *compiler) newIntent(h *inventory.Host) *intent.Intent {
 		in.Filters = append(in.Filters, output)
 	}
 	return in
+}
+
+// networkDevice says whether the host enforces with interface ACLs
+// rather than its own input/output filters: its platform only filters
+// transit traffic, or it filters both ways and the inventory binds ACLs.
+func (c *compiler) networkDevice(h *inventory.Host) bool {
+	caps := c.caps[h.Platform]
+	return caps.NetworkACL && (!caps.HostFirewall || len(h.ACLs) > 0)
 }
 
 // aclName is stable and readable: FWPUSH-<INTERFACE>-<DIR>.
@@ -172,7 +215,7 @@ func (c *compiler) addFlow(f *policy.Flow) {
 	// `to: any` adds no input rule: nothing fwpush manages is "the world".
 	for _, h := range c.r.hosts(f.To) {
 		in := c.out[h.Name]
-		if in == nil || inventory.IsNetworkDevice(h.Platform) {
+		if in == nil || c.networkDevice(h) {
 			continue
 		}
 		c.addRules(in, in.Filter("input"), f, src, nil)
@@ -341,4 +384,60 @@ func CheckManagement(in *intent.Intent, mgmt []netip.Prefix) error {
 		}
 	}
 	return nil
+}
+
+// CheckOrigin proves that the device, under the policy in, still admits
+// fwpush's management connection from origin: the address the device saw
+// the connection come from when it was read. CheckManagement proves the
+// management networks keep access; this proves the controller is in them.
+// Every filter that guards management (a host's input, an ACL's
+// management terms for the device itself and the hosts it protects) must
+// permit origin, or the error names the filter and the rule that would
+// cut it.
+func CheckOrigin(in *intent.Intent, origin netip.Addr) error {
+	origin = origin.Unmap()
+	for _, f := range in.Filters {
+		if f.Binding.Kind == intent.Output {
+			continue
+		}
+		for _, r := range f.Rules {
+			if r.Kind != intent.Management {
+				continue
+			}
+			for _, dst := range managedAddrs(in, r) {
+				if dst.Is4() != origin.Is4() {
+					continue
+				}
+				for _, pr := range r.Ports {
+					p := intent.Packet{Src: origin, Dst: dst, Proto: r.Proto, Port: pr.Lo}
+					if v := in.Eval(f, p); !v.Permit {
+						blocker := "the default deny"
+						if v.Rule != nil {
+							blocker = "rule " + v.Rule.ID
+						}
+						return fmt.Errorf("lock-out guard: this controller reaches the device from %s, which is not in the management networks: %s of filter %s would cut its %s/%d connection to %s (add %s to management in networks.yaml)",
+							origin, blocker, f.Name, r.Proto, pr.Lo, dst, origin)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// managedAddrs are the addresses a management rule keeps reachable: its
+// destination set's, or the device's own when it has none.
+func managedAddrs(in *intent.Intent, r *intent.Rule) []netip.Addr {
+	if r.Dst == "" {
+		return in.Addresses
+	}
+	s := in.Set(r.Dst)
+	if s == nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, p := range s.Prefixes {
+		out = append(out, p.Addr())
+	}
+	return out
 }

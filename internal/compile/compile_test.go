@@ -22,7 +22,7 @@ func load(t testing.TB, pbPath, invDir string) (*policy.Playbook, *inventory.Inv
 	t.Helper()
 	pb, err := policy.Load(pbPath)
 	require.NoError(t, err)
-	inv, err := inventory.Load(invDir)
+	inv, err := inventory.Load(invDir, inventory.WithPlatforms(platforms{}))
 	require.NoError(t, err)
 	return pb, inv
 }
@@ -44,7 +44,7 @@ func golden(t *testing.T, name string, got []byte) {
 // ACL, a host firewall with egress, and an iptables host.
 func TestGoldenIntents(t *testing.T) {
 	pb, inv := load(t, "../../playbooks/examples/webapp.yml", "testdata/router")
-	out, err := Compile(pb, inv, nil)
+	out, err := Compile(pb, inv, nil, platforms{})
 	require.NoError(t, err)
 	for _, host := range []string{"edge-rtr-1", "web-1", "db-1"} {
 		b, err := json.MarshalIndent(out[host], "", "  ")
@@ -55,7 +55,7 @@ func TestGoldenIntents(t *testing.T) {
 
 func TestRouterACL(t *testing.T) {
 	pb, inv := load(t, "../../playbooks/examples/webapp.yml", "testdata/router")
-	out, err := Compile(pb, inv, nil)
+	out, err := Compile(pb, inv, nil, platforms{})
 	require.NoError(t, err)
 	rtr := out["edge-rtr-1"]
 	require.Len(t, rtr.Filters, 1)
@@ -89,10 +89,10 @@ flows:
 	pb, err := policy.Parse("m.yml", []byte(src))
 	require.NoError(t, err)
 	inv := &inventory.Inventory{Dir: "x", Hosts: map[string]*inventory.Host{
-		"a1": {Name: "a1", Platform: inventory.LinuxNftables, Port: 22, Roles: []string{"a"}, Addresses: []netipAddr{mustAddr("198.18.1.1")}},
-		"b1": {Name: "b1", Platform: inventory.LinuxNftables, Port: 22, Roles: []string{"b"}, Addresses: []netipAddr{mustAddr("198.18.1.2")}},
+		"a1": {Name: "a1", Platform: "linux-nftables", Port: 22, Roles: []string{"a"}, Addresses: []netipAddr{mustAddr("198.18.1.1")}},
+		"b1": {Name: "b1", Platform: "linux-nftables", Port: 22, Roles: []string{"b"}, Addresses: []netipAddr{mustAddr("198.18.1.2")}},
 	}, Groups: map[string]*inventory.Group{"a": {}, "b": {}}, Management: []netipPrefix{mustPrefix("198.18.0.0/24")}}
-	out, err := Compile(pb, inv, nil)
+	out, err := Compile(pb, inv, nil, platforms{})
 	require.NoError(t, err)
 	var got []string
 	for _, r := range out["b1"].Filter("input").Rules {

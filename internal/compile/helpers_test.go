@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/intent"
+	"github.com/fwpush/fwpush/inventory"
 )
 
 type (
@@ -24,4 +26,31 @@ func describe(r *intent.Rule) string {
 		src = "any"
 	}
 	return fmt.Sprintf("%s %s %s %v %v", action, src, r.Proto, r.Ports, r.Flows)
+}
+
+// platforms stands in for the driver registry (which would import this
+// package): Linux hosts filter their own traffic, the router filters
+// transit traffic.
+type platforms struct{}
+
+func (platforms) Capabilities(p string) (drivers.Capabilities, error) {
+	switch p {
+	case "linux-nftables", "linux-iptables":
+		return drivers.Capabilities{HostFirewall: true, Egress: true, IPv6: true, Logging: true, ICMPTypes: true}, nil
+	case "cisco-ios":
+		return drivers.Capabilities{NetworkACL: true, IPv6: true, Logging: true, ICMPTypes: true}, nil
+	}
+	return drivers.Capabilities{}, fmt.Errorf("platform %s: no driver: %w", p, drivers.ErrUnsupported)
+}
+
+func (platforms) InventoryPlatform(name string) (inventory.PlatformInfo, bool) {
+	switch name {
+	case "linux", "linux-nftables":
+		return inventory.PlatformInfo{ID: "linux-nftables", Port: 22}, true
+	case "iptables", "linux-iptables":
+		return inventory.PlatformInfo{ID: "linux-iptables", Port: 22}, true
+	case "cisco_iosxe", "cisco-ios":
+		return inventory.PlatformInfo{ID: "cisco-ios", Port: 22, NetworkACL: true}, true
+	}
+	return inventory.PlatformInfo{}, false
 }

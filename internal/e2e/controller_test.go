@@ -95,7 +95,7 @@ func controllerMain(specJSON string) int {
 		}
 		return &stallAfterApply{Session: s, host: host}, nil
 	}
-	_, err = apply.Run(context.Background(), p, e.reg, stalling, apply.Options{ConfirmWithin: spec.Within, Engine: eo()})
+	_, err = apply.Run(context.Background(), p, stalling, apply.Options{ConfirmWithin: spec.Within, Engine: eo()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -109,13 +109,14 @@ type stallAfterApply struct {
 	host string
 }
 
-func (s *stallAfterApply) Apply(ctx context.Context, desired drivers.Config, within time.Duration) error {
-	if err := s.Session.Apply(ctx, desired, within); err != nil {
-		return err
+func (s *stallAfterApply) Apply(ctx context.Context, desired drivers.Config, o drivers.ApplyOptions) (drivers.Armed, error) {
+	armed, err := s.Session.Apply(ctx, desired, o)
+	if err != nil {
+		return armed, err
 	}
 	fmt.Printf("applied %s\n", s.host)
 	time.Sleep(time.Minute)
-	return nil
+	return armed, nil
 }
 
 // TestControllerKilled SIGKILLs a controller process after its change

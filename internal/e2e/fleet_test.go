@@ -123,7 +123,7 @@ func TestOneDeviceRejects(t *testing.T) {
 	run, err := journal.NewRun("apply", "fwpush apply --serial 2 --max-fail-percentage 0 --rollback-wave-on-failure", "", "")
 	require.NoError(t, err)
 	o := apply.Options{ConfirmWithin: okTimer, Engine: stop}
-	res, err := journal.Apply(ctx, st, run, e.p, e.reg, e.opener(), o)
+	res, err := journal.Apply(ctx, st, run, e.p, nil, e.opener(), o)
 	require.Error(t, err)
 	require.Equal(t, 1, res.Summary.AbortedBatch, res.Summary.Aborted)
 	wr, err := journal.RollbackWave(ctx, st, res, "wave rollback", e.opener(), o)
@@ -142,7 +142,7 @@ func TestOneDeviceRejects(t *testing.T) {
 	assert.NotContains(t, e.sh(t, "ipt-01", hashScript), "FWPUSH", "ipt-01: wave rolled back")
 	assert.False(t, e.armed(t, "ipt-01"))
 
-	rep, err := apply.Run(ctx, e.p, e.reg, e.opener(), apply.Options{ConfirmWithin: okTimer, Engine: stop})
+	rep, err := apply.Run(ctx, e.p, e.opener(), apply.Options{ConfirmWithin: okTimer, Engine: stop})
 	require.Error(t, err)
 	require.Len(t, rep.Devices, 10)
 	assert.NotEmpty(t, rep.Summary.Aborted)
@@ -161,7 +161,7 @@ func TestOneDeviceRejects(t *testing.T) {
 		}
 	}
 
-	rep, err = apply.Run(ctx, e.p, e.reg, e.opener(), apply.Options{ConfirmWithin: okTimer, Engine: eo()})
+	rep, err = apply.Run(ctx, e.p, e.opener(), apply.Options{ConfirmWithin: okTimer, Engine: eo()})
 	require.Error(t, err)
 	require.Len(t, rep.Devices, 10)
 	assert.Empty(t, rep.Summary.Aborted)
@@ -220,7 +220,7 @@ func TestFiftyHostsMaxStartups(t *testing.T) {
 	e.opts.ConnectTimeout = 15 * time.Second
 	o := eo()
 	o.Forks = n
-	rep, err := apply.Run(ctx, e.p, e.reg, e.opener(), apply.Options{ConfirmWithin: time.Minute, Engine: o})
+	rep, err := apply.Run(ctx, e.p, e.opener(), apply.Options{ConfirmWithin: time.Minute, Engine: o})
 	for range storms {
 		assert.NoError(t, <-errs)
 	}
@@ -337,7 +337,7 @@ echo 'export PATH=/root/bin:$PATH' > /root/.bashrc`)
 
 	for _, within := range []time.Duration{okTimer, 0} {
 		e.sh(t, "ipt-01", "rm -f /root/failed-once")
-		rep, err := apply.Run(ctx, next.p, next.reg, next.opener(), apply.Options{ConfirmWithin: within, Engine: eo()})
+		rep, err := apply.Run(ctx, next.p, next.opener(), apply.Options{ConfirmWithin: within, Engine: eo()})
 		require.Error(t, err)
 		for _, d := range rep.Devices {
 			if d.Host != "ipt-01" {

@@ -33,7 +33,7 @@ func TestForeignRulesUntouchedAndReported(t *testing.T) {
 	}
 	before := listForeign("app-1")
 
-	pl, _, err := plan.Live(ctx, e.p, e.reg, e.opener(), eo())
+	pl, _, err := plan.Live(ctx, e.p, e.opener(), eo())
 	require.NoError(t, err)
 	warned := map[string]bool{}
 	for _, d := range pl.Devices {
@@ -45,7 +45,7 @@ func TestForeignRulesUntouchedAndReported(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"app-1": true, "web-2": true}, warned)
 
-	_, err = apply.Run(ctx, e.p, e.reg, e.opener(), apply.Options{ConfirmWithin: 20 * time.Second, Engine: eo()})
+	_, err = apply.Run(ctx, e.p, e.opener(), apply.Options{ConfirmWithin: 20 * time.Second, Engine: eo()})
 	require.NoError(t, err)
 	assert.Equal(t, before, listForeign("app-1"), "foreign table untouched by apply")
 	assert.Contains(t, listForeign("web-2"), "tcp dport 8080 drop", "iptables host keeps it too")
@@ -69,7 +69,7 @@ func TestVerifyPostCheckRollsBack(t *testing.T) {
 	require.NoError(t, err)
 	t0 := time.Now()
 	const within = 60 * time.Second
-	rep, err := apply.Run(ctx, e.p, e.reg, e.opener(), apply.Options{ConfirmWithin: within, Engine: eo(),
+	rep, err := apply.Run(ctx, e.p, e.opener(), apply.Options{ConfirmWithin: within, Engine: eo(),
 		PostCheck: verify.PostCheck(probes, e.runner(), 2*time.Second)})
 	require.Error(t, err)
 	for _, d := range rep.Devices {

@@ -97,7 +97,7 @@ func TestHostKeyRefusedBeforeAuth(t *testing.T) {
 func (e *env) openWith(knownHosts string, tofu bool) plan.Opener {
 	o := e.opts
 	o.KnownHostsFiles, o.TrustOnFirstUse = []string{knownHosts}, tofu
-	return plan.DriverOpener(e.p, e.reg, o, e.lab.DialContext)
+	return plan.DriverOpener(e.reg, e.p.Inv, o, e.lab.DialContext)
 }
 
 // sshdLogAfter waits (bounded) until host's sshd log, past byte mark,

@@ -107,19 +107,19 @@ func (s *recSession) Fetch(ctx context.Context) (drivers.Config, error) {
 	return s.Session.Fetch(ctx)
 }
 
-func (s *recSession) Apply(ctx context.Context, desired drivers.Config, within time.Duration) error {
+func (s *recSession) Apply(ctx context.Context, desired drivers.Config, o drivers.ApplyOptions) (drivers.Armed, error) {
 	s.c.add(s.host, "Apply")
-	return s.Session.Apply(ctx, desired, within)
+	return s.Session.Apply(ctx, desired, o)
 }
 
-func (s *recSession) Confirm(ctx context.Context) error {
+func (s *recSession) Confirm(ctx context.Context, t drivers.Trial) error {
 	s.c.add(s.host, "Confirm")
-	return s.Session.Confirm(ctx)
+	return s.Session.Confirm(ctx, t)
 }
 
-func (s *recSession) Rollback(ctx context.Context, to drivers.Config) error {
+func (s *recSession) Rollback(ctx context.Context, to drivers.Config, t drivers.Trial) error {
 	s.c.add(s.host, "Rollback")
-	return s.Session.Rollback(ctx, to)
+	return s.Session.Rollback(ctx, to, t)
 }
 
 func (s *recSession) Validate(ctx context.Context, desired drivers.Config) error {
@@ -132,7 +132,7 @@ func (s *recSession) Validate(ctx context.Context, desired drivers.Config) error
 }
 
 func (s *recSession) Foreign(ctx context.Context) ([]string, error) {
-	f, ok := s.Session.(plan.ForeignReporter)
+	f, ok := s.Session.(drivers.ForeignReporter)
 	if !ok {
 		return nil, nil
 	}
@@ -150,7 +150,7 @@ func dryRunThenApply(t *testing.T, ctx context.Context, e *env) *plan.Plan {
 		before[h] = e.state(t, h)
 	}
 	rec := &calls{}
-	pl, _, err := plan.Live(ctx, e.p, e.reg, rec.recorded(e.opener()), eo())
+	pl, _, err := plan.Live(ctx, e.p, rec.recorded(e.opener()), eo())
 	require.NoError(t, err)
 	require.True(t, pl.Changes())
 	for _, h := range e.hostNames() {
@@ -193,7 +193,7 @@ func TestDryRunAndIdempotence(t *testing.T) {
 		before[h] = e.state(t, h)
 	}
 	rec := &calls{}
-	rep, err := apply.Run(ctx, base.p, base.reg, rec.recorded(base.opener()), apply.Options{ConfirmWithin: okTimer, Engine: eo()})
+	rep, err := apply.Run(ctx, base.p, rec.recorded(base.opener()), apply.Options{ConfirmWithin: okTimer, Engine: eo()})
 	require.NoError(t, err)
 	assert.Equal(t, 2, rep.Summary.Counts[engine.Unchanged])
 	for _, d := range rep.Devices {

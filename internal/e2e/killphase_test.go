@@ -101,7 +101,7 @@ func killChild(raw string) int {
 			stall()
 		}}, nil
 	}
-	rep, err := apply.Run(context.Background(), p, e.reg, wrapped, o)
+	rep, err := apply.Run(context.Background(), p, wrapped, o)
 	jerr := rec.Finish(err)
 	if rep != nil {
 		for _, d := range rep.Devices {
@@ -141,16 +141,16 @@ type hookSession struct {
 	confirmed func(host string)
 }
 
-func (s *hookSession) Apply(ctx context.Context, desired drivers.Config, within time.Duration) error {
-	err := s.Session.Apply(ctx, desired, within)
+func (s *hookSession) Apply(ctx context.Context, desired drivers.Config, o drivers.ApplyOptions) (drivers.Armed, error) {
+	armed, err := s.Session.Apply(ctx, desired, o)
 	if err != nil && s.failed != nil {
 		s.failed(s.host)
 	}
-	return err
+	return armed, err
 }
 
-func (s *hookSession) Confirm(ctx context.Context) error {
-	err := s.Session.Confirm(ctx)
+func (s *hookSession) Confirm(ctx context.Context, t drivers.Trial) error {
+	err := s.Session.Confirm(ctx, t)
 	switch {
 	case err != nil && s.failed != nil:
 		s.failed(s.host)
@@ -598,7 +598,7 @@ func TestKilledInEachPhase(t *testing.T) {
 			// The next run: reconcile, then push.
 			run, err := journal.NewRun("apply", "fwpush apply (next run)", pb, inv)
 			require.NoError(t, err)
-			res, err := journal.Apply(ctx, st, run, next.p, next.reg, next.opener(),
+			res, err := journal.Apply(ctx, st, run, next.p, nil, next.opener(),
 				apply.Options{ConfirmWithin: okTimer, Settle: 2 * time.Second, Engine: eo()})
 			require.NoError(t, err)
 			warnings := strings.Join(res.Warnings, "\n")

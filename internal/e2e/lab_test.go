@@ -38,7 +38,9 @@ func newEnv(t *testing.T, inventoryDir, playbook string, labOpts ...testbed.Opti
 	}}
 }
 
-func (e *env) opener() plan.Opener { return plan.DriverOpener(e.p, e.reg, e.opts, e.lab.DialContext) }
+func (e *env) opener() plan.Opener {
+	return plan.DriverOpener(e.reg, e.p.Inv, e.opts, e.lab.DialContext)
+}
 
 func (e *env) runner() verify.Runner {
 	return func(ctx context.Context, host, script string) (string, error) {
@@ -63,3 +65,6 @@ func (e *env) rulesetHash(t *testing.T) map[string]string {
 }
 
 func eo() engine.Options { return engine.Options{Forks: 16, MaxFailPercentage: -1} }
+
+// testTrial is the trial of tests that drive a session by hand.
+var testTrial = drivers.Trial{Run: "e2e-test", Controller: "ctl", User: "test", Since: time.Unix(0, 0).UTC()}

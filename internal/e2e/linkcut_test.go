@@ -209,7 +209,7 @@ func TestLinkCut(t *testing.T) {
 				}}, nil
 			}
 			t0 := time.Now()
-			rep, pushErr := apply.Run(ctx, next.p, next.reg, restoring, o)
+			rep, pushErr := apply.Run(ctx, next.p, restoring, o)
 			waiting.Wait()
 			require.NoError(t, rec.Finish(pushErr))
 			t.Logf("push took %v: %v", time.Since(t0).Round(10*time.Millisecond), pushErr)
@@ -259,7 +259,7 @@ func TestLinkCut(t *testing.T) {
 			// The next run (the standard options) reconciles and pushes.
 			nrun, err := journal.NewRun("apply", "fwpush apply (next run)", pb, inv)
 			require.NoError(t, err)
-			res, err := journal.Apply(ctx, st, nrun, next.p, next.reg, e.with(t, "disjoint-a.yml").opener(),
+			res, err := journal.Apply(ctx, st, nrun, next.p, nil, e.with(t, "disjoint-a.yml").opener(),
 				apply.Options{ConfirmWithin: okTimer, Settle: 2 * time.Second, Engine: eo()})
 			require.NoError(t, err)
 			for _, r := range res.Reconciled {

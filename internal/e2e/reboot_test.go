@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/fwpush/fwpush/drivers"
 	"strings"
 	"testing"
 	"time"
@@ -45,11 +46,12 @@ func TestRebootDuringTrial(t *testing.T) {
 
 	for _, h := range e.hostNames() {
 		before := e.hash(t, h)
-		d, err := plan.Render(next.p, next.reg, h)
+		d, err := plan.Render(next.p, h)
 		require.NoError(t, err)
 		s, err := e.opener()(ctx, h)
 		require.NoError(t, err)
-		require.NoError(t, s.Apply(ctx, d.Desired, time.Minute))
+		_, err = s.Apply(ctx, d.Desired, drivers.ApplyOptions{Trial: testTrial, ConfirmWithin: time.Minute})
+		require.NoError(t, err)
 		require.NoError(t, s.Close())
 		require.NotEqual(t, before, e.hash(t, h), "%s: the change is on trial", h)
 

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/journal"
+	"github.com/fwpush/fwpush/internal/store"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,7 +74,7 @@ func (e *env) with(t *testing.T, playbook string) *env {
 // confirmed.
 func (e *env) push(t *testing.T, ctx context.Context) *apply.Report {
 	t.Helper()
-	rep, err := apply.Run(ctx, e.p, e.reg, e.opener(), apply.Options{ConfirmWithin: okTimer, Engine: eo()})
+	rep, err := apply.Run(ctx, e.p, e.opener(), apply.Options{ConfirmWithin: okTimer, Engine: eo()})
 	require.NoError(t, err)
 	for _, d := range rep.Devices {
 		require.Equal(t, apply.Confirmed, d.Outcome, "%s: %s", d.Host, d.Error)
@@ -268,9 +270,10 @@ func sessionDroppingRegistry(t *testing.T) *drivers.Registry {
 	real := all.Registry()
 	reg := drivers.NewRegistry()
 	for _, id := range []string{"linux-nftables", "linux-iptables"} {
-		d, err := real.Get(id)
-		require.NoError(t, err)
-		require.NoError(t, reg.Register(id, dropsSession{d}))
+		p, ok := real.Lookup(id)
+		require.True(t, ok, id)
+		p.Driver = dropsSession{p.Driver}
+		require.NoError(t, reg.Register(p))
 	}
 	return reg
 }
@@ -313,6 +316,7 @@ func TestLockoutRollsBack(t *testing.T) {
 			lock := e.with(t, "lockout.yml")
 			if tc.dropSession {
 				lock.reg = sessionDroppingRegistry(t)
+				lock.p.Registry = lock.reg // renders through the wrapper too
 			}
 			if !tc.dropSession {
 				oldSessionStillConfirms(t, ctx, lock)
@@ -327,7 +331,10 @@ func TestLockoutRollsBack(t *testing.T) {
 			for _, h := range e.hostNames() {
 				watches[h] = watchHash(e.lab, h)
 			}
-			rep, err := apply.Run(ctx, lock.p, lock.reg, lock.opener(), apply.Options{ConfirmWithin: trialTimer, Engine: eo()})
+			// The lock-out guard would refuse this push before any device
+			// changes (TestLockoutGuardRefuses); skipping it tests the
+			// device's own revert, the last line of defence.
+			rep, err := apply.Run(ctx, lock.p, lock.opener(), apply.Options{ConfirmWithin: trialTimer, Engine: eo(), OutsideManagement: true})
 			require.Error(t, err, "a push that locks the controller out must fail")
 			require.NotNil(t, rep)
 			require.Len(t, rep.Devices, 2)
@@ -353,6 +360,46 @@ func TestLockoutRollsBack(t *testing.T) {
 	}
 }
 
+// TestLockoutGuardRefuses: a policy whose management networks leave out
+// the controller is refused before any device is armed or changed. The
+// guard reads, on every device, the address the device sees the controller
+// come from (SSH_CONNECTION) and proves the new policy admits it; one
+// device failing refuses the run for all. Zero devices change, no timer is
+// armed, and the journal records each device as refused at the gate.
+func TestLockoutGuardRefuses(t *testing.T) {
+	e := newRelEnv(t, "baseline.yml", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e.push(t, ctx)
+	before := map[string]string{}
+	for _, h := range e.hostNames() {
+		before[h] = e.hash(t, h)
+	}
+	lock := e.with(t, "lockout.yml")
+	st, err := store.Open(filepath.Join(t.TempDir(), "runs.db"))
+	require.NoError(t, err)
+	run := store.NewRun("apply", "fwpush apply # guard test")
+	res, err := journal.Apply(ctx, st, run, lock.p, nil, lock.opener(), apply.Options{ConfirmWithin: trialTimer, Engine: eo()})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "nothing was pushed")
+	for _, h := range e.hostNames() {
+		assert.Contains(t, err.Error(), h+": lock-out guard: this controller reaches the device from 198.18.0.1")
+		assert.Equal(t, before[h], e.hash(t, h), "%s: untouched", h)
+		assert.False(t, e.armed(t, h), "%s: nothing armed", h)
+	}
+	for _, d := range res.Devices {
+		assert.Equal(t, apply.Failed, d.Outcome, d.Host)
+		assert.Equal(t, "gate", d.Phase, d.Host)
+	}
+	_, es, err := st.Run(res.Run)
+	require.NoError(t, err)
+	require.Len(t, es, len(e.hostNames()))
+	for _, en := range es {
+		assert.Equal(t, "failed", en.Outcome, en.Host)
+		assert.Equal(t, "gate", en.Phase, en.Host)
+	}
+}
+
 // oldSessionStillConfirms shows the A2 trap on every host: after a policy
 // that blocks new SSH, the session that applied it still works, so a tool
 // confirming on it would lock the controller out for good. It cleans up
@@ -362,20 +409,21 @@ func oldSessionStillConfirms(t *testing.T, ctx context.Context, lock *env) {
 	probe := *lock
 	probe.opts.ConnectTimeout, probe.opts.ConnectRetries = 2*time.Second, 0
 	for _, h := range lock.hostNames() {
-		d, err := plan.Render(lock.p, lock.reg, h)
+		d, err := plan.Render(lock.p, h)
 		require.NoError(t, err)
 		s, err := lock.opener()(ctx, h)
 		require.NoError(t, err)
 		before, err := s.Fetch(ctx)
 		require.NoError(t, err)
-		require.NoError(t, s.Apply(ctx, d.Desired, 30*time.Second))
+		_, err = s.Apply(ctx, d.Desired, drivers.ApplyOptions{Trial: testTrial, ConfirmWithin: 30 * time.Second})
+		require.NoError(t, err)
 		_, err = probe.opener()(ctx, h)
 		require.Error(t, err, "%s: a new connection must be refused", h)
 		require.ErrorIs(t, err, drivers.ErrTimeout, h)
 		now, err := s.Fetch(ctx)
 		require.NoError(t, err, "%s: the old session still works", h)
 		require.Equal(t, d.Desired.String(), now.String(), h)
-		require.NoError(t, s.Rollback(ctx, before), h)
+		require.NoError(t, s.Rollback(ctx, before, testTrial), h)
 		require.NoError(t, s.Close())
 	}
 }

@@ -26,7 +26,7 @@ func TestSeedSystems(t *testing.T) {
 			defer cancel()
 
 			before := e.rulesetHash(t)
-			pl, sum, err := plan.Live(ctx, e.p, e.reg, e.opener(), eo())
+			pl, sum, err := plan.Live(ctx, e.p, e.opener(), eo())
 			require.NoError(t, err)
 			assert.True(t, pl.Changes())
 			assert.Equal(t, len(e.p.Selected), sum.Counts[engine.Changed], "every host starts without fwpush's policy")
@@ -37,7 +37,7 @@ func TestSeedSystems(t *testing.T) {
 			}
 			assert.Equal(t, before, e.rulesetHash(t), "a dry run leaves every host byte-identical")
 
-			rep, err := apply.Run(ctx, e.p, e.reg, e.opener(), apply.Options{ConfirmWithin: 20 * time.Second, Engine: eo()})
+			rep, err := apply.Run(ctx, e.p, e.opener(), apply.Options{ConfirmWithin: 20 * time.Second, Engine: eo()})
 			require.NoError(t, err)
 			for _, d := range rep.Devices {
 				assert.Equal(t, apply.Confirmed, d.Outcome, "%s: %s", d.Host, d.Error)
@@ -61,11 +61,11 @@ func TestSeedSystems(t *testing.T) {
 			assert.Positive(t, negatives)
 			t.Logf("%s: %d hosts, %d probes (%d must connect, %d must be blocked)", system, len(e.p.Selected), len(vr.Results), positives, negatives)
 
-			again, _, err := plan.Live(ctx, e.p, e.reg, e.opener(), eo())
+			again, _, err := plan.Live(ctx, e.p, e.opener(), eo())
 			require.NoError(t, err)
 			assert.False(t, again.Changes(), "second plan after apply reports no changes")
 			applied := e.rulesetHash(t)
-			_, _, err = plan.Live(ctx, e.p, e.reg, e.opener(), eo())
+			_, _, err = plan.Live(ctx, e.p, e.opener(), eo())
 			require.NoError(t, err)
 			assert.Equal(t, applied, e.rulesetHash(t), "dry run on a configured host is byte-identical too")
 		})

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/fwpush/fwpush/drivers"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestConfirmTimerDeadline(t *testing.T) {
 	next := e.with(t, "disjoint-a.yml") // a harmless change to arm a timer for
 
 	for _, h := range e.hostNames() {
-		d, err := plan.Render(next.p, next.reg, h)
+		d, err := plan.Render(next.p, h)
 		require.NoError(t, err)
 		for _, end := range []string{"rollback", "confirm"} {
 			before := e.hash(t, h)
@@ -38,17 +39,18 @@ func TestConfirmTimerDeadline(t *testing.T) {
 			require.NoError(t, err)
 			prev, err := s.Fetch(ctx)
 			require.NoError(t, err)
-			require.NoError(t, s.Apply(ctx, d.Desired, within), h)
+			_, err = s.Apply(ctx, d.Desired, drivers.ApplyOptions{Trial: testTrial, ConfirmWithin: within})
+			require.NoError(t, err, h)
 
 			pid := deviceTimer(t, e, h, within)
 			switch end {
 			case "rollback":
-				require.NoError(t, s.Rollback(ctx, prev), h)
+				require.NoError(t, s.Rollback(ctx, prev, testTrial), h)
 				assert.Equal(t, before, e.hash(t, h), "%s: rolled back to the previous state", h)
 			case "confirm":
 				c, err := e.opener()(ctx, h) // confirm only ever over a new connection
 				require.NoError(t, err)
-				require.NoError(t, c.Confirm(ctx), h)
+				require.NoError(t, c.Confirm(ctx, testTrial), h)
 				now, err := c.Fetch(ctx)
 				require.NoError(t, err)
 				assert.Equal(t, d.Desired.String(), now.String(), h)
@@ -145,7 +147,7 @@ func TestConfirmRacingTheRevert(t *testing.T) {
 		e.sh(t, host, `i=0; while [ ! -e /root/reverting ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; test -e /root/reverting`)
 		return nil
 	}
-	rep, err := apply.Run(ctx, next.p, next.reg, next.opener(), apply.Options{ConfirmWithin: within, PostCheck: late, Engine: eo()})
+	rep, err := apply.Run(ctx, next.p, next.opener(), apply.Options{ConfirmWithin: within, PostCheck: late, Engine: eo()})
 	require.Error(t, err)
 	for _, d := range rep.Devices {
 		t.Logf("%s: %s in %s: %s", d.Host, d.Outcome, d.Phase, d.Error)

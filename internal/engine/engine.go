@@ -128,6 +128,11 @@ func runBatch(ctx context.Context, hosts []string, idx []int, batch int, opts Op
 			}
 			defer func() { <-sem }()
 			host := hosts[i]
+			// A task that never returns (its goroutine stopped dead) is
+			// still known to have started.
+			mu.Lock()
+			results[i].Batch = batch
+			mu.Unlock()
 			if opts.Observer != nil {
 				opts.Observer.Started(host)
 			}

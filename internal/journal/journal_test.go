@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fwpush/fwpush/drivers"
-	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/drivers/driverstest"
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/engine"
@@ -119,6 +118,8 @@ func (s *spy) Phase(ctx context.Context, d apply.Device) error {
 	return nil
 }
 
+func (s *spy) Begin(ctx context.Context, host string) error { return s.rec.Begin(ctx, host) }
+
 func (s *spy) End(ctx context.Context, d apply.Device) { s.rec.End(ctx, d) }
 
 func TestEveryPhaseJournaledBeforeItRuns(t *testing.T) {
@@ -129,7 +130,7 @@ func TestEveryPhaseJournaledBeforeItRuns(t *testing.T) {
 	sp := &spy{t: t, rec: rec, st: f.st}
 	o := rec.Attach(opts(5 * time.Second))
 	o.Journal = sp
-	rep, err := apply.Run(context.Background(), f.p, all.Registry(), f.open, o)
+	rep, err := apply.Run(context.Background(), f.p, f.open, o)
 	require.NoError(t, err)
 	require.NoError(t, rec.Finish(err))
 	for h := range f.devs {
@@ -183,14 +184,14 @@ func TestKilledRunIsReconciled(t *testing.T) {
 					runtime.Goexit() // nothing after this point happens for web-1
 				}
 			}}
-			_, _ = apply.Run(context.Background(), f.p, all.Registry(), f.open, o)
+			_, _ = apply.Run(context.Background(), f.p, f.open, o)
 			// No Finish: the process is gone. Its lock on web-1 remains.
 			locks, err := f.st.Locks()
 			require.NoError(t, err)
 			require.Len(t, locks, 1)
 			assert.Equal(t, dead.ID, locks[0].Run)
 
-			res, err := journal.Apply(context.Background(), f.st, newRun(t, "apply"), f.p, all.Registry(), f.open, opts(2*time.Second))
+			res, err := journal.Apply(context.Background(), f.st, newRun(t, "apply"), f.p, nil, f.open, opts(2*time.Second))
 			require.NoError(t, err)
 			require.Len(t, res.Reconciled, 1)
 			got := res.Reconciled[0]
@@ -279,7 +280,7 @@ func TestLockedDeviceFailsFast(t *testing.T) {
 	}}
 	done := make(chan *apply.Report)
 	go func() {
-		rep, _ := apply.Run(context.Background(), f.p, all.Registry(), f.open, o)
+		rep, _ := apply.Run(context.Background(), f.p, f.open, o)
 		_ = rec.Finish(nil)
 		done <- rep
 	}()
@@ -291,7 +292,7 @@ func TestLockedDeviceFailsFast(t *testing.T) {
 		}
 	}
 	t0 := time.Now()
-	res, err := journal.Apply(context.Background(), f.st, newRun(t, "apply"), f.p, all.Registry(), f.open, opts(30*time.Second))
+	res, err := journal.Apply(context.Background(), f.st, newRun(t, "apply"), f.p, nil, f.open, opts(30*time.Second))
 	close(release)
 	require.Error(t, err)
 	assert.Less(t, time.Since(t0), 5*time.Second)
@@ -316,7 +317,7 @@ func TestRollbackRestoresSnapshot(t *testing.T) {
 		d.SetRunning(driverstest.Config("old\n"))
 	}
 	ctx := context.Background()
-	first, err := journal.Apply(ctx, f.st, newRun(t, "apply"), f.p, all.Registry(), f.open, opts(5*time.Second))
+	first, err := journal.Apply(ctx, f.st, newRun(t, "apply"), f.p, nil, f.open, opts(5*time.Second))
 	require.NoError(t, err)
 	desired := f.devs["web-1"].Running().String()
 	require.NotEqual(t, "old\n", desired)
@@ -375,7 +376,7 @@ func TestNoSecretStored(t *testing.T) {
 	require.Equal(t, secret, f.p.Inv.Hosts["web-1"].Password.Reveal(), "the fixture carries a password")
 	run, err := journal.NewRun("apply", "fwpush apply -i "+inv, webappPB, inv)
 	require.NoError(t, err)
-	_, err = journal.Apply(context.Background(), f.st, run, f.p, all.Registry(), f.open, opts(5*time.Second))
+	_, err = journal.Apply(context.Background(), f.st, run, f.p, nil, f.open, opts(5*time.Second))
 	require.NoError(t, err)
 	raw, err := os.ReadFile(f.st.Path())
 	require.NoError(t, err)
@@ -397,7 +398,7 @@ func TestBusyStoreTouchesNothing(t *testing.T) {
 	_, err = stdout.Read(buf) // "held"
 	require.NoError(t, err)
 
-	_, err = journal.Apply(context.Background(), st, newRun(t, "apply"), f.p, all.Registry(), f.open, opts(time.Second))
+	_, err = journal.Apply(context.Background(), st, newRun(t, "apply"), f.p, nil, f.open, opts(time.Second))
 	require.ErrorIs(t, err, store.ErrBusy)
 	for h, d := range f.devs {
 		assert.Equal(t, 0, d.Opens, "%s contacted without a journal", h)

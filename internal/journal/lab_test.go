@@ -34,7 +34,7 @@ func TestLabKilledRunThenRollback(t *testing.T) {
 	require.NoError(t, err)
 	lab := testbed.StartT(t, labinv.Specs(p))
 	reg := all.Registry()
-	open := plan.DriverOpener(p, reg, drivers.TransportOptions{
+	open := plan.DriverOpener(reg, p.Inv, drivers.TransportOptions{
 		KnownHostsFiles: []string{lab.KnownHostsPath()}, IdentityFiles: []string{lab.ClientKeyPath()},
 		SSHConfigFile: "none", ConnectTimeout: 5 * time.Second, CommandTimeout: 30 * time.Second,
 		Keepalive: 2 * time.Second, ConnectRetries: 3,
@@ -66,11 +66,11 @@ func TestLabKilledRunThenRollback(t *testing.T) {
 			runtime.Goexit() // the controller is gone: nobody confirms web-1
 		}
 	}}
-	_, _ = apply.Run(ctx, p, reg, open, killed)
+	_, _ = apply.Run(ctx, p, open, killed)
 	require.NotEqual(t, initial["web-1"], fetch("web-1"), "web-1 runs the unconfirmed change")
 
 	t0 := time.Now()
-	next, err := journal.Apply(ctx, st, newRun(t, "apply"), p, reg, open, o(20*time.Second))
+	next, err := journal.Apply(ctx, st, newRun(t, "apply"), p, nil, open, o(20*time.Second))
 	require.NoError(t, err)
 	require.Len(t, next.Reconciled, 1)
 	assert.Equal(t, store.RolledBack, next.Reconciled[0].Result, next.Reconciled[0].Detail)

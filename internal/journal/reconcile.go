@@ -42,7 +42,13 @@ func (r *Recorder) reconcileHost(ctx context.Context, host string) {
 	var deadline time.Time
 	for _, e := range touched {
 		if e.ConfirmWithin > 0 && e.Desired != nil && now.String() == e.Desired.String() {
-			if dl := e.Updated.Add(e.ConfirmWithin + r.settle); dl.After(deadline) {
+			// The deadline the device armed, when the run lived to learn
+			// it; else the latest it can be.
+			dl := e.Updated.Add(e.ConfirmWithin + r.settle)
+			if e.Deadline != nil {
+				dl = e.Deadline.Add(r.settle)
+			}
+			if dl.After(deadline) {
 				deadline = dl
 			}
 		}

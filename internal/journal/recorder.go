@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,30 +43,45 @@ func Start(st *store.Store, run store.Run, open plan.Opener) (*Recorder, error) 
 // Run is the run being recorded.
 func (r *Recorder) Run() store.Run { return r.run }
 
-// Attach returns o journaling into r; r learns the revert delay armed, to
-// record it with each entry.
+// Attach returns o journaling into r, pushing as r's run: every device
+// records the run as the holder of its trial lock. r learns the revert
+// delay armed, to record it with each entry.
 func (r *Recorder) Attach(o apply.Options) apply.Options {
 	r.within = o.ConfirmWithin
 	if o.Settle > 0 {
 		r.settle = o.Settle
 	}
 	o.Journal = r
+	o.Trial = Trial(r.run)
 	return o
 }
 
-// Phase records the device before a phase. Before fetch it takes the
-// device's lock (failing fast when another live run holds it) and
-// reconciles what earlier runs left unfinished on it.
-func (r *Recorder) Phase(ctx context.Context, d apply.Device) error {
-	if d.Phase == "fetch" {
-		if err := r.lock(d.Host); err != nil {
-			return err
-		}
-		r.reconcileHost(ctx, d.Host)
+// Trial is the device-side identity of a run's changes.
+func Trial(run store.Run) drivers.Trial {
+	user, _, _ := strings.Cut(run.Who, "@")
+	return drivers.Trial{Run: run.ID, Controller: run.Hostname, User: user, Since: run.Started}
+}
+
+// Begin takes the device's lock in the store (failing fast when another
+// live run holds it) and settles what earlier runs left unfinished on it,
+// before the push reads it.
+func (r *Recorder) Begin(ctx context.Context, host string) error {
+	if err := r.lock(host); err != nil {
+		return err
 	}
+	r.reconcileHost(ctx, host)
+	return nil
+}
+
+// Phase records the device before a phase.
+func (r *Recorder) Phase(ctx context.Context, d apply.Device) error {
 	e := r.entry(d)
 	if d.Phase == "apply" {
 		e.ConfirmWithin = r.within
+	}
+	if d.Armed != nil {
+		dl := d.Armed.Deadline
+		e.Deadline = &dl
 	}
 	if err := r.st.PutEntry(*e); err != nil {
 		err = fmt.Errorf("journal: %w", err)
@@ -102,8 +118,13 @@ func (r *Recorder) unlock(host string) {
 	}
 }
 
-// End records the device's outcome and releases its lock.
+// End records the device's outcome and releases its lock. A device that
+// was never started (its wave was not reached) leaves no entry.
 func (r *Recorder) End(ctx context.Context, d apply.Device) {
+	defer r.unlock(d.Host)
+	if d.Outcome == "" {
+		return
+	}
 	e := r.entry(d)
 	e.Outcome, e.Error = string(d.Outcome), d.Error
 	if e.Outcome == "" {
@@ -113,7 +134,6 @@ func (r *Recorder) End(ctx context.Context, d apply.Device) {
 	if err := r.st.PutEntry(*e); err != nil {
 		r.fail(fmt.Errorf("journal: %s: outcome %s not recorded: %w", d.Host, d.Outcome, err))
 	}
-	r.unlock(d.Host)
 }
 
 // after is the config the device ended with, as far as the push read it

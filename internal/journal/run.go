@@ -2,12 +2,7 @@ package journal
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/fwpush/fwpush/drivers"
@@ -43,7 +38,7 @@ func NewRun(kind, command, playbookFile, inventoryDir string) (store.Run, error)
 		if r.PlaybookFile, err = filepath.Abs(playbookFile); err != nil {
 			return r, err
 		}
-		if r.PlaybookSHA256, err = digest(filepath.Dir(playbookFile), filepath.Base(playbookFile)); err != nil {
+		if r.PlaybookSHA256, err = project.Digest(filepath.Dir(playbookFile), filepath.Base(playbookFile)); err != nil {
 			return r, err
 		}
 	}
@@ -51,41 +46,23 @@ func NewRun(kind, command, playbookFile, inventoryDir string) (store.Run, error)
 		if r.Inventory, err = filepath.Abs(inventoryDir); err != nil {
 			return r, err
 		}
-		// The files inventory.Load reads.
-		if r.InventorySHA256, err = digest(inventoryDir, "hosts.yaml", "groups.yaml", "defaults.yaml", "networks.yaml"); err != nil {
+		if r.InventorySHA256, err = project.Digest(inventoryDir, project.InventoryFiles...); err != nil {
 			return r, err
 		}
 	}
 	return r, nil
 }
 
-// digest is the SHA-256 of the named files of dir, each framed by its
-// name and length; a missing file counts as absent.
-func digest(dir string, names ...string) (string, error) {
-	h := sha256.New()
-	for _, n := range names {
-		data, err := os.ReadFile(filepath.Join(dir, n))
-		if errors.Is(err, fs.ErrNotExist) && len(names) > 1 {
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("digest: %w", err)
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", n, len(data))
-		h.Write(data)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// Apply records run and pushes the project through apply.Run, journaling
+// Apply records run and pushes the project through apply.Push (reviewed:
+// the approved plan, or nil to push what a fresh read shows), journaling
 // every device. The error joins the push's and the journal's.
-func Apply(ctx context.Context, st *store.Store, run store.Run, p *project.Project, reg *drivers.Registry, open plan.Opener, o apply.Options) (*Result, error) {
+func Apply(ctx context.Context, st *store.Store, run store.Run, p *project.Project, reviewed *plan.Plan, open plan.Opener, o apply.Options) (*Result, error) {
 	run.Playbook = p.Playbook.Name
 	rec, err := Start(st, run, open)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := apply.Run(ctx, p, reg, open, rec.Attach(o))
+	rep, err := apply.Push(ctx, p, reviewed, open, rec.Attach(o))
 	return rec.result(rep, err)
 }
 

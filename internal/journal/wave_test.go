@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/journal"
@@ -27,7 +26,7 @@ func TestRollbackWave(t *testing.T) {
 	}
 	o := opts(2 * time.Second)
 	o.Engine = engine.Options{Serial: []string{"2"}, MaxFailPercentage: 0}
-	res, err := journal.Apply(context.Background(), f.st, newRun(t, "apply"), f.p, all.Registry(), f.open, o)
+	res, err := journal.Apply(context.Background(), f.st, newRun(t, "apply"), f.p, nil, f.open, o)
 	require.Error(t, err)
 	require.Equal(t, 2, res.Summary.AbortedBatch, res.Summary.Aborted)
 
@@ -44,7 +43,8 @@ func TestRollbackWave(t *testing.T) {
 	assert.Equal(t, initial["db-2"], f.devs["db-2"].Running().String(), "db-2 restored")
 	assert.Equal(t, initial["web-1"], f.devs["web-1"].Running().String(), "web-1 refused: untouched")
 	assert.Equal(t, initial["web-2"], f.devs["web-2"].Running().String(), "web-2 never started")
-	assert.Equal(t, 0, f.devs["web-2"].Opens)
+	assert.Equal(t, 1, f.devs["web-2"].Opens, "web-2 only read before the push")
+	assert.Equal(t, 0, f.devs["web-2"].Applies, "web-2 never pushed")
 	for _, h := range []string{"app-1", "db-1"} {
 		assert.NotEqual(t, initial[h], f.devs[h].Running().String(), "%s: the first wave passed and keeps the change", h)
 	}
@@ -69,7 +69,7 @@ func TestRollbackWaveNothingToUndo(t *testing.T) {
 	f.devs["app-1"].Reject = true // the canary fails alone
 	o := opts(2 * time.Second)
 	o.Engine = engine.Options{Canary: 1, MaxFailPercentage: 0}
-	res, err := journal.Apply(context.Background(), f.st, newRun(t, "apply"), f.p, all.Registry(), f.open, o)
+	res, err := journal.Apply(context.Background(), f.st, newRun(t, "apply"), f.p, nil, f.open, o)
 	require.Error(t, err)
 	assert.Empty(t, journal.FailedWave(res))
 	wr, err := journal.RollbackWave(context.Background(), f.st, res, "x", f.open, o)

@@ -4,7 +4,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/testbed/gen"
@@ -26,14 +25,13 @@ func benchSystem(b *testing.B) (inv, pb string) {
 // device, for 5,000 hosts and 2,000 flows, holding every config.
 func BenchmarkOfflinePlan(b *testing.B) {
 	inv, pb := benchSystem(b)
-	reg := all.Registry()
 	b.ReportAllocs()
 	for b.Loop() {
 		p, err := project.Load(project.Options{Inventory: inv, Playbook: pb})
 		if err != nil {
 			b.Fatal(err)
 		}
-		pl, err := plan.Offline(p, reg)
+		pl, err := plan.Offline(p)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -50,7 +48,6 @@ func BenchmarkOfflinePlan(b *testing.B) {
 // other benchmark's peak counts.
 func BenchmarkOfflinePlanStreaming(b *testing.B) {
 	inv, pb := benchSystem(b)
-	reg := all.Registry()
 	b.ReportAllocs()
 	for b.Loop() {
 		p, err := project.Load(project.Options{Inventory: inv, Playbook: pb})
@@ -58,7 +55,7 @@ func BenchmarkOfflinePlanStreaming(b *testing.B) {
 			b.Fatal(err)
 		}
 		n := 0
-		if err := plan.OfflineEach(p, reg, func(d plan.Device) error { n += len(d.Desired.String()); return nil }); err != nil {
+		if err := plan.OfflineEach(p, func(d plan.Device) error { n += len(d.Desired.String()); return nil }); err != nil {
 			b.Fatal(err)
 		}
 		if n == 0 {

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -17,14 +19,14 @@ type Opener func(ctx context.Context, host string) (drivers.Session, error)
 // Live fetches every selected device's owned config and diffs it with the
 // desired one. It opens no config transaction and arms nothing: a dry run
 // leaves every device byte-identical.
-func Live(ctx context.Context, p *project.Project, reg *drivers.Registry, open Opener, eo engine.Options) (*Plan, engine.Summary, error) {
-	pl := &Plan{Playbook: p.Playbook.Name, Inventory: p.Inv.Dir}
+func Live(ctx context.Context, p *project.Project, open Opener, eo engine.Options) (*Plan, engine.Summary, error) {
+	pl := New(p)
 	hosts := make([]string, len(p.Selected))
 	for i, h := range p.Selected {
 		hosts[i] = h.Name
 	}
 	results, sum, err := engine.Run(ctx, hosts, eo, func(ctx context.Context, host string) engine.Result {
-		d := planDevice(ctx, p, reg, open, host)
+		d := Fetch(ctx, p, open, host)
 		return engine.Result{Status: d.Status, Error: d.Error, Detail: d}
 	})
 	if err != nil {
@@ -36,7 +38,9 @@ func Live(ctx context.Context, p *project.Project, reg *drivers.Registry, open O
 		if !ok {
 			d = Device{Host: r.Host, Platform: p.Intents[r.Host].Platform, Status: r.Status, Error: r.Error}
 		}
-		if r.Error != "" {
+		if d.Err != nil {
+			errs = append(errs, d.Err)
+		} else if r.Error != "" {
 			errs = append(errs, errors.New(r.Error))
 		}
 		pl.Devices = append(pl.Devices, d)
@@ -44,28 +48,49 @@ func Live(ctx context.Context, p *project.Project, reg *drivers.Registry, open O
 	return pl, sum, errors.Join(errs...)
 }
 
-func planDevice(ctx context.Context, p *project.Project, reg *drivers.Registry, open Opener, host string) Device {
-	d, err := Render(p, reg, host)
+// Fetch plans one device: it renders the desired config, reads the
+// device's owned part, and diffs them. Everything it reads is read-only:
+// the device's trial lock is reported, never taken.
+func Fetch(ctx context.Context, p *project.Project, open Opener, host string) Device {
+	d, err := Render(p, host)
 	if err != nil {
 		return d
 	}
 	s, err := open(ctx, host)
 	if err != nil {
-		d.Status, d.Error = Classify(err), fmt.Sprintf("%s: connect: %v", host, err)
+		d.fail(fmt.Errorf("%s: connect: %w", host, err))
 		return d
 	}
 	defer s.Close()
 	cur, err := s.Fetch(ctx)
 	if err != nil {
-		d.Status, d.Error = Classify(err), fmt.Sprintf("%s: fetch: %v", host, err)
+		d.fail(fmt.Errorf("%s: fetch: %w", host, err))
 		return d
 	}
 	df := diff.Compute(cur, d.Desired)
-	d.Current, d.Diff = &cur, &df
-	if fr, ok := s.(ForeignReporter); ok {
+	d.Current, d.Diff, d.BeforeDigest = &cur, &df, Digest(cur)
+	if o, ok := s.(drivers.OriginReporter); ok {
+		a, err := o.Origin(ctx)
+		if err != nil {
+			d.fail(fmt.Errorf("%s: origin: %w", host, err))
+			return d
+		}
+		if a.IsValid() {
+			d.Origin = a.String()
+		}
+	}
+	if lr, ok := s.(drivers.LockReporter); ok {
+		holder, err := lr.DeviceLock(ctx)
+		if err != nil {
+			d.fail(fmt.Errorf("%s: read device lock: %w", host, err))
+			return d
+		}
+		d.Lock = holder
+	}
+	if fr, ok := s.(drivers.ForeignReporter); ok {
 		warnings, err := fr.Foreign(ctx)
 		if err != nil {
-			d.Status, d.Error = Classify(err), err.Error()
+			d.fail(fmt.Errorf("%s: %w", host, err))
 			return d
 		}
 		d.Warnings = warnings
@@ -77,10 +102,15 @@ func planDevice(ctx context.Context, p *project.Project, reg *drivers.Registry, 
 	return d
 }
 
-// ForeignReporter is implemented by sessions that can tell which rules
-// outside fwpush's part can block what the policy permits.
-type ForeignReporter interface {
-	Foreign(ctx context.Context) ([]string, error)
+// fail records err as the device's failure.
+func (d *Device) fail(err error) {
+	d.Status, d.Error, d.Err = Classify(err), err.Error(), err
+}
+
+// Digest identifies a config: the SHA-256 of its canonical text.
+func Digest(c drivers.Config) string {
+	h := sha256.Sum256([]byte(c.Platform + "\x00" + c.String()))
+	return hex.EncodeToString(h[:])
 }
 
 // Classify maps a transport error to unreachable or failed.

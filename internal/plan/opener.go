@@ -6,15 +6,15 @@ import (
 	"net"
 
 	"github.com/fwpush/fwpush/drivers"
-	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/inventory"
 )
 
 // DriverOpener opens sessions through each host's platform driver with the
 // run's transport options. dial may be nil (the system dialer).
-func DriverOpener(p *project.Project, reg *drivers.Registry, opts drivers.TransportOptions,
+func DriverOpener(reg *drivers.Registry, inv *inventory.Inventory, opts drivers.TransportOptions,
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)) Opener {
 	return func(ctx context.Context, host string) (drivers.Session, error) {
-		h := p.Inv.Hosts[host]
+		h := inv.Hosts[host]
 		if h == nil {
 			return nil, fmt.Errorf("no host %q", host)
 		}

@@ -21,6 +21,11 @@ type Plan struct {
 	Devices   []Device `json:"devices"`
 }
 
+// New is an empty plan of the project.
+func New(p *project.Project) *Plan {
+	return &Plan{Playbook: p.Playbook.Name, Inventory: p.Inv.Dir}
+}
+
 // Device is one device's part of the plan.
 type Device struct {
 	Host     string          `json:"host"`
@@ -30,17 +35,28 @@ type Device struct {
 	Desired  drivers.Config  `json:"desired"`
 	Current  *drivers.Config `json:"current,omitempty"`
 	Diff     *diff.Diff      `json:"diff,omitempty"`
+	// BeforeDigest identifies Current (see Digest): apply refuses a
+	// device whose config no longer matches the plan it was shown.
+	BeforeDigest string `json:"before_sha256,omitempty"`
+	// Origin is the address the device saw fwpush's connection come from,
+	// when the session knows it; Lock the trial holding the device's lock.
+	Origin string         `json:"origin,omitempty"`
+	Lock   *drivers.Trial `json:"lock,omitempty"`
 	// Warnings name rules outside fwpush's part that can undo the policy.
 	Warnings []string `json:"warnings,omitempty"`
 	Error    string   `json:"error,omitempty"`
+	// Err is the error behind Error, kept so callers can test its kind
+	// with errors.Is (a saved plan does not carry it).
+	Err error `json:"-"`
 }
 
 // Offline renders every selected device without touching any. A device
 // whose platform cannot render is reported in its entry and in the error;
 // the others are still planned.
-func Offline(p *project.Project, reg *drivers.Registry) (*Plan, error) {
-	pl := &Plan{Playbook: p.Playbook.Name, Inventory: p.Inv.Dir, Offline: true}
-	err := OfflineEach(p, reg, func(d Device) error {
+func Offline(p *project.Project) (*Plan, error) {
+	pl := New(p)
+	pl.Offline = true
+	err := OfflineEach(p, func(d Device) error {
 		pl.Devices = append(pl.Devices, d)
 		return nil
 	})
@@ -50,10 +66,10 @@ func Offline(p *project.Project, reg *drivers.Registry) (*Plan, error) {
 // OfflineEach renders the selected devices one at a time, in name order,
 // handing each to fn, so a 5,000-device plan never holds every config in
 // memory. Render errors are collected; an error from fn stops the walk.
-func OfflineEach(p *project.Project, reg *drivers.Registry, fn func(Device) error) error {
+func OfflineEach(p *project.Project, fn func(Device) error) error {
 	var errs []error
 	for _, h := range p.Selected {
-		d, err := Render(p, reg, h.Name)
+		d, err := Render(p, h.Name)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -66,19 +82,19 @@ func OfflineEach(p *project.Project, reg *drivers.Registry, fn func(Device) erro
 
 // Render renders one device's desired config; on error the Device carries
 // the message too.
-func Render(p *project.Project, reg *drivers.Registry, host string) (Device, error) {
+func Render(p *project.Project, host string) (Device, error) {
 	in := p.Intents[host]
 	d := Device{Host: host, Platform: in.Platform}
 	for _, f := range in.Filters {
 		d.Rules += len(f.Rules)
 	}
-	drv, err := reg.Get(in.Platform)
+	drv, err := p.Registry.Get(in.Platform)
 	if err == nil {
 		d.Desired, err = drv.Render(in)
 	}
 	if err != nil {
 		err = fmt.Errorf("%s: render: %w", host, err)
-		d.Error = err.Error()
+		d.Error, d.Err = err.Error(), err
 		d.Status = engine.Failed
 	}
 	return d, err

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
@@ -17,10 +19,15 @@ type Options struct {
 	Inventory string
 	Playbook  string
 	Limit     string
+	// Registry resolves platforms; nil means every driver fwpush ships.
+	Registry *drivers.Registry
 }
 
 // Project is a validated, compiled playbook over an inventory.
 type Project struct {
+	// Options are what the project was loaded from.
+	Options  Options
+	Registry *drivers.Registry
 	Inv      *inventory.Inventory
 	Playbook *policy.Playbook
 	// Selected are the hosts --limit keeps, sorted by name.
@@ -39,7 +46,10 @@ func Load(o Options) (*Project, error) {
 	if o.Playbook == "" {
 		return nil, errors.New("no playbook: pass -p FILE")
 	}
-	inv, ierr := inventory.Load(o.Inventory)
+	if o.Registry == nil {
+		o.Registry = all.Registry()
+	}
+	inv, ierr := inventory.Load(o.Inventory, inventory.WithPlatforms(o.Registry))
 	pb, perr := policy.Load(o.Playbook)
 	if err := errors.Join(ierr, perr); err != nil {
 		return nil, err
@@ -48,11 +58,11 @@ func Load(o Options) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	intents, err := compile.Compile(pb, inv, nil)
+	intents, err := compile.Compile(pb, inv, nil, o.Registry)
 	if err != nil {
 		return nil, err
 	}
-	p := &Project{Inv: inv, Playbook: pb, Intents: intents, Selected: inv.Select(keep)}
+	p := &Project{Options: o, Registry: o.Registry, Inv: inv, Playbook: pb, Intents: intents, Selected: inv.Select(keep)}
 	if len(p.Selected) == 0 {
 		return nil, fmt.Errorf("--limit %q selects no host", o.Limit)
 	}

@@ -29,6 +29,9 @@ type Entry struct {
 	// ConfirmWithin is the device-side revert delay armed in the apply
 	// phase (0: none).
 	ConfirmWithin time.Duration `json:"confirm_within_ns,omitempty"`
+	// Deadline is when the device's armed revert fires, as the device
+	// armed it (rounded up to its timer's granularity); nil when unknown.
+	Deadline *time.Time `json:"deadline,omitempty"`
 	// Outcome is empty until the run learns it; an entry without one is a
 	// run that died mid-way, to reconcile.
 	Outcome    string          `json:"outcome,omitempty"`

@@ -153,7 +153,7 @@ func managed(p *project.Project, names []string, keep map[string]bool) []*invent
 			hs = p.Inv.HostsWithRole(n)
 		}
 		for _, h := range hs {
-			if seen[h.Name] || inventory.IsNetworkDevice(h.Platform) || h.Platform == inventory.Windows {
+			if seen[h.Name] || !probeSource(p, h) {
 				continue
 			}
 			if keep != nil && !keep[h.Name] {
@@ -166,10 +166,16 @@ func managed(p *project.Project, names []string, keep map[string]bool) []*invent
 	return out
 }
 
+// probeSource says whether probes can run on h (a shell over SSH exec).
+func probeSource(p *project.Project, h *inventory.Host) bool {
+	caps, err := p.Registry.Capabilities(h.Platform)
+	return err == nil && caps.ProbeSource
+}
+
 // pickSource prefers a source host other than the destination.
 func pickSource(srcs []*inventory.Host, dst *inventory.Host, p *project.Project) *inventory.Host {
 	for _, s := range srcs {
-		if s.Name != dst.Name && !inventory.IsNetworkDevice(s.Platform) && s.Platform != inventory.Windows {
+		if s.Name != dst.Name && probeSource(p, s) {
 			return s
 		}
 	}

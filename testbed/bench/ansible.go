@@ -29,7 +29,7 @@ type target struct {
 func targets(inv *inventory.Inventory) ([]target, error) {
 	var out []target
 	for _, h := range inv.Hosts {
-		if h.Platform != inventory.LinuxNftables {
+		if h.Platform != linuxnftables.ID {
 			return nil, fmt.Errorf("%s: platform %s: the Ansible play pushes nftables only", h.Name, h.Platform)
 		}
 		out = append(out, target{Name: h.Name, Addr: h.Hostname})

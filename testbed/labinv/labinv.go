@@ -15,7 +15,6 @@ import (
 
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/project"
-	"github.com/fwpush/fwpush/inventory"
 	"github.com/fwpush/fwpush/testbed"
 )
 
@@ -57,7 +56,7 @@ func Specs(p *project.Project) []testbed.HostSpec {
 	}
 	var out []testbed.HostSpec
 	for _, h := range p.Inv.Select(nil) {
-		if h.Platform != inventory.LinuxNftables && h.Platform != inventory.LinuxIptables {
+		if caps, err := p.Registry.Capabilities(h.Platform); err != nil || !caps.ProbeSource {
 			continue
 		}
 		s := testbed.HostSpec{Name: h.Name, TCP: ports(tcp[h.Name]), UDP: ports(udp[h.Name])}

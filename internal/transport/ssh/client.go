@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -30,6 +31,9 @@ type Client struct {
 	sftp    *sftp.Client
 	sftpErr error // sticky only when the server has no sftp subsystem
 	broken  error // why the keepalive closed the connection
+	// origin is the device's view of our address (see Origin).
+	origin     netip.Addr
+	originRead bool
 
 	closeOnce sync.Once
 	stop      chan struct{}

@@ -32,6 +32,11 @@ type Result struct {
 // cancelled ctx or CommandTimeout signals the command (SIGTERM, then
 // SIGKILL, best effort) and closes the session.
 func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader) (Result, error) {
+	return c.exec(ctx, cmd, stdin, c.sudo)
+}
+
+// exec is Run, under sudo or as the login user.
+func (c *Client) exec(ctx context.Context, cmd string, stdin io.Reader, sudo bool) (Result, error) {
 	if c.commandTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.commandTimeout)
@@ -48,7 +53,10 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader) (Result, 
 	defer s.Close()
 	var stdout, stderr bytes.Buffer
 	s.Stdout, s.Stderr, s.Stdin = &stdout, &stderr, stdin
-	if err := s.Start(c.wrap(cmd)); err != nil {
+	if sudo {
+		cmd = wrapSudo(cmd)
+	}
+	if err := s.Start(cmd); err != nil {
 		return Result{}, fmt.Errorf("%s: start: %w", what, c.connErr(err))
 	}
 	done := make(chan error, 1)
@@ -76,7 +84,7 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader) (Result, 
 		// Typically ExitMissingError: the connection or channel went away.
 		return res, fmt.Errorf("%s: %w: %w", what, drivers.ErrIndeterminate, c.connErr(err))
 	}
-	if c.sudo && res.ExitStatus == 1 && sudoWantsPassword(res.Stderr) {
+	if sudo && res.ExitStatus == 1 && sudoWantsPassword(res.Stderr) {
 		return res, fmt.Errorf("%s: sudo asks user %s for a password; grant it NOPASSWD for fwpush's commands or log in as root: %w",
 			what, c.user, drivers.ErrAuth)
 	}
@@ -102,12 +110,9 @@ func stopRemote(s *ssh.Session, done <-chan error) bool {
 	}
 }
 
-// wrap runs cmd under sudo for a non-root user. -n makes sudo fail instead
-// of prompting on a session that has no terminal to answer.
-func (c *Client) wrap(cmd string) string {
-	if !c.sudo {
-		return cmd
-	}
+// wrapSudo runs cmd under sudo for a non-root user. -n makes sudo fail
+// instead of prompting on a session that has no terminal to answer.
+func wrapSudo(cmd string) string {
 	return "sudo -n -- sh -c " + shellQuote(cmd)
 }
 

@@ -1,0 +1,117 @@
+package compile
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/intent"
+	"github.com/fwpush/fwpush/internal/policy"
+)
+
+// CheckCapabilities refuses an Intent its platform cannot express, naming
+// the host, the flow (or the always-on rule) and the missing capability,
+// as aerleon refuses a term its generator has no token for. A renderer
+// never drops what it cannot say.
+func CheckCapabilities(in *intent.Intent, caps drivers.Capabilities, pb *policy.Playbook) error {
+	var missing []string
+	need := func(have bool, what string, r *intent.Rule, f *intent.Filter) {
+		if have {
+			return
+		}
+		missing = append(missing, fmt.Sprintf("%s needs %s", describeRule(r, f, pb), what))
+	}
+	for _, f := range in.Filters {
+		switch f.Binding.Kind {
+		case intent.Input:
+			need(caps.HostFirewall, "a host firewall", nil, f)
+		case intent.Output:
+			need(caps.HostFirewall && caps.Egress, "egress filtering", nil, f)
+		case intent.Interface:
+			need(caps.NetworkACL, "interface ACLs", nil, f)
+		}
+		if f.LogDrops {
+			need(caps.Logging, "logging", nil, f)
+		}
+		for _, r := range f.Rules {
+			if r.Log {
+				need(caps.Logging, "logging", r, f)
+			}
+			if len(r.ICMP) > 0 {
+				need(caps.ICMPTypes, "ICMP type matching", r, f)
+			}
+			if needsIPv6(in, r) {
+				need(caps.IPv6, "IPv6", r, f)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	missing = uniq(missing)
+	return fmt.Errorf("%s: platform %s cannot express this policy: %s: %w",
+		in.Host, in.Platform, strings.Join(missing, "; "), drivers.ErrUnsupported)
+}
+
+// needsIPv6 says whether a rule matches IPv6 traffic the device must
+// filter: an IPv6-only rule, or a rule over a set holding IPv6 prefixes.
+func needsIPv6(in *intent.Intent, r *intent.Rule) bool {
+	switch r.Family {
+	case 6:
+		return true
+	case 4:
+		return false
+	}
+	for _, name := range []string{r.Src, r.Dst} {
+		if s := in.Set(name); s != nil && len(s.Family(6)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// describeRule names what a rule came from: its flows, or the always-on
+// rule it is.
+func describeRule(r *intent.Rule, f *intent.Filter, pb *policy.Playbook) string {
+	if r == nil {
+		return "filter " + f.Name
+	}
+	if r.Kind != intent.FlowRule {
+		return fmt.Sprintf("filter %s: always-on %s rule", f.Name, r.Kind)
+	}
+	var names []string
+	for _, i := range r.Flows {
+		names = append(names, flowName(pb, i))
+	}
+	return fmt.Sprintf("filter %s: %s", f.Name, strings.Join(names, ", "))
+}
+
+// flowName names a flow for people: its position in the playbook (1-based,
+// as its file reads) and its reason.
+func flowName(pb *policy.Playbook, i int) string {
+	if pb == nil || i < 0 || i >= len(pb.Flows) {
+		return fmt.Sprintf("flow %d", i+1)
+	}
+	return fmt.Sprintf("flow %d (%q)", i+1, pb.Flows[i].Why)
+}
+
+func uniq(ss []string) []string {
+	out := ss[:0]
+	for i, s := range ss {
+		if i == 0 || s != ss[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sortedNames(m map[string]*intent.Intent) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,60 @@
+package project
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// InventoryFiles are the files an inventory directory is read from.
+var InventoryFiles = []string{"hosts.yaml", "groups.yaml", "defaults.yaml", "networks.yaml"}
+
+// Digest is the SHA-256 of the named files of dir, each framed by its
+// name and length; with several names a missing file counts as absent. A
+// run and a saved plan identify their inputs by it (never by content: an
+// inventory may hold passwords).
+func Digest(dir string, names ...string) (string, error) {
+	h := sha256.New()
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(dir, n))
+		if errors.Is(err, fs.ErrNotExist) && len(names) > 1 {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("digest: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Inputs identify what a project was loaded from.
+type Inputs struct {
+	PlaybookFile    string `json:"playbook_file"`
+	PlaybookSHA256  string `json:"playbook_sha256"`
+	Inventory       string `json:"inventory"`
+	InventorySHA256 string `json:"inventory_sha256"`
+	Limit           string `json:"limit,omitempty"`
+}
+
+// ReadInputs identifies a project's files as they are now.
+func ReadInputs(o Options) (Inputs, error) {
+	in := Inputs{Limit: o.Limit}
+	var err error
+	if in.PlaybookFile, err = filepath.Abs(o.Playbook); err != nil {
+		return in, err
+	}
+	if in.PlaybookSHA256, err = Digest(filepath.Dir(o.Playbook), filepath.Base(o.Playbook)); err != nil {
+		return in, err
+	}
+	if in.Inventory, err = filepath.Abs(o.Inventory); err != nil {
+		return in, err
+	}
+	in.InventorySHA256, err = Digest(o.Inventory, InventoryFiles...)
+	return in, err
+}
