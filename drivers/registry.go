@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/inventory"
 )
 
@@ -74,7 +75,7 @@ func (r *Registry) Lookup(name string) (Platform, bool) {
 func (r *Registry) Get(name string) (Driver, error) {
 	p, ok := r.Lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("platform %s: no driver: %w", name, ErrUnsupported)
+		return nil, fmt.Errorf("platform %s: no driver: %w", name, fault.ErrUnsupported)
 	}
 	return p.Driver, nil
 }

@@ -6,6 +6,7 @@ package driverstest
 import (
 	"context"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"sync"
 	"time"
@@ -67,7 +68,7 @@ func (d *Device) Open(ctx context.Context) (drivers.Session, error) {
 	defer d.mu.Unlock()
 	d.Opens++
 	if d.locked {
-		return nil, fmt.Errorf("connect: %w", drivers.ErrUnreachable)
+		return nil, fmt.Errorf("connect: %w", fault.ErrUnreachable)
 	}
 	return &session{d: d}, nil
 }
@@ -89,7 +90,7 @@ func (s *session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 		return drivers.Armed{}, &drivers.LockedError{Holder: *d.holder}
 	}
 	if d.Reject {
-		return drivers.Armed{}, fmt.Errorf("line 1: %w", drivers.ErrRejected)
+		return drivers.Armed{}, fmt.Errorf("line 1: %w", fault.ErrRejected)
 	}
 	d.before, d.running = d.running, desired
 	d.locked = d.LockOut

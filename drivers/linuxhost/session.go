@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"sort"
 	"strings"
@@ -97,7 +98,7 @@ func (s *Session) Validate(ctx context.Context, desired drivers.Config) error {
 		return err
 	}
 	if _, err := s.c.Run(ctx, s.d.CheckScript(StateDir+"/check"), nil); err != nil {
-		return fmt.Errorf("%s: check: %v: %w", s.c.Host, err, drivers.ErrRejected)
+		return fmt.Errorf("%s: check: %v: %w", s.c.Host, err, fault.ErrRejected)
 	}
 	return nil
 }
@@ -138,7 +139,7 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 	check := fmt.Sprintf("%s || exit %d\n", s.d.CheckScript(StateDir+"/desired"), exitRejected)
 	if _, err := s.c.Run(ctx, rb+ds+check, nil); err != nil {
 		if exit, ok := exitStatus(err, exitRejected); ok {
-			return drivers.Armed{}, fmt.Errorf("%s: check: %s: %w", s.c.Host, exit.Output(), drivers.ErrRejected)
+			return drivers.Armed{}, fmt.Errorf("%s: check: %s: %w", s.c.Host, exit.Output(), fault.ErrRejected)
 		}
 		return drivers.Armed{}, fmt.Errorf("%s: stage: %w", s.c.Host, err)
 	}
@@ -164,11 +165,11 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 				restore = disarmScript + restore
 			}
 			if _, rerr := s.c.Run(ctx, restore, nil); rerr != nil && !isExit(rerr, 3) {
-				return armed, fmt.Errorf("%s: apply: %v; restoring the previous rules: %v: %w", s.c.Host, err, rerr, drivers.ErrIndeterminate)
+				return armed, fmt.Errorf("%s: apply: %v; restoring the previous rules: %v: %w", s.c.Host, err, rerr, fault.ErrIndeterminate)
 			}
-			return drivers.Armed{}, fmt.Errorf("%s: apply: %v: %w", s.c.Host, err, drivers.ErrRejected)
+			return drivers.Armed{}, fmt.Errorf("%s: apply: %v: %w", s.c.Host, err, fault.ErrRejected)
 		}
-		return armed, fmt.Errorf("%s: apply: %w: %w", s.c.Host, err, drivers.ErrIndeterminate)
+		return armed, fmt.Errorf("%s: apply: %w: %w", s.c.Host, err, fault.ErrIndeterminate)
 	}
 	if within <= 0 {
 		return drivers.Armed{}, s.persist(ctx, "desired")

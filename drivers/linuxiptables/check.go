@@ -3,6 +3,7 @@ package linuxiptables
 import (
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -29,11 +30,11 @@ func Check(c drivers.Config) error {
 		case PartIPv6:
 			fam = 6
 		default:
-			errs = append(errs, fmt.Errorf("part %q: not an iptables part: %w", p.Name, drivers.ErrRejected))
+			errs = append(errs, fmt.Errorf("part %q: not an iptables part: %w", p.Name, fault.ErrRejected))
 			continue
 		}
 		if err := checkPart(p.Text, fam); err != nil {
-			errs = append(errs, fmt.Errorf("part %s: %w: %w", p.Name, err, drivers.ErrRejected))
+			errs = append(errs, fmt.Errorf("part %s: %w: %w", p.Name, err, fault.ErrRejected))
 		}
 	}
 	return errors.Join(errs...)

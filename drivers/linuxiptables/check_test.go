@@ -1,6 +1,7 @@
 package linuxiptables
 
 import (
+	"github.com/fwpush/fwpush/internal/fault"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestCheckRejects(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			err := Check(tc.cfg)
 			require.Error(t, err)
-			require.ErrorIs(t, err, drivers.ErrRejected)
+			require.ErrorIs(t, err, fault.ErrRejected)
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}

@@ -2,11 +2,11 @@ package linuxiptables
 
 import (
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/intent"
 )
 
@@ -46,7 +46,7 @@ func render(in *intent.Intent, fam int) (string, error) {
 		switch f.Binding.Kind {
 		case intent.Input, intent.Output:
 		default:
-			return "", fmt.Errorf("filter %s: binding %q: iptables renders host firewalls only: %w", f.Name, f.Binding.Kind, drivers.ErrUnsupported)
+			return "", fmt.Errorf("filter %s: binding %q: iptables renders host firewalls only: %w", f.Name, f.Binding.Kind, fault.ErrUnsupported)
 		}
 		if filters[f.Binding.Kind] != nil {
 			return "", fmt.Errorf("filter %s: a second %s filter", f.Name, f.Binding.Kind)

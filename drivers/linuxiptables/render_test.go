@@ -2,6 +2,7 @@ package linuxiptables
 
 import (
 	"errors"
+	"github.com/fwpush/fwpush/internal/fault"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -100,7 +101,7 @@ func TestRenderErrors(t *testing.T) {
 			_, err := New().Render(in)
 			require.Error(t, err)
 			require.Contains(t, err.Error(), "edge-1: render")
-			require.Equal(t, tc.unsupported, errors.Is(err, drivers.ErrUnsupported), err.Error())
+			require.Equal(t, tc.unsupported, errors.Is(err, fault.ErrUnsupported), err.Error())
 		})
 	}
 }

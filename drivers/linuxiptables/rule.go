@@ -2,11 +2,11 @@ package linuxiptables
 
 import (
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxhost"
 	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/intent"
@@ -112,7 +112,7 @@ func (r *renderer) protoMatches(rule *intent.Rule) ([]string, error) {
 	}
 	if p == 0 {
 		// "-p 0" means every protocol to iptables, not HOPOPT.
-		return nil, fmt.Errorf("protocol 0: %w", drivers.ErrUnsupported)
+		return nil, fmt.Errorf("protocol 0: %w", fault.ErrUnsupported)
 	}
 	name := linuxhost.ProtocolName(p)
 	switch {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"time"
 
@@ -321,7 +322,7 @@ func pushDevice(ctx context.Context, d Device, open plan.Opener, o Options) Devi
 		d.Armed = &armed
 	}
 	if err != nil {
-		if errors.Is(err, drivers.ErrRejected) || errors.Is(err, drivers.ErrLocked) {
+		if errors.Is(err, fault.ErrRejected) || errors.Is(err, fault.ErrLocked) {
 			return fail("apply", err) // refused before anything changed
 		}
 		d = fail("apply", err)

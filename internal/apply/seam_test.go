@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestDeviceLockRefusesSecondController(t *testing.T) {
 	b := drivers.Trial{Run: "run-b", Controller: "ctl-b", User: "bob"}
 	rep, err := Run(context.Background(), p, open, Options{ConfirmWithin: time.Minute, Trial: b, Engine: engine.Options{MaxFailPercentage: -1}})
 	require.Error(t, err)
-	assert.ErrorIs(t, err, drivers.ErrLocked, "the kind survives the engine")
+	assert.ErrorIs(t, err, fault.ErrLocked, "the kind survives the engine")
 	assert.Contains(t, err.Error(), "web-1: apply: device locked by run run-a (alice on ctl-a")
 	oc := outcomes(rep)
 	assert.Equal(t, Failed, oc["web-1"])

@@ -2,6 +2,7 @@ package compile
 
 import (
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"sort"
 	"strings"
 
@@ -52,7 +53,7 @@ func CheckCapabilities(in *intent.Intent, caps drivers.Capabilities, pb *policy.
 	sort.Strings(missing)
 	missing = uniq(missing)
 	return fmt.Errorf("%s: platform %s cannot express this policy: %s: %w",
-		in.Host, in.Platform, strings.Join(missing, "; "), drivers.ErrUnsupported)
+		in.Host, in.Platform, strings.Join(missing, "; "), fault.ErrUnsupported)
 }
 
 // needsIPv6 says whether a rule matches IPv6 traffic the device must

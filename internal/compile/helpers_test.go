@@ -2,6 +2,7 @@ package compile
 
 import (
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 
 	"github.com/fwpush/fwpush/drivers"
@@ -40,7 +41,7 @@ func (platforms) Capabilities(p string) (drivers.Capabilities, error) {
 	case "cisco-ios":
 		return drivers.Capabilities{NetworkACL: true, IPv6: true, Logging: true, ICMPTypes: true}, nil
 	}
-	return drivers.Capabilities{}, fmt.Errorf("platform %s: no driver: %w", p, drivers.ErrUnsupported)
+	return drivers.Capabilities{}, fmt.Errorf("platform %s: no driver: %w", p, fault.ErrUnsupported)
 }
 
 func (platforms) InventoryPlatform(name string) (inventory.PlatformInfo, bool) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"net"
 	"os"
@@ -15,7 +16,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/journal"
@@ -107,7 +107,7 @@ func TestOneDeviceRejects(t *testing.T) {
 		assert.Equal(t, apply.Failed, d.Outcome, d.Host)
 		assert.Equal(t, "apply", d.Phase, d.Host)
 		assert.Contains(t, d.Error, d.Host+": apply: ", d.Host)
-		assert.Contains(t, d.Error, drivers.ErrRejected.Error(), d.Host)
+		assert.Contains(t, d.Error, fault.ErrRejected.Error(), d.Host)
 		assert.Contains(t, d.Error, "Operation not supported", "%s: the device's own words", d.Host)
 		untouched(d.Host, "rejected")
 	}
@@ -346,7 +346,7 @@ echo 'export PATH=/root/bin:$PATH' > /root/.bashrc`)
 			assert.Equal(t, apply.Failed, d.Outcome, d.Error)
 			assert.Equal(t, "apply", d.Phase)
 			assert.Contains(t, d.Error, "Cannot allocate memory", "the device's own words")
-			assert.Contains(t, d.Error, drivers.ErrRejected.Error())
+			assert.Contains(t, d.Error, fault.ErrRejected.Error())
 		}
 		assert.Equal(t, before, e.hash(t, "ipt-01"), "confirm %v: the previous rules, both families", within)
 		assert.Equal(t, boot, e.persisted(t, "ipt-01"), "confirm %v: boot config untouched", within)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"github.com/fwpush/fwpush/internal/fault"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,6 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/plan"
 	fwssh "github.com/fwpush/fwpush/internal/transport/ssh"
 )
@@ -27,7 +27,7 @@ var authLines = []string{"Accepted key", "Accepted publickey", "Failed publickey
 
 // TestHostKeyRefusedBeforeAuth connects to each Linux host with a
 // known_hosts that does not know it, and with one that holds another key
-// for it (RELIABILITY.md A9): both are refused with drivers.ErrHostKey and
+// for it (RELIABILITY.md A9): both are refused with fault.ErrHostKey and
 // the offered fingerprint, and the host's sshd log proves the connection
 // got there but no authentication was attempted. Trust on first use
 // records the key only when asked, after which strict checking connects,
@@ -52,7 +52,7 @@ func TestHostKeyRefusedBeforeAuth(t *testing.T) {
 			require.NoError(t, os.WriteFile(kh, []byte(content), 0o600))
 			mark := len(e.sshdLog(t, h))
 			_, err := e.openWith(kh, false)(ctx, h)
-			require.ErrorIs(t, err, drivers.ErrHostKey, "%s: %s", h, name)
+			require.ErrorIs(t, err, fault.ErrHostKey, "%s: %s", h, name)
 			var hke *fwssh.HostKeyError
 			require.ErrorAs(t, err, &hke, h)
 			assert.Equal(t, fp, hke.Fingerprint, "%s: %s", h, name)
@@ -89,7 +89,7 @@ func TestHostKeyRefusedBeforeAuth(t *testing.T) {
 		require.NoError(t, err, "%s: strict after trust on first use", h)
 		require.NoError(t, s.Close())
 		_, err = e.openWith(filepath.Join(dir, h+"-changed-key"), true)(ctx, h)
-		require.ErrorIs(t, err, drivers.ErrHostKey, "%s: trust on first use never accepts a changed key", h)
+		require.ErrorIs(t, err, fault.ErrHostKey, "%s: trust on first use never accepts a changed key", h)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/store"
 	"os"
@@ -419,7 +420,7 @@ func oldSessionStillConfirms(t *testing.T, ctx context.Context, lock *env) {
 		require.NoError(t, err)
 		_, err = probe.opener()(ctx, h)
 		require.Error(t, err, "%s: a new connection must be refused", h)
-		require.ErrorIs(t, err, drivers.ErrTimeout, h)
+		require.ErrorIs(t, err, fault.ErrTimeout, h)
 		now, err := s.Fetch(ctx)
 		require.NoError(t, err, "%s: the old session still works", h)
 		require.Equal(t, d.Desired.String(), now.String(), h)

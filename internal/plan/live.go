@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/diff"
@@ -115,7 +116,7 @@ func Digest(c drivers.Config) string {
 
 // Classify maps a transport error to unreachable or failed.
 func Classify(err error) engine.Status {
-	if errors.Is(err, drivers.ErrUnreachable) || errors.Is(err, drivers.ErrTimeout) {
+	if errors.Is(err, fault.ErrUnreachable) || errors.Is(err, fault.ErrTimeout) {
 		return engine.Unreachable
 	}
 	return engine.Failed

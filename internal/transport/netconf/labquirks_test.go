@@ -2,6 +2,7 @@ package netconf_test
 
 import (
 	"context"
+	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"testing"
 	"time"
@@ -10,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/transport/netconf"
 	fwssh "github.com/fwpush/fwpush/internal/transport/ssh"
 )
@@ -132,8 +132,8 @@ func TestLabNetconfdRPCWithHelloQuirk(t *testing.T) {
 		lctx, lcancel := context.WithTimeout(ctx, 2*time.Second)
 		err = s.Lock(lctx, netconf.Candidate)
 		lcancel()
-		assert.ErrorIs(t, err, drivers.ErrTimeout, "%s: an rpc sent with the hello gets no reply", s.Framing())
-		assert.ErrorIs(t, err, drivers.ErrIndeterminate)
+		assert.ErrorIs(t, err, fault.ErrTimeout, "%s: an rpc sent with the hello gets no reply", s.Framing())
+		assert.ErrorIs(t, err, fault.ErrIndeterminate)
 		require.NoError(t, watcher.Lock(ctx, netconf.Candidate), "%s: nor did it run", s.Framing())
 		require.NoError(t, watcher.Unlock(ctx, netconf.Candidate))
 

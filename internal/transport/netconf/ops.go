@@ -5,14 +5,13 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/fwpush/fwpush/drivers"
 )
 
 // Datastore names a configuration datastore.
@@ -296,7 +295,7 @@ func (s *Session) need(op string, anyOf ...string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s: %s: %w: server lacks %s", s.name, op, drivers.ErrUnsupported, strings.Join(anyOf, " or "))
+	return fmt.Errorf("%s: %s: %w: server lacks %s", s.name, op, fault.ErrUnsupported, strings.Join(anyOf, " or "))
 }
 
 // wellFormed checks that s is an XML fragment (several top elements are

@@ -6,13 +6,12 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/fwpush/fwpush/drivers"
 )
 
 // readLoop hands each rpc-reply to the call waiting for its message-id.
@@ -21,7 +20,7 @@ func (s *Session) readLoop() {
 		msg, err := s.dec.read()
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				err = fmt.Errorf("%w: connection closed by the server: %w", drivers.ErrUnreachable, err)
+				err = fmt.Errorf("%w: connection closed by the server: %w", fault.ErrUnreachable, err)
 			}
 			s.fail(err)
 			return
@@ -166,7 +165,7 @@ func (s *Session) send(ctx context.Context, msg []byte) error {
 		return s.Err()
 	}
 	if err != nil {
-		err = fmt.Errorf("%w: write: %w", drivers.ErrUnreachable, err)
+		err = fmt.Errorf("%w: write: %w", fault.ErrUnreachable, err)
 		s.fail(err)
 		return err
 	}
@@ -175,16 +174,16 @@ func (s *Session) send(ctx context.Context, msg []byte) error {
 
 // lost marks an error after which the server may or may not have acted.
 func lost(err error, mutating bool) error {
-	if mutating && !errors.Is(err, drivers.ErrIndeterminate) {
-		return fmt.Errorf("%w: %w", drivers.ErrIndeterminate, err)
+	if mutating && !errors.Is(err, fault.ErrIndeterminate) {
+		return fmt.Errorf("%w: %w", fault.ErrIndeterminate, err)
 	}
 	return err
 }
 
-// ctxErr maps a context error: a passed deadline is drivers.ErrTimeout.
+// ctxErr maps a context error: a passed deadline is fault.ErrTimeout.
 func ctxErr(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %w", drivers.ErrTimeout, err)
+		return fmt.Errorf("%w: %w", fault.ErrTimeout, err)
 	}
 	return err
 }
@@ -194,7 +193,7 @@ func ioErr(ctx context.Context, what string, err error) error {
 		return fmt.Errorf("%s: %w", what, ctxErr(ctx.Err()))
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%s: %w: %w", what, drivers.ErrUnreachable, err)
+		return fmt.Errorf("%s: %w: %w", what, fault.ErrUnreachable, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

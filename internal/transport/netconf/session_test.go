@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/fwpush/fwpush/drivers"
 )
 
 var allCaps = []string{CapBase10, CapBase11, CapCandidate, CapConfirmedCommit10, CapConfirmedCommit11, CapValidate11}
@@ -215,7 +214,7 @@ func TestHelloTimeout(t *testing.T) {
 	defer cancel()
 	t0 := time.Now()
 	_, err := New(ctx, "dev1", cli)
-	if !errors.Is(err, drivers.ErrTimeout) {
+	if !errors.Is(err, fault.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
 	if d := time.Since(t0); d > time.Second {
@@ -272,7 +271,7 @@ func TestContextDeadline(t *testing.T) {
 	defer cancel()
 	t0 := time.Now()
 	err = s.Lock(ctx, Candidate)
-	if !errors.Is(err, drivers.ErrTimeout) || !errors.Is(err, drivers.ErrIndeterminate) {
+	if !errors.Is(err, fault.ErrTimeout) || !errors.Is(err, fault.ErrIndeterminate) {
 		t.Fatalf("lock: %v; want ErrTimeout and ErrIndeterminate", err)
 	}
 	if d := time.Since(t0); d > time.Second {
@@ -285,7 +284,7 @@ func TestContextDeadline(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel2()
 	_, err = s.GetConfig(ctx2, Running, "")
-	if !errors.Is(err, drivers.ErrTimeout) || errors.Is(err, drivers.ErrIndeterminate) {
+	if !errors.Is(err, fault.ErrTimeout) || errors.Is(err, fault.ErrIndeterminate) {
 		t.Fatalf("get-config: %v; want ErrTimeout only", err)
 	}
 	f.next()
@@ -309,7 +308,7 @@ func TestServerGone(t *testing.T) {
 	f.next()
 	f.conn.Close()
 	err = <-errc
-	if !errors.Is(err, drivers.ErrUnreachable) || !errors.Is(err, drivers.ErrIndeterminate) {
+	if !errors.Is(err, fault.ErrUnreachable) || !errors.Is(err, fault.ErrIndeterminate) {
 		t.Fatalf("commit: %v; want ErrUnreachable and ErrIndeterminate", err)
 	}
 	if !strings.HasPrefix(err.Error(), "dev1: commit: ") {
@@ -320,7 +319,7 @@ func TestServerGone(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("Done not closed")
 	}
-	if err := s.Lock(context.Background(), Candidate); !errors.Is(err, drivers.ErrUnreachable) {
+	if err := s.Lock(context.Background(), Candidate); !errors.Is(err, fault.ErrUnreachable) {
 		t.Errorf("lock on a dead session: %v", err)
 	}
 }
@@ -403,15 +402,15 @@ func TestOperationsSent(t *testing.T) {
 		"persist on 1.0 server": {caps: []string{CapBase11, CapCandidate, CapConfirmedCommit10},
 			call: func(ctx context.Context, s *Session) error {
 				return s.Commit(ctx, CommitOptions{Confirmed: true, Persist: "x"})
-			}, wantErr: drivers.ErrUnsupported},
+			}, wantErr: fault.ErrUnsupported},
 		"confirmed without capability": {caps: []string{CapBase11, CapCandidate},
 			call: func(ctx context.Context, s *Session) error {
 				return s.Commit(ctx, CommitOptions{Confirmed: true})
-			}, wantErr: drivers.ErrUnsupported},
+			}, wantErr: fault.ErrUnsupported},
 		"cancel-commit on 1.0 server": {caps: []string{CapBase11, CapCandidate, CapConfirmedCommit10},
-			call: func(ctx context.Context, s *Session) error { return s.CancelCommit(ctx, "") }, wantErr: drivers.ErrUnsupported},
+			call: func(ctx context.Context, s *Session) error { return s.CancelCommit(ctx, "") }, wantErr: fault.ErrUnsupported},
 		"validate without capability": {caps: []string{CapBase11, CapCandidate},
-			call: func(ctx context.Context, s *Session) error { return s.Validate(ctx, Candidate) }, wantErr: drivers.ErrUnsupported},
+			call: func(ctx context.Context, s *Session) error { return s.Validate(ctx, Candidate) }, wantErr: fault.ErrUnsupported},
 		"malformed config": {call: func(ctx context.Context, s *Session) error {
 			return s.EditConfig(ctx, Candidate, `<a><b></a>`, "")
 		}, wantErr: errAny},
@@ -489,7 +488,7 @@ func TestHelloSettle(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := s2.Lock(ctx, Candidate); !errors.Is(err, drivers.ErrTimeout) || errors.Is(err, drivers.ErrIndeterminate) {
+	if err := s2.Lock(ctx, Candidate); !errors.Is(err, fault.ErrTimeout) || errors.Is(err, fault.ErrIndeterminate) {
 		t.Errorf("lock during the settle: %v; want a plain timeout", err)
 	}
 	f2.none()

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"io/fs"
 	"net"
 	"os"
 
-	"github.com/fwpush/fwpush/drivers"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -102,7 +102,7 @@ func authMethods(ep endpoint, ag *agentConn, password Secret) ([]ssh.AuthMethod,
 			}))
 	}
 	if len(methods) == 0 {
-		return nil, fmt.Errorf("%s: no credentials: set Password, IdentityFiles or UseAgent: %w", ep, drivers.ErrAuth)
+		return nil, fmt.Errorf("%s: no credentials: set Password, IdentityFiles or UseAgent: %w", ep, fault.ErrAuth)
 	}
 	return methods, nil
 }
@@ -129,7 +129,7 @@ func loadKey(k identityFile, ag *agentConn) (ssh.Signer, error) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("identity file %s is passphrase-protected and no ssh-agent holds it: "+
-			"run `ssh-add %s` and enable UseAgent: %w", k.path, k.path, drivers.ErrAuth)
+			"run `ssh-add %s` and enable UseAgent: %w", k.path, k.path, fault.ErrAuth)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("identity file %s: %w", k.path, err)

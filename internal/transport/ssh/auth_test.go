@@ -3,12 +3,12 @@ package ssh
 import (
 	"context"
 	"errors"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/fwpush/fwpush/drivers"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -36,21 +36,21 @@ func TestAuthMethods(t *testing.T) {
 		"wrong password": {
 			opts:    serverOpts{password: "s3cret"},
 			edit:    func(t *testing.T, cfg *Config) { cfg.IdentityFiles, cfg.Password = nil, "nope" },
-			wantErr: drivers.ErrAuth,
+			wantErr: fault.ErrAuth,
 		},
 		"key not authorized": {
 			edit: func(t *testing.T, cfg *Config) {
 				p, _ := writeKey(t, t.TempDir(), "other")
 				cfg.IdentityFiles = []string{p}
 			},
-			wantErr: drivers.ErrAuth,
+			wantErr: fault.ErrAuth,
 		},
 		"encrypted key without agent": {
 			edit: func(t *testing.T, cfg *Config) {
 				_, block := encryptedKey()
 				cfg.IdentityFiles = []string{writePEM(t, filepath.Join(t.TempDir(), "enc"), block)}
 			},
-			wantErr: drivers.ErrAuth, errText: "ssh-add",
+			wantErr: fault.ErrAuth, errText: "ssh-add",
 		},
 		"missing identity file named by the caller": {
 			edit:    func(t *testing.T, cfg *Config) { cfg.IdentityFiles = []string{filepath.Join(t.TempDir(), "nope")} },
@@ -58,7 +58,7 @@ func TestAuthMethods(t *testing.T) {
 		},
 		"no credentials at all": {
 			edit:    func(t *testing.T, cfg *Config) { cfg.IdentityFiles = nil },
-			wantErr: drivers.ErrAuth, errText: "no credentials",
+			wantErr: fault.ErrAuth, errText: "no credentials",
 		},
 	}
 	for name, tc := range tests {
@@ -89,7 +89,7 @@ func TestAuthMethods(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.errText) {
 				t.Errorf("Dial error %q does not mention %q", err, tc.errText)
 			}
-			if errors.Is(err, drivers.ErrUnreachable) || errors.Is(err, drivers.ErrTimeout) {
+			if errors.Is(err, fault.ErrUnreachable) || errors.Is(err, fault.ErrTimeout) {
 				t.Errorf("auth failure misclassified: %v", err)
 			}
 		})
@@ -149,7 +149,7 @@ func TestAgentAuth(t *testing.T) {
 
 	// Without UseAgent the agent is not consulted, even though it is there.
 	cfg.UseAgent, cfg.IdentityFiles, cfg.Password = false, nil, "x"
-	if _, err := Dial(context.Background(), cfg); !errors.Is(err, drivers.ErrAuth) {
+	if _, err := Dial(context.Background(), cfg); !errors.Is(err, fault.ErrAuth) {
 		t.Errorf("Dial without UseAgent = %v, want ErrAuth", err)
 	}
 }

@@ -3,12 +3,12 @@ package ssh
 import (
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net"
 	"net/netip"
 	"sync"
 	"time"
 
-	"github.com/fwpush/fwpush/drivers"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 )
@@ -79,7 +79,7 @@ func (c *Client) keepalive(interval time.Duration) {
 		case err := <-replies:
 			pending = false
 			if err != nil {
-				c.fail(fmt.Errorf("keepalive: %w: %w", drivers.ErrUnreachable, err))
+				c.fail(fmt.Errorf("keepalive: %w: %w", fault.ErrUnreachable, err))
 				return
 			}
 			misses = 0
@@ -87,7 +87,7 @@ func (c *Client) keepalive(interval time.Duration) {
 			if pending {
 				if misses++; misses >= keepaliveMisses {
 					c.fail(fmt.Errorf("keepalive: no reply in %d intervals of %s: %w",
-						misses, interval, drivers.ErrTimeout))
+						misses, interval, fault.ErrTimeout))
 					return
 				}
 				continue

@@ -4,19 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"net"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/fwpush/fwpush/drivers"
 	"golang.org/x/crypto/ssh"
 )
 
 // Dial connects to cfg.Host (through its jump hosts), verifies every hop's
 // host key against known_hosts before any credential is sent, and logs in.
-// Errors wrap drivers.ErrHostKey, ErrAuth, ErrTimeout or ErrUnreachable.
+// Errors wrap fault.ErrHostKey, ErrAuth, ErrTimeout or ErrUnreachable.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	p, err := resolve(cfg)
 	if err != nil {
@@ -158,16 +158,16 @@ func (d dialer) handshake(ctx context.Context, conn net.Conn, ep endpoint, passw
 func classify(ctx context.Context, err error) error {
 	var hke *HostKeyError
 	switch {
-	case errors.As(err, &hke), errors.Is(err, drivers.ErrHostKey), errors.Is(err, drivers.ErrAuth):
+	case errors.As(err, &hke), errors.Is(err, fault.ErrHostKey), errors.Is(err, fault.ErrAuth):
 		return err
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w: %w", ctxKind(ctx.Err()), err)
 	case strings.Contains(err.Error(), "unable to authenticate"):
-		return fmt.Errorf("%w: %w", drivers.ErrAuth, err)
+		return fmt.Errorf("%w: %w", fault.ErrAuth, err)
 	case isTimeout(err):
-		return fmt.Errorf("%w: %w", drivers.ErrTimeout, err)
+		return fmt.Errorf("%w: %w", fault.ErrTimeout, err)
 	case isUnreachable(err):
-		return fmt.Errorf("%w: %w", drivers.ErrUnreachable, err)
+		return fmt.Errorf("%w: %w", fault.ErrUnreachable, err)
 	}
 	return err
 }
@@ -176,7 +176,7 @@ func classify(ctx context.Context, err error) error {
 // cancellation stays context.Canceled.
 func ctxKind(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %w", drivers.ErrTimeout, err)
+		return fmt.Errorf("%w: %w", fault.ErrTimeout, err)
 	}
 	return err
 }
@@ -201,9 +201,9 @@ func isUnreachable(err error) bool {
 // final.
 func transient(err error) bool {
 	var dnsErr *net.DNSError
-	if errors.Is(err, drivers.ErrHostKey) || errors.Is(err, drivers.ErrAuth) || errors.Is(err, drivers.ErrTimeout) ||
+	if errors.Is(err, fault.ErrHostKey) || errors.Is(err, fault.ErrAuth) || errors.Is(err, fault.ErrTimeout) ||
 		(errors.As(err, &dnsErr) && dnsErr.IsNotFound) {
 		return false
 	}
-	return errors.Is(err, drivers.ErrUnreachable)
+	return errors.Is(err, fault.ErrUnreachable)
 }

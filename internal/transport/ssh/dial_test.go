@@ -3,12 +3,11 @@ package ssh
 import (
 	"context"
 	"errors"
+	"github.com/fwpush/fwpush/internal/fault"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/fwpush/fwpush/drivers"
 )
 
 // closedPort returns a loopback port with nothing listening on it.
@@ -34,34 +33,34 @@ func TestDialFailures(t *testing.T) {
 	}{
 		"refused": {
 			edit: func(t *testing.T, cfg *Config) { cfg.Port = closedPort(t) },
-			want: drivers.ErrUnreachable, maxTime: time.Second, conns: 0,
+			want: fault.ErrUnreachable, maxTime: time.Second, conns: 0,
 		},
 		"silent server times out": {
 			opts: serverOpts{silent: true},
 			edit: func(t *testing.T, cfg *Config) { cfg.ConnectTimeout = 200 * time.Millisecond },
-			want: drivers.ErrTimeout, maxTime: 2 * time.Second, conns: 1,
+			want: fault.ErrTimeout, maxTime: 2 * time.Second, conns: 1,
 		},
 		"dropped without retries": {
 			opts: serverOpts{dropFirst: 1},
-			want: drivers.ErrUnreachable, maxTime: time.Second, conns: 1,
+			want: fault.ErrUnreachable, maxTime: time.Second, conns: 1,
 		},
 		"timeouts are not retried": {
 			opts: serverOpts{silent: true},
 			edit: func(t *testing.T, cfg *Config) {
 				cfg.ConnectTimeout, cfg.ConnectRetries, cfg.RetryBackoff = 100*time.Millisecond, 3, time.Millisecond
 			},
-			want: drivers.ErrTimeout, maxTime: 2 * time.Second, conns: 1,
+			want: fault.ErrTimeout, maxTime: 2 * time.Second, conns: 1,
 		},
 		"host key errors are not retried": {
 			edit: func(t *testing.T, cfg *Config) {
 				cfg.KnownHostsFiles, cfg.ConnectRetries, cfg.RetryBackoff = []string{t.TempDir() + "/kh"}, 3, time.Millisecond
 			},
-			want: drivers.ErrHostKey, maxTime: time.Second, conns: 1,
+			want: fault.ErrHostKey, maxTime: time.Second, conns: 1,
 		},
 		"retries are bounded": {
 			opts: serverOpts{dropFirst: 100},
 			edit: func(t *testing.T, cfg *Config) { cfg.ConnectRetries, cfg.RetryBackoff = 2, 5*time.Millisecond },
-			want: drivers.ErrUnreachable, maxTime: 2 * time.Second, conns: 3,
+			want: fault.ErrUnreachable, maxTime: 2 * time.Second, conns: 3,
 		},
 	}
 	for name, tc := range tests {
@@ -131,7 +130,7 @@ func TestDialCustomDialerAndCancel(t *testing.T) {
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
 	_, err = Dial(ctx, cfg)
-	if !errors.Is(err, context.Canceled) || errors.Is(err, drivers.ErrTimeout) {
+	if !errors.Is(err, context.Canceled) || errors.Is(err, fault.ErrTimeout) {
 		t.Errorf("cancelled Dial = %v, want context.Canceled", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {

@@ -3,6 +3,7 @@ package ssh
 import (
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"io/fs"
 	"net"
 	"os"
@@ -12,14 +13,13 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/fwpush/fwpush/drivers"
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
 )
 
 // HostKeyError reports a host whose key is not (or no longer) the one in
-// known_hosts. It wraps drivers.ErrHostKey; no credential was sent.
+// known_hosts. It wraps fault.ErrHostKey; no credential was sent.
 type HostKeyError struct {
 	Host        string
 	Port        int
@@ -40,18 +40,18 @@ func (e *HostKeyError) Error() string {
 		return fmt.Sprintf("%v: REMOTE HOST KEY CHANGED for %s port %d: it offered %s %s but %s holds another key; "+
 			"this may be an attack. If the change is expected, verify the new fingerprint out of band, "+
 			"remove the old entry (ssh-keygen -R %s -f %s) and connect again",
-			drivers.ErrHostKey, e.Host, e.Port, e.KeyType, e.Fingerprint, strings.Join(e.Known, ", "),
+			fault.ErrHostKey, e.Host, e.Port, e.KeyType, e.Fingerprint, strings.Join(e.Known, ", "),
 			shellQuote(knownhosts.Normalize(net.JoinHostPort(e.Host, strconv.Itoa(e.Port)))), first)
 	}
 	return fmt.Sprintf("%v: unknown host %s port %d: it offered %s %s, which is in none of %s; "+
 		"verify that fingerprint out of band, then re-run with --trust-on-first-use or add it with "+
 		"ssh-keyscan -p %d %s >> %s",
-		drivers.ErrHostKey, e.Host, e.Port, e.KeyType, e.Fingerprint, strings.Join(e.Files, ", "),
+		fault.ErrHostKey, e.Host, e.Port, e.KeyType, e.Fingerprint, strings.Join(e.Files, ", "),
 		e.Port, shellQuote(e.Host), first)
 }
 
-// Unwrap lets callers test errors.Is(err, drivers.ErrHostKey).
-func (e *HostKeyError) Unwrap() error { return drivers.ErrHostKey }
+// Unwrap lets callers test errors.Is(err, fault.ErrHostKey).
+func (e *HostKeyError) Unwrap() error { return fault.ErrHostKey }
 
 // knownHostsMu serialises TOFU appends within the process; Clients for many
 // devices dial concurrently and share the file.
@@ -188,5 +188,5 @@ func (h *hostKeys) explain(hostname string, key ssh.PublicKey, err error) error 
 		return e
 	}
 	// Revoked keys and unreadable files: still a host key failure.
-	return fmt.Errorf("%s port %d: %w: %w", host, port, drivers.ErrHostKey, err)
+	return fmt.Errorf("%s port %d: %w: %w", host, port, fault.ErrHostKey, err)
 }

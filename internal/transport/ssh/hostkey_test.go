@@ -3,13 +3,13 @@ package ssh
 import (
 	"context"
 	"errors"
+	"github.com/fwpush/fwpush/internal/fault"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/fwpush/fwpush/drivers"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -68,7 +68,7 @@ func TestUnknownHostRefusedBeforeAuth(t *testing.T) {
 			cfg.Password = "pw"
 			prepare(t, cfg.KnownHostsFiles[0])
 			_, err := Dial(context.Background(), cfg)
-			if !errors.Is(err, drivers.ErrHostKey) {
+			if !errors.Is(err, fault.ErrHostKey) {
 				t.Fatalf("Dial error = %v, want ErrHostKey", err)
 			}
 			var hke *HostKeyError
@@ -112,7 +112,7 @@ func TestChangedKeyRefusedEvenWithTOFU(t *testing.T) {
 			cfg.TrustOnFirstUse = tofu
 			_, err := Dial(context.Background(), cfg)
 			var hke *HostKeyError
-			if !errors.Is(err, drivers.ErrHostKey) || !errors.As(err, &hke) || !hke.Changed {
+			if !errors.Is(err, fault.ErrHostKey) || !errors.As(err, &hke) || !hke.Changed {
 				t.Fatalf("Dial error = %v, want changed-key HostKeyError", err)
 			}
 			if !strings.Contains(err.Error(), "CHANGED") || !strings.Contains(err.Error(), kh+":1") {

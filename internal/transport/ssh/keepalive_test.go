@@ -5,11 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/fwpush/fwpush/drivers"
 )
 
 // goroutinesOf counts live goroutines whose stack mentions frame (for
@@ -78,7 +77,7 @@ func TestKeepaliveClosesDeadConnection(t *testing.T) {
 		t.Fatal("keepalive did not give up on a silent server")
 	}
 	_, err := c.Run(context.Background(), "true", nil)
-	if !errors.Is(err, drivers.ErrTimeout) {
+	if !errors.Is(err, fault.ErrTimeout) {
 		t.Errorf("Run on a dead connection = %v, want ErrTimeout from the keepalive", err)
 	}
 }

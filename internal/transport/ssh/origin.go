@@ -33,7 +33,8 @@ func (c *Client) Origin(ctx context.Context) (netip.Addr, error) {
 
 // Sudo says whether commands run under sudo (they then lose the login
 // session's environment).
-func (c *Client) Sudo() bool { return c.sudo
+func (c *Client) Sudo() bool {
+	return c.sudo
 }
 
 // SetOrigin records the origin a caller read itself, in the same round

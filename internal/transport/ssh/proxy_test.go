@@ -3,13 +3,13 @@ package ssh
 import (
 	"context"
 	"errors"
+	"github.com/fwpush/fwpush/internal/fault"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/fwpush/fwpush/drivers"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -79,7 +79,7 @@ func TestProxyJumpUnknownJumpHost(t *testing.T) {
 	t.Parallel()
 	jump, target, cfg := jumpLab(t, false, true)
 	_, err := Dial(context.Background(), cfg)
-	if !errors.Is(err, drivers.ErrHostKey) {
+	if !errors.Is(err, fault.ErrHostKey) {
 		t.Fatalf("Dial via unknown jump host = %v, want ErrHostKey", err)
 	}
 	if !strings.Contains(err.Error(), "jump host") || !strings.Contains(err.Error(), "port "+strconv.Itoa(jump.port)) {
@@ -114,7 +114,7 @@ func TestProxyJumpNeverGetsDevicePassword(t *testing.T) {
 	t.Parallel()
 	jump, target, cfg := jumpLab(t, true, false)
 	_, err := Dial(context.Background(), cfg)
-	if !errors.Is(err, drivers.ErrAuth) || !strings.Contains(err.Error(), "jump host") {
+	if !errors.Is(err, fault.ErrAuth) || !strings.Contains(err.Error(), "jump host") {
 		t.Fatalf("Dial = %v, want ErrAuth at the jump host", err)
 	}
 	if n := jump.pwCalls.Load(); n != 0 {

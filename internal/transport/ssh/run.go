@@ -5,11 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/fwpush/fwpush/drivers"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -28,7 +28,7 @@ type Result struct {
 // Run executes cmd on the device (through `sudo -n --` when Config.Sudo
 // applies), feeding it stdin, which should be finite (nil for none).
 // Errors are transport failures; once the command has started they also
-// wrap drivers.ErrIndeterminate, because it may have taken effect. A
+// wrap fault.ErrIndeterminate, because it may have taken effect. A
 // cancelled ctx or CommandTimeout signals the command (SIGTERM, then
 // SIGKILL, best effort) and closes the session.
 func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader) (Result, error) {
@@ -68,10 +68,10 @@ func (c *Client) exec(ctx context.Context, cmd string, stdin io.Reader, sudo boo
 		cause := ctxKind(ctx.Err())
 		if !stopRemote(s, done) {
 			// Output buffers may still be written: return none of them.
-			return Result{}, fmt.Errorf("%s: %w, command abandoned: %w", what, cause, drivers.ErrIndeterminate)
+			return Result{}, fmt.Errorf("%s: %w, command abandoned: %w", what, cause, fault.ErrIndeterminate)
 		}
 		return Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitStatus: -1},
-			fmt.Errorf("%s: %w, command stopped: %w", what, cause, drivers.ErrIndeterminate)
+			fmt.Errorf("%s: %w, command stopped: %w", what, cause, fault.ErrIndeterminate)
 	}
 
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
@@ -82,11 +82,11 @@ func (c *Client) exec(ctx context.Context, cmd string, stdin io.Reader, sudo boo
 		res.ExitStatus = exitErr.ExitStatus()
 	default:
 		// Typically ExitMissingError: the connection or channel went away.
-		return res, fmt.Errorf("%s: %w: %w", what, drivers.ErrIndeterminate, c.connErr(err))
+		return res, fmt.Errorf("%s: %w: %w", what, fault.ErrIndeterminate, c.connErr(err))
 	}
 	if sudo && res.ExitStatus == 1 && sudoWantsPassword(res.Stderr) {
 		return res, fmt.Errorf("%s: sudo asks user %s for a password; grant it NOPASSWD for fwpush's commands or log in as root: %w",
-			what, c.user, drivers.ErrAuth)
+			what, c.user, fault.ErrAuth)
 	}
 	return res, nil
 }

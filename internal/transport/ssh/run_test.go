@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/fwpush/fwpush/drivers"
 )
 
 func dialFixture(t *testing.T, opts serverOpts, edit func(*Config)) (*testServer, *Client) {
@@ -66,7 +65,7 @@ func TestRunStopsCommand(t *testing.T) {
 		cancel  bool          // cancel the ctx instead
 		want    error
 	}{
-		"CommandTimeout": {timeout: 300 * time.Millisecond, want: drivers.ErrTimeout},
+		"CommandTimeout": {timeout: 300 * time.Millisecond, want: fault.ErrTimeout},
 		"ctx cancelled":  {cancel: true, want: context.Canceled},
 	}
 	for name, tc := range tests {
@@ -81,7 +80,7 @@ func TestRunStopsCommand(t *testing.T) {
 			}
 			start := time.Now()
 			_, err := c.Run(ctx, "sleep 30", nil)
-			if !errors.Is(err, tc.want) || !errors.Is(err, drivers.ErrIndeterminate) {
+			if !errors.Is(err, tc.want) || !errors.Is(err, fault.ErrIndeterminate) {
 				t.Fatalf("Run error = %v, want %v and ErrIndeterminate", err, tc.want)
 			}
 			if d := time.Since(start); d > 3*time.Second {
@@ -153,7 +152,7 @@ func TestSudo(t *testing.T) {
 		wantErr error
 	}{
 		"wrapped for non-root":       {sudo: "ok", user: "deploy", wantOut: "it's 'quoted'\n"},
-		"sudo wants a password":      {sudo: "password", user: "deploy", wantErr: drivers.ErrAuth},
+		"sudo wants a password":      {sudo: "password", user: "deploy", wantErr: fault.ErrAuth},
 		"root is not wrapped at all": {sudo: "password", user: "root", wantOut: "it's 'quoted'\n"},
 	}
 	for name, tc := range tests {

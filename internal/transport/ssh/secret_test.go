@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/fwpush/fwpush/internal/fault"
 	"log/slog"
 	"strings"
 	"testing"
-
-	"github.com/fwpush/fwpush/drivers"
 )
 
 const testPassword = "Hunter2-very-secret"
@@ -53,13 +52,13 @@ func TestPasswordNotInErrors(t *testing.T) {
 		edit func(t *testing.T, cfg *Config)
 		want error
 	}{
-		"wrong password":             {opts: serverOpts{password: "other"}, want: drivers.ErrAuth},
-		"wrong keyboard-interactive": {opts: serverOpts{password: "other", keyboardOnly: true}, want: drivers.ErrAuth},
+		"wrong password":             {opts: serverOpts{password: "other"}, want: fault.ErrAuth},
+		"wrong keyboard-interactive": {opts: serverOpts{password: "other", keyboardOnly: true}, want: fault.ErrAuth},
 		"unknown host": {
 			edit: func(t *testing.T, cfg *Config) { cfg.KnownHostsFiles = []string{t.TempDir() + "/kh"} },
-			want: drivers.ErrHostKey,
+			want: fault.ErrHostKey,
 		},
-		"refused": {edit: func(t *testing.T, cfg *Config) { cfg.Port = closedPort(t) }, want: drivers.ErrUnreachable},
+		"refused": {edit: func(t *testing.T, cfg *Config) { cfg.Port = closedPort(t) }, want: fault.ErrUnreachable},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
