@@ -106,7 +106,7 @@ without a terminal it never waits for input.`,
 			eo := pf.engine(p.Playbook.Push)
 			prog := newProgress(g.errOut, len(p.Selected), "apply")
 			eo.Observer = prog
-			o := apply.Options{ConfirmWithin: confirmTimeout, Engine: eo}
+			o := apply.Options{ConfirmWithin: confirmTimeout, Engine: eo, Registry: p.Registry}
 			if postVerify {
 				probes, err := verify.Generate(p, verify.Options{})
 				if err != nil {

@@ -79,7 +79,7 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 			eo := pf.engine(policy.Push{}) // no playbook: flags and defaults
 			prog := newProgress(g.errOut, len(targets), "rollback")
 			eo.Observer = prog
-			res, rerr := journal.Rollback(cmd.Context(), st, run, targets, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo})
+			res, rerr := journal.Rollback(cmd.Context(), st, run, targets, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo, Registry: reg})
 			prog.done()
 			if res == nil || res.Report == nil {
 				return rerr

@@ -52,6 +52,9 @@ type Options struct {
 	// Journal, when set, records each device before each phase and after
 	// its outcome (see Journal).
 	Journal Journal
+	// Registry gives each platform's config reader for the semantic
+	// summary of diffs; Push defaults it to the project's.
+	Registry *drivers.Registry
 	// OutsideManagement skips the lock-out guard that refuses a run whose
 	// new policy would not admit this controller's own connection. It is
 	// for a controller that reaches devices through a path their policy
@@ -97,6 +100,9 @@ func Push(ctx context.Context, p *project.Project, reviewed *plan.Plan, open pla
 		hosts[i] = h.Name
 	}
 	o.Trial = trial(o.Trial)
+	if o.Registry == nil {
+		o.Registry = p.Registry
+	}
 	pre := preflight(ctx, p, hosts, reviewed, open, o)
 	if o.OutsideManagement {
 		return push(ctx, p.Playbook.Name, hosts, func(host string) Device { return pre[host] }, open, o)
@@ -308,7 +314,7 @@ func pushDevice(ctx context.Context, d Device, open plan.Opener, o Options) Devi
 	if d.Current != nil && plan.Digest(before) != plan.Digest(*d.Current) {
 		return fail("fetch", errors.New("the device's config changed since it was read moments ago (another operator?); not pushed, run again"))
 	}
-	df := diff.Compute(before, d.Desired)
+	df := diff.Compute(before, d.Desired, plan.Parser(o.Registry, d.Platform))
 	d.Current, d.Diff = &before, &df
 	if !df.Changed {
 		d.Outcome = Unchanged
@@ -351,7 +357,7 @@ func pushDevice(ctx context.Context, d Device, open plan.Opener, o Options) Devi
 	defer check.Close()
 	now, err := check.Fetch(ctx)
 	if err == nil && now.String() != d.Desired.String() {
-		err = fmt.Errorf("device config differs from the one just applied:\n%s", diff.Compute(now, d.Desired).Unified)
+		err = fmt.Errorf("device config differs from the one just applied:\n%s", diff.Compute(now, d.Desired, nil).Unified)
 	}
 	if err == nil && o.PostCheck != nil {
 		err = o.PostCheck(ctx, host)

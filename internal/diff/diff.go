@@ -1,10 +1,12 @@
 // Package diff compares what a device has with what fwpush wants: a
-// unified diff for review, and a semantic summary (what becomes permitted,
-// what stops being permitted, which address sets change).
+// unified diff for review, and a semantic summary (what becomes
+// permitted, what stops being permitted, which address sets change),
+// computed from the rules the platform's driver reads back, so it knows
+// no platform's syntax.
 package diff
 
 import (
-	"regexp"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -22,8 +24,8 @@ type Diff struct {
 
 // Summary says what the change does, not how the text moves.
 type Summary struct {
-	// Permitted are accept rules added, Unpermitted accept rules removed;
-	// Denied and Undenied the same for drop rules.
+	// Permitted are permit rules added, Unpermitted permit rules removed;
+	// Denied and Undenied the same for deny rules.
 	Permitted   []string    `json:"newly_permitted,omitempty"`
 	Unpermitted []string    `json:"no_longer_permitted,omitempty"`
 	Denied      []string    `json:"newly_denied,omitempty"`
@@ -32,8 +34,11 @@ type Summary struct {
 	// Reordered is set when the same rules and sets are only in another
 	// order.
 	Reordered bool `json:"reordered,omitempty"`
-	// Created / Removed: the owned part did not exist / will be removed.
+	// Created: the owned part did not exist on the device yet.
 	Created bool `json:"created,omitempty"`
+	// Unparsed says why there is no semantic summary (the platform has no
+	// parser, or the device's text could not be read back).
+	Unparsed string `json:"unparsed,omitempty"`
 }
 
 // SetChange is the elements added to and removed from one address set.
@@ -43,15 +48,16 @@ type SetChange struct {
 	Removed []string `json:"removed,omitempty"`
 }
 
-// Compute compares current and desired, part by part.
-func Compute(current, desired drivers.Config) Diff {
+// Compute compares current and desired; p, the platform's driver when it
+// can read its config back, gives the semantic summary.
+func Compute(current, desired drivers.Config, p drivers.Parser) Diff {
 	cur, des := current.String(), desired.String()
 	d := Diff{Changed: cur != des}
 	if !d.Changed {
 		return d
 	}
 	d.Unified = udiff.Unified("device (current)", "fwpush (desired)", cur, des)
-	d.Summary = summarize(current, desired)
+	d.Summary = summarize(current, desired, p)
 	d.Summary.Created = empty(current)
 	return d
 }
@@ -67,134 +73,102 @@ func empty(c drivers.Config) bool {
 	return true
 }
 
-var (
-	setStart   = regexp.MustCompile(`^\s*set (\S+) \{`)
-	chainStart = regexp.MustCompile(`^\s*chain (\S+) \{`)
-	elemStart  = regexp.MustCompile(`elements = \{(.*)$`)
-)
-
-type parsed struct {
-	rules map[string]int
-	sets  map[string]map[string]bool
-}
-
-// parse extracts rule lines and set elements from nft or iptables text,
-// into p. Each name is qualified with prefix; an nft rule also with its
-// chain ("input: ..."), since the same rule in input and output are two
-// different permits. iptables rules name their chain themselves.
-func (p parsed) parse(prefix, text string) {
-	var set, chain string
-	inElems := false
-	for _, line := range strings.Split(text, "\n") {
-		t := strings.TrimSpace(line)
-		if m := chainStart.FindStringSubmatch(line); m != nil {
-			chain = m[1] + ": "
-			continue
-		}
-		if m := setStart.FindStringSubmatch(line); m != nil {
-			set, inElems = prefix+m[1], false
-			p.sets[set] = map[string]bool{}
-			continue
-		}
-		if set != "" {
-			if m := elemStart.FindStringSubmatch(t); m != nil {
-				inElems, t = true, m[1]
-			}
-			if inElems {
-				for _, e := range strings.Split(strings.TrimSuffix(strings.TrimSpace(t), "}"), ",") {
-					if e = strings.TrimSpace(e); e != "" {
-						p.sets[set][e] = true
-					}
-				}
-				if strings.HasSuffix(t, "}") {
-					inElems = false
-				}
-			}
-			if t == "}" {
-				set = ""
-			}
-			continue
-		}
-		if action(t) != "" {
-			p.rules[prefix+chain+t]++
-		}
+func summarize(cur, des drivers.Config, p drivers.Parser) Summary {
+	if p == nil {
+		return Summary{Unparsed: "this platform's driver cannot read its config back"}
 	}
-}
-
-// parseAll parses every part of c; with more than one part (iptables and
-// ip6tables) each name starts with its part's.
-func parseAll(c drivers.Config) parsed {
-	p := parsed{rules: map[string]int{}, sets: map[string]map[string]bool{}}
-	for _, part := range c.Parts {
-		prefix := ""
-		if len(c.Parts) > 1 {
-			prefix = part.Name + " "
-		}
-		p.parse(prefix, part.Text)
+	a, err := p.Parse(cur)
+	if err != nil {
+		return Summary{Unparsed: fmt.Sprintf("current config: %v", err)}
 	}
-	return p
-}
-
-// action classifies a rule line by its verdict.
-func action(t string) string {
-	switch {
-	case strings.HasSuffix(t, " accept") || strings.Contains(t, " accept comment ") || strings.Contains(t, "-j ACCEPT"):
-		return "accept"
-	case strings.HasSuffix(t, " drop") || strings.Contains(t, " drop comment ") || strings.Contains(t, "-j DROP") ||
-		strings.Contains(t, " reject") || strings.Contains(t, "-j REJECT"):
-		return "drop"
+	b, err := p.Parse(des)
+	if err != nil {
+		return Summary{Unparsed: fmt.Sprintf("desired config: %v", err)}
 	}
-	return ""
-}
-
-func summarize(cur, des drivers.Config) Summary {
-	a, b := parseAll(cur), parseAll(des)
 	var s Summary
-	for _, r := range keys(b.rules) {
-		for n := b.rules[r] - a.rules[r]; n > 0; n-- {
-			if action(r) == "accept" {
-				s.Permitted = append(s.Permitted, r)
-			} else {
-				s.Denied = append(s.Denied, r)
+	ca, cb := count(a), count(b)
+	for _, k := range keys(cb) {
+		for n := cb[k].n - ca[k].n; n > 0; n-- {
+			switch cb[k].action {
+			case drivers.PermitAction:
+				s.Permitted = append(s.Permitted, cb[k].text)
+			case drivers.DenyAction:
+				s.Denied = append(s.Denied, cb[k].text)
 			}
 		}
 	}
-	for _, r := range keys(a.rules) {
-		for n := a.rules[r] - b.rules[r]; n > 0; n-- {
-			if action(r) == "accept" {
-				s.Unpermitted = append(s.Unpermitted, r)
-			} else {
-				s.Undenied = append(s.Undenied, r)
+	for _, k := range keys(ca) {
+		for n := ca[k].n - cb[k].n; n > 0; n-- {
+			switch ca[k].action {
+			case drivers.PermitAction:
+				s.Unpermitted = append(s.Unpermitted, ca[k].text)
+			case drivers.DenyAction:
+				s.Undenied = append(s.Undenied, ca[k].text)
 			}
 		}
 	}
+	s.Sets = setChanges(a.Sets, b.Sets)
+	s.Reordered = len(s.Permitted)+len(s.Unpermitted)+len(s.Denied)+len(s.Undenied)+len(s.Sets) == 0
+	return s
+}
+
+type counted struct {
+	n      int
+	text   string
+	action drivers.Action
+}
+
+// count keys each rule by its filter and text: the same rule twice is
+// counted twice.
+func count(rs drivers.Ruleset) map[string]counted {
+	m := map[string]counted{}
+	for _, r := range rs.Rules {
+		k := r.Filter + "\x00" + r.Text
+		c := m[k]
+		c.n++
+		c.text, c.action = r.Text, r.Action
+		m[k] = c
+	}
+	return m
+}
+
+func setChanges(a, b map[string][]string) []SetChange {
 	names := map[string]bool{}
-	for n := range a.sets {
+	for n := range a {
 		names[n] = true
 	}
-	for n := range b.sets {
+	for n := range b {
 		names[n] = true
 	}
+	var out []SetChange
 	for _, n := range keys(names) {
+		old, cur := toSet(a[n]), toSet(b[n])
 		c := SetChange{Name: n}
-		for e := range b.sets[n] {
-			if !a.sets[n][e] {
+		for e := range cur {
+			if !old[e] {
 				c.Added = append(c.Added, e)
 			}
 		}
-		for e := range a.sets[n] {
-			if !b.sets[n][e] {
+		for e := range old {
+			if !cur[e] {
 				c.Removed = append(c.Removed, e)
 			}
 		}
 		if len(c.Added)+len(c.Removed) > 0 {
 			sort.Strings(c.Added)
 			sort.Strings(c.Removed)
-			s.Sets = append(s.Sets, c)
+			out = append(out, c)
 		}
 	}
-	s.Reordered = len(s.Permitted)+len(s.Unpermitted)+len(s.Denied)+len(s.Undenied)+len(s.Sets) == 0
-	return s
+	return out
+}
+
+func toSet(ss []string) map[string]bool {
+	m := make(map[string]bool, len(ss))
+	for _, s := range ss {
+		m[s] = true
+	}
+	return m
 }
 
 func keys[V any](m map[string]V) []string {

@@ -1,11 +1,14 @@
 package diff
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/drivers/linuxiptables"
+	"github.com/fwpush/fwpush/drivers/linuxnftables"
 )
 
 func cfg(text string) drivers.Config {
@@ -44,7 +47,7 @@ func TestSummary(t *testing.T) {
 	}
 }
 `
-	d := Compute(cfg(before), cfg(after))
+	d := Compute(cfg(before), cfg(after), linuxnftables.New())
 	assert.True(t, d.Changed)
 	assert.Contains(t, d.Unified, "-\t\tip saddr @bono_v4 tcp dport 5054 accept")
 	assert.Equal(t, []string{`input: ip saddr @bono_v4 tcp dport 5058 accept comment "sip internal"`}, d.Summary.Permitted)
@@ -55,7 +58,7 @@ func TestSummary(t *testing.T) {
 }
 
 func TestNoChangeAndReorder(t *testing.T) {
-	assert.False(t, Compute(cfg(before), cfg(before)).Changed)
+	assert.False(t, Compute(cfg(before), cfg(before), linuxnftables.New()).Changed)
 	swapped := `table inet fwpush {
 	set bono_v4 {
 		type ipv4_addr
@@ -71,10 +74,10 @@ func TestNoChangeAndReorder(t *testing.T) {
 	}
 }
 `
-	d := Compute(cfg(before), cfg(swapped))
+	d := Compute(cfg(before), cfg(swapped), linuxnftables.New())
 	assert.True(t, d.Changed)
 	assert.True(t, d.Summary.Reordered)
-	d = Compute(cfg(""), cfg(before))
+	d = Compute(cfg(""), cfg(before), linuxnftables.New())
 	assert.True(t, d.Summary.Created)
 	assert.Len(t, d.Summary.Permitted, 2)
 }
@@ -95,16 +98,56 @@ func TestSummaryNamesChainAndFamily(t *testing.T) {
 	}
 }
 `
-	d := Compute(cfg(""), cfg(both))
+	d := Compute(cfg(""), cfg(both), linuxnftables.New())
 	assert.Equal(t, []string{"input: ct state established,related accept", "output: ct state established,related accept"}, d.Summary.Permitted)
 
 	ipt := func(v4, v6 string) drivers.Config {
 		return drivers.Config{Platform: "linux-iptables", Parts: []drivers.Part{{Name: "iptables", Text: v4}, {Name: "ip6tables", Text: v6}}}
 	}
 	rule := "-A FWPUSH-INPUT -p tcp -m tcp --dport 443 -j ACCEPT"
-	d = Compute(ipt("", ""), ipt(rule, rule))
+	d = Compute(ipt("", ""), ipt(rule, rule), linuxiptables.New())
 	assert.Equal(t, []string{"ip6tables " + rule, "iptables " + rule}, d.Summary.Permitted)
-	d = Compute(ipt(rule, rule), ipt(rule, ""))
+	d = Compute(ipt(rule, rule), ipt(rule, ""), linuxiptables.New())
 	assert.Equal(t, []string{"ip6tables " + rule}, d.Summary.Unpermitted)
 	assert.Empty(t, d.Summary.Permitted)
+}
+
+// aclParser reads a toy ACL dialect ("NAME: permit ..." lines): the
+// summary comes from whatever the platform's parser says, so an ACL
+// gaining a permit is reported as such, not as a reordering.
+type aclParser struct{}
+
+func (aclParser) Parse(c drivers.Config) (drivers.Ruleset, error) {
+	var rs drivers.Ruleset
+	for _, line := range strings.Split(c.Part("acl"), "\n") {
+		acl, entry, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		var a drivers.Action
+		switch {
+		case strings.HasPrefix(entry, "permit "):
+			a = drivers.PermitAction
+		case strings.HasPrefix(entry, "deny "):
+			a = drivers.DenyAction
+		}
+		rs.Rules = append(rs.Rules, drivers.RuleLine{Filter: acl, Text: line, Action: a})
+	}
+	return rs, nil
+}
+
+func TestSummaryFromAnyPlatformsParser(t *testing.T) {
+	acl := func(text string) drivers.Config {
+		return drivers.Config{Platform: "toy", Parts: []drivers.Part{{Name: "acl", Text: text}}}
+	}
+	before := "FWPUSH-A: permit tcp any host 198.18.1.1 eq 443\nFWPUSH-A: deny ip any any\n"
+	after := "FWPUSH-A: permit tcp any host 198.18.1.1 eq 443\nFWPUSH-A: permit tcp any host 198.18.1.1 eq 80\nFWPUSH-A: deny ip any any\n"
+	d := Compute(acl(before), acl(after), aclParser{})
+	assert.Equal(t, []string{"FWPUSH-A: permit tcp any host 198.18.1.1 eq 80"}, d.Summary.Permitted)
+	assert.False(t, d.Summary.Reordered)
+
+	d = Compute(acl(before), acl(after), nil)
+	assert.True(t, d.Changed)
+	assert.Empty(t, d.Summary.Permitted)
+	assert.Contains(t, d.Summary.Unparsed, "cannot read its config back", "no parser: no guess")
 }

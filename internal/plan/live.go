@@ -68,7 +68,7 @@ func Fetch(ctx context.Context, p *project.Project, open Opener, host string) De
 		d.fail(fmt.Errorf("%s: fetch: %w", host, err))
 		return d
 	}
-	df := diff.Compute(cur, d.Desired)
+	df := diff.Compute(cur, d.Desired, Parser(p.Registry, d.Platform))
 	d.Current, d.Diff, d.BeforeDigest = &cur, &df, Digest(cur)
 	if o, ok := s.(drivers.OriginReporter); ok {
 		a, err := o.Origin(ctx)
@@ -101,6 +101,20 @@ func Fetch(ctx context.Context, p *project.Project, open Opener, host string) De
 		d.Status = engine.Changed
 	}
 	return d
+}
+
+// Parser is the platform's config reader, for the semantic summary of a
+// diff; nil when its driver has none.
+func Parser(reg *drivers.Registry, platform string) drivers.Parser {
+	if reg == nil {
+		return nil
+	}
+	d, err := reg.Get(platform)
+	if err != nil {
+		return nil
+	}
+	p, _ := d.(drivers.Parser)
+	return p
 }
 
 // fail records err as the device's failure.

@@ -39,7 +39,7 @@ func TestRoundTrip(t *testing.T) {
 	require.NoError(t, st.CreateRun(r))
 	require.Error(t, st.CreateRun(r), "ids are unique")
 
-	d := diff.Compute(*cfg("old\n"), *cfg("new\n"))
+	d := diff.Compute(*cfg("old\n"), *cfg("new\n"), nil)
 	e := store.Entry{Run: r.ID, Host: "web-1", Platform: "linux-nftables", Phase: "confirm",
 		Desired: cfg("new\n"), Before: cfg("old\n"), After: cfg("new\n"), Diff: &d,
 		ConfirmWithin: 2 * time.Minute, Outcome: "confirmed", Updated: time.Now().UTC().Round(0)}
