@@ -6,15 +6,18 @@ BIN     := bin/fwpush
 SYSTEM  ?= clearwater
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: help build test test-short lint fmt golden bench bench-push lab-up lab-down demo clean FORCE
+.PHONY: help deps build test test-short lint fmt golden bench bench-push lab-up lab-down demo clean FORCE
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
+deps: ## install what is missing: the lab's Debian packages (as root) and Go modules
+	./scripts/deps.sh
+
 build: ## build bin/fwpush
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/fwpush
 
-test: build ## all tests incl. lab tests (root) and fuzz seed corpora
+test: deps build ## all tests incl. lab tests (root) and fuzz seed corpora
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) test -race -count=1 -timeout 15m ./...
@@ -56,7 +59,7 @@ lab-up: build bin/fwp-lab ## start a lab for SYSTEM (root); writes inventory/lab
 lab-down: bin/fwp-lab ## tear the lab down
 	./bin/fwp-lab down --state /run/fwpush-lab
 
-demo: build bin/fwp-lab ## the whole story on a throwaway lab: plan, apply, verify (root)
+demo: deps build bin/fwp-lab ## the whole story on a throwaway lab: plan, apply, verify (root)
 	SYSTEM=$(SYSTEM) ./testbed/demo.sh
 
 FORCE:

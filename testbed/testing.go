@@ -68,3 +68,32 @@ func SkipShort(t testing.TB) {
 		t.Skip("lab test (-short)")
 	}
 }
+
+// NamespaceT creates a bare throwaway network namespace for a test (no
+// hosts, no sshd: for loading rulesets into a real kernel) and removes it
+// in t.Cleanup. Like StartT it skips under -short, fails under CI or as
+// root when it cannot create one, and skips for a developer without root.
+func NamespaceT(t testing.TB) string {
+	t.Helper()
+	SkipShort(t)
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "" {
+			t.Skip("lab: needs root to create a network namespace (CI runs this as root)")
+		}
+		t.Fatal("lab: CI is set but the tests do not run as root")
+	}
+	ns := nsPrefix(RandomPrefix()) + "ns"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := runIP(ctx, "", "netns", "add", ns); err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := runIP(ctx, "", "netns", "del", ns); err != nil {
+			t.Errorf("lab: %v", err)
+		}
+	})
+	return ns
+}

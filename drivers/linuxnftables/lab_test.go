@@ -3,8 +3,6 @@ package linuxnftables
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,33 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/testbed"
 )
 
 // labNamespace creates a throwaway network namespace, removed when the test
-// ends, pass or fail. Every nft command of these tests runs inside it, never
-// in the machine's own namespace. Without root the test is skipped, except
-// under CI, which runs as root and must never skip.
-func labNamespace(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "" {
-			t.Skip("lab: needs root to create a network namespace (CI runs this as root)")
-		}
-		t.Fatal("lab: CI is set but the tests do not run as root")
-	}
-	b := make([]byte, 4)
-	_, err := rand.Read(b)
-	require.NoError(t, err)
-	ns := "fwpt-" + hex.EncodeToString(b)
-	out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput()
-	require.NoError(t, err, "ip netns add %s: %s", ns, out)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-		}
-	})
-	return ns
-}
+// ends, pass or fail. Every command of these tests runs inside it, never in
+// the machine's own namespace.
+func labNamespace(t *testing.T) string { return testbed.NamespaceT(t) }
 
 // inNS runs a command inside the namespace with a deadline.
 func inNS(ns string, stdin []byte, args ...string) (string, error) {

@@ -80,15 +80,28 @@ func TestParseStatCPU(t *testing.T) {
 	require.Error(t, err)
 }
 
+// cpuSink keeps the busy loop from being optimized away.
+var cpuSink int
+
+// TestProcCPUSelf: /proc counts the CPU this process burns. It burns until
+// the count grows, bounded in time, because on a loaded 2-vCPU machine a
+// fixed 50 ms of wall time may get less than the 10 ms clock tick /proc
+// counts in.
 func TestProcCPUSelf(t *testing.T) {
-	// Burn some CPU, then /proc must show at least part of it.
-	deadline := time.Now().Add(50 * time.Millisecond)
-	for n := 0; time.Now().Before(deadline); n++ {
-		_ = n * n
-	}
-	d, err := procCPU(os.Getpid(), false)
+	start, err := procCPU(os.Getpid(), false)
 	require.NoError(t, err)
-	require.Greater(t, d, time.Duration(0))
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for i := 0; i < 1_000_000; i++ {
+			cpuSink ^= i
+		}
+		d, err := procCPU(os.Getpid(), false)
+		require.NoError(t, err)
+		if d > start {
+			return
+		}
+	}
+	t.Fatalf("10 s of busy work never showed in /proc/%d/stat (still %s)", os.Getpid(), start)
 }
 
 func TestTimeCommand(t *testing.T) {
