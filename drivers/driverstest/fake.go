@@ -6,12 +6,12 @@ package driverstest
 import (
 	"context"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // Device is an in-memory device that keeps config state, holds a trial

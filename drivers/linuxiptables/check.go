@@ -3,13 +3,13 @@ package linuxiptables
 import (
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // Check validates a config statically, before anything reaches a host:

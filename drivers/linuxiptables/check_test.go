@@ -1,13 +1,13 @@
 package linuxiptables
 
 import (
-	"github.com/fwpush/fwpush/internal/fault"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 func TestCheckAcceptsRenders(t *testing.T) {

@@ -2,11 +2,11 @@ package linuxiptables
 
 import (
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/intent"
 )
 

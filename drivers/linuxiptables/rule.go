@@ -2,13 +2,13 @@ package linuxiptables
 
 import (
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/fwpush/fwpush/drivers/linuxhost"
 	"github.com/fwpush/fwpush/internal/compile"
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 )

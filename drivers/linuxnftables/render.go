@@ -2,11 +2,11 @@ package linuxnftables
 
 import (
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"sort"
 	"strings"
 
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/intent"
 )
 

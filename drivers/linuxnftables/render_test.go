@@ -2,7 +2,6 @@ package linuxnftables
 
 import (
 	"errors"
-	"github.com/fwpush/fwpush/internal/fault"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/intent"
 )
 

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/diff"
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/project"
 )

@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/driverstest"
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/plan"
 )
 

@@ -2,11 +2,11 @@ package compile
 
 import (
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"sort"
 	"strings"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 )

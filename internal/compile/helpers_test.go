@@ -2,10 +2,10 @@ package compile
 
 import (
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net/netip"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/inventory"
 )

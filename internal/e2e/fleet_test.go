@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"net"
 	"os"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"github.com/fwpush/fwpush/drivers"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/plan"
 )

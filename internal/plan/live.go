@@ -6,11 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/diff"
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/project"
 )
 

@@ -2,7 +2,6 @@ package netconf_test
 
 import (
 	"context"
-	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/transport/netconf"
 	fwssh "github.com/fwpush/fwpush/internal/transport/ssh"
 )

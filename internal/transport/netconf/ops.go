@@ -5,13 +5,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // Datastore names a configuration datastore.

@@ -6,12 +6,13 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // readLoop hands each rpc-reply to the call waiting for its message-id.

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 var allCaps = []string{CapBase10, CapBase11, CapCandidate, CapConfirmedCommit10, CapConfirmedCommit11, CapValidate11}

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"io/fs"
 	"net"
 	"os"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // maxKeyboardRounds bounds keyboard-interactive challenges: a server that

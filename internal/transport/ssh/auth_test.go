@@ -3,7 +3,6 @@ package ssh
 import (
 	"context"
 	"errors"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 func TestAuthMethods(t *testing.T) {

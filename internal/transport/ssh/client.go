@@ -3,7 +3,6 @@ package ssh
 import (
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net"
 	"net/netip"
 	"sync"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // keepaliveMisses is how many keepalive intervals may pass without a reply

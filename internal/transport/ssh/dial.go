@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"net"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // Dial connects to cfg.Host (through its jump hosts), verifies every hop's

@@ -3,11 +3,12 @@ package ssh
 import (
 	"context"
 	"errors"
-	"github.com/fwpush/fwpush/internal/fault"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // closedPort returns a loopback port with nothing listening on it.

@@ -3,7 +3,6 @@ package ssh
 import (
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"io/fs"
 	"net"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // HostKeyError reports a host whose key is not (or no longer) the one in

@@ -3,7 +3,6 @@ package ssh
 import (
 	"context"
 	"errors"
-	"github.com/fwpush/fwpush/internal/fault"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 func TestStrictKnownHostsAccepts(t *testing.T) {

@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // goroutinesOf counts live goroutines whose stack mentions frame (for

@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 // killGrace is how long a cancelled command gets between SIGTERM and

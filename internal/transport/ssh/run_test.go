@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 func dialFixture(t *testing.T, opts serverOpts, edit func(*Config)) (*testServer, *Client) {

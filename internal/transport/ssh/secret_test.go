@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/fwpush/fwpush/internal/fault"
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/fwpush/fwpush/internal/fault"
 )
 
 const testPassword = "Hunter2-very-secret"
