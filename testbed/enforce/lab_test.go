@@ -213,6 +213,21 @@ func TestRouterACL(t *testing.T) {
 		})
 	})
 
+	t.Run("an outbound ACL filters the router's own packets unless TransitOnly", func(t *testing.T) {
+		s := State{Bindings: []Binding{{Interface: "gi0-0", Direction: Out, Filter: &Filter{Name: "CORE-OUT", Default: Deny}}}}
+		require.NoError(t, r.Apply(ctx, s))
+		check(ctx, t, l, []flow{
+			{testbed.Controller, "mgmt", ap("198.18.0.254", 22), false}, // r's answer leaves through gi0-0
+			{testbed.Controller, "tcp", ap("198.18.10.12", 80), false},  // b's answer is routed out of gi0-0
+		})
+		s.Bindings[0].TransitOnly = true
+		require.NoError(t, r.Apply(ctx, s))
+		check(ctx, t, l, []flow{
+			{testbed.Controller, "mgmt", ap("2001:db8::fe", 22), true},
+			{testbed.Controller, "tcp", ap("2001:db8:10::12", 80), false},
+		})
+	})
+
 	t.Run("reject answers at once", func(t *testing.T) {
 		s := State{Bindings: []Binding{{Interface: "gi0-1", Direction: Out, Filter: &Filter{Name: "R", Default: Permit, Rules: []Rule{
 			{Action: Reject, Proto: 6, DstPorts: []PortRange{{81, 81}}},
@@ -305,7 +320,7 @@ func TestGoldenStatesLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	l := startLab(t)
-	for name, s := range map[string]State{"dmz": dmzACL(), "mgmt": mgmtCut(), "host": webOnly(), "everything": everything()} {
+	for name, s := range goldenStates() {
 		for _, host := range []string{"r", "w"} {
 			e := New(l, host)
 			require.NoError(t, e.Apply(ctx, s), "%s on %s", name, host)

@@ -43,8 +43,9 @@ var ifNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
 //
 //   - a Binding In jumps to its filter from the input and forward hooks
 //     (iifname), a Binding Out from the forward and output hooks
-//     (oifname); in the forward hook every In filter comes before every
-//     Out one, so a routed packet must pass both;
+//     (oifname), a TransitOnly one from the forward hook only; in the
+//     forward hook every In filter comes before every Out one, so a
+//     routed packet must pass both;
 //   - HostPolicy.Input and Output jump from the input and output hooks,
 //     after the bindings;
 //   - in a filter chain Permit returns (the next filter, or the hook's
@@ -95,7 +96,9 @@ func Render(s State) (Ruleset, error) {
 	var chains []string
 	for _, b := range in {
 		name := "in_" + b.Interface
-		hooks[0] = append(hooks[0], fmt.Sprintf("iifname %q jump %s", b.Interface, name))
+		if !b.TransitOnly {
+			hooks[0] = append(hooks[0], fmt.Sprintf("iifname %q jump %s", b.Interface, name))
+		}
 		hooks[1] = append(hooks[1], fmt.Sprintf("iifname %q jump %s", b.Interface, name))
 		c, err := renderChain(name, *b.Filter, fmt.Sprintf("%s in on %s", b.Filter.Name, b.Interface))
 		errs = append(errs, err)
@@ -104,7 +107,9 @@ func Render(s State) (Ruleset, error) {
 	for _, b := range out {
 		name := "out_" + b.Interface
 		hooks[1] = append(hooks[1], fmt.Sprintf("oifname %q jump %s", b.Interface, name))
-		hooks[2] = append(hooks[2], fmt.Sprintf("oifname %q jump %s", b.Interface, name))
+		if !b.TransitOnly {
+			hooks[2] = append(hooks[2], fmt.Sprintf("oifname %q jump %s", b.Interface, name))
+		}
 		c, err := renderChain(name, *b.Filter, fmt.Sprintf("%s out on %s", b.Filter.Name, b.Interface))
 		errs = append(errs, err)
 		chains = append(chains, c)

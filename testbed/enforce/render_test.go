@@ -87,15 +87,25 @@ func everything() State {
 	}
 }
 
-func TestRenderGolden(t *testing.T) {
-	tests := map[string]State{
+// goldenStates are the States of testdata/render/*.golden; lab_test.go
+// loads each into a real namespace.
+func goldenStates() map[string]State {
+	return map[string]State{
 		"empty":      {},
 		"unfiltered": {Bindings: []Binding{{Interface: "eth0", Direction: In}, {Interface: "eth0", Direction: Out}}, Host: &HostPolicy{}},
 		"dmz-acl":    dmzACL(),
 		"mgmt-cut":   mgmtCut(),
+		"transit-only": {Bindings: []Binding{
+			{Interface: "gi0-0", Direction: Out, TransitOnly: true, Filter: &Filter{Name: "IOS-OUT", Default: Deny}},
+			{Interface: "gi0-1", Direction: In, TransitOnly: true, Filter: &Filter{Name: "TRANSIT-IN", Default: Permit}},
+		}},
 		"host":       webOnly(),
 		"everything": everything(),
 	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	tests := goldenStates()
 	for name, s := range tests {
 		t.Run(name, func(t *testing.T) {
 			rs, err := Render(s)
