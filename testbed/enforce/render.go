@@ -434,13 +434,13 @@ func set(vals []string) string {
 	return "{ " + strings.Join(vals, ", ") + " }"
 }
 
-// sanitize keeps s safe inside an nft double-quoted string (which has no
-// escapes): printable ASCII without quotes or backslashes, at most max
-// bytes. Anything else becomes '_'.
+// sanitize keeps s safe inside an nft double-quoted string, which has no
+// escapes and expands $variables: printable ASCII without quotes,
+// backslashes or dollars, at most max bytes. Anything else becomes '_'.
 func sanitize(s string, max int) string {
 	b := []byte(s)
 	for i, c := range b {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '$' {
 			b[i] = '_'
 		}
 	}

@@ -61,7 +61,7 @@ func webOnly() State {
 func everything() State {
 	return State{
 		Bindings: []Binding{
-			{Interface: "xe-0.0.1", Direction: Out, Filter: &Filter{Name: "EDGE \"out\"\n", Default: Reject, Rules: []Rule{
+			{Interface: "xe-0.0.1", Direction: Out, Filter: &Filter{Name: "EDGE \"out\" $x\n", Default: Reject, Rules: []Rule{
 				{Action: Reject, Proto: 6, DstPorts: []PortRange{{23, 23}}, Log: true},
 				{Action: Reject, Src: pfx("198.18.7.0/24"), Comment: "reject anything from the lab's 7 net"},
 				{Action: Reject, Proto: 17, DstPorts: []PortRange{{161, 162}}},
@@ -71,7 +71,7 @@ func everything() State {
 				{Action: Deny, Proto: 47},
 				{Action: Permit, Proto: 132, SrcPorts: []PortRange{{2905, 2905}}, DstPorts: []PortRange{{3868, 3870}, {3860, 3869}, {3871, 3871}}},
 				{Action: Permit, Proto: 17, Src: pfx("198.18.0.0/16", "198.18.3.4/32", "2001:db8:1::/48", "198.18.0.0/16", "198.18.3.5/24"),
-					Dst: pfx("2001:db8::/32", "198.19.0.1/32"), Comment: "dns \"quoted\" \\ ünïcode\ttab"},
+					Dst: pfx("2001:db8::/32", "198.19.0.1/32"), Comment: "dns \"quoted\" \\ ünïcode\ttab $HOME # ; { }"},
 				{Action: Deny, Family: 4, Dst: pfx("198.18.9.0/24"), Log: true, Comment: strings.Repeat("long ", 40)},
 			}}},
 			{Interface: "eth1", Direction: In, Filter: &Filter{Name: "101", Default: Permit, Rules: []Rule{
