@@ -52,8 +52,10 @@ bench-push: build ## root: ssh floor vs fwpush vs Ansible, 100-host netns lab (~
 bin/fwp-lab: FORCE
 	$(GO) build -o bin/fwp-lab ./testbed/cmd/fwp-lab
 
-lab-up: build bin/fwp-lab ## start a lab for SYSTEM (root); writes inventory/lab/$(SYSTEM)
-	./bin/fwp-lab up --inventory inventory/examples/$(SYSTEM) --playbook playbooks/$(SYSTEM).yml \
+LAB_INVENTORY ?= inventory/examples/$(SYSTEM)
+LAB_PLAYBOOK  ?= playbooks/$(SYSTEM).yml
+lab-up: build bin/fwp-lab ## start a lab for SYSTEM (or LAB_INVENTORY, LAB_PLAYBOOK; routed if it has lab_segments) (root); writes inventory/lab/$(SYSTEM)
+	./bin/fwp-lab up --inventory $(LAB_INVENTORY) --playbook $(LAB_PLAYBOOK) \
 		--root-link --state /run/fwpush-lab --write-inventory inventory/lab/$(SYSTEM)
 
 lab-down: bin/fwp-lab ## tear the lab down

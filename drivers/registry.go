@@ -116,5 +116,5 @@ func (r *Registry) InventoryPlatform(name string) (inventory.PlatformInfo, bool)
 	if !ok {
 		return inventory.PlatformInfo{}, false
 	}
-	return inventory.PlatformInfo{ID: p.ID, Port: p.Port, NetworkACL: p.Driver.Capabilities().NetworkACL}, true
+	return inventory.PlatformInfo{ID: p.ID, Port: p.Port, NetworkACL: p.Driver.Capabilities().NetworkACL, Transport: string(p.Transport)}, true
 }

@@ -12,6 +12,9 @@ type PlatformInfo struct {
 	ID         string
 	Port       int
 	NetworkACL bool
+	// Transport is how the platform is reached by default ("ssh" for
+	// exec channels, "ssh-cli", "netconf", "winrm").
+	Transport string
 }
 
 // Platforms resolves the platform names an inventory uses (ids and the
@@ -46,7 +49,12 @@ func WithPlatforms(p Platforms) Option {
 // resolvePlatform returns the platform info for name.
 func (o *options) resolvePlatform(name string) (PlatformInfo, bool) {
 	if o.platforms == nil {
-		return PlatformInfo{ID: strings.ToLower(strings.TrimSpace(name)), Port: 22, NetworkACL: true}, true
+		return PlatformInfo{ID: strings.ToLower(strings.TrimSpace(name)), Port: 22, NetworkACL: true, Transport: "ssh"}, true
 	}
 	return o.platforms.InventoryPlatform(name)
+}
+
+// Platform resolves a platform name the way Load did.
+func (inv *Inventory) Platform(name string) (PlatformInfo, bool) {
+	return inv.opts.resolvePlatform(name)
 }

@@ -14,8 +14,9 @@ import (
 )
 
 // Close kills every process in the lab's namespaces (its daemons and
-// anything they spawned, such as SSH sessions), deletes the namespaces it
-// created (which destroys their veths, the root link included), removes
+// anything they spawned, such as SSH sessions), closes the listeners Listen
+// opened, deletes the namespaces it created (hosts, routers, switch,
+// controller; their veths, the root link included, go with them), removes
 // /etc/netns/<ns> and the lab dir. It is idempotent and works after a
 // partial Start. Connections from DialFrom keep their namespace alive until
 // the caller closes them, but its interfaces are gone.
@@ -30,6 +31,10 @@ func (l *Lab) Close() error {
 		unix.Close(fd)
 	}
 	l.fds = nil
+	for _, ln := range l.listeners {
+		ln.Close() // already closed by its owner is fine
+	}
+	l.listeners = nil
 	procs := l.procs
 	td := teardown{namespaces: l.created, etcDirs: l.etcDirs}
 	if l.rootPeer != "" {

@@ -1,4 +1,5 @@
 // Package testbed builds a lab of Linux hosts as network namespaces, each
 // with a real sshd, a probe listener and its own kernel firewall, joined by a
-// bridge, for fwpush's integration tests and `make lab-up`.
+// bridge — or, in a routed lab, by segments and router namespaces — for
+// fwpush's integration tests and `make lab-up`.
 package testbed

@@ -23,6 +23,12 @@ type Lab struct {
 	ctlNS  string // "" without WithController
 	hosts  []HostSpec
 	byName map[string]int
+	// A routed lab's segments and routers (none in a flat lab), and the
+	// wiring Start computed.
+	segments     []SegmentSpec
+	routers      []RouterSpec
+	routerByName map[string]int
+	layout       *layout
 
 	mu       sync.Mutex
 	closed   bool
@@ -34,13 +40,17 @@ type Lab struct {
 	fds      map[string]int
 	procs    []*proc
 	hostKeys map[string]ssh.PublicKey
+	// listeners opened by Listen; Close closes them so the namespaces go.
+	listeners []net.Listener
 }
 
 // Start builds the lab: a switch namespace with a bridge, one namespace per
 // host wired to it, each host running sshd (and a listener when it has
-// ports), plus the controller or root link the options ask for. It returns
-// once every sshd accepts TCP. On any error it removes everything it
-// created and returns the error.
+// ports), plus the controller or root link the options ask for. With
+// WithSegments the switch has one bridge per segment and WithRouters adds
+// router namespaces between them (segment.go). Everything is validated
+// before anything is created. It returns once every sshd accepts TCP. On
+// any error it removes everything it created and returns the error.
 func Start(ctx context.Context, hosts []HostSpec, opts ...Option) (lab *Lab, err error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -51,7 +61,8 @@ func Start(ctx context.Context, hosts []HostSpec, opts ...Option) (lab *Lab, err
 	if cfg.controller && cfg.rootLink != "" {
 		return nil, errors.New("testbed: WithController and WithRootLink both claim 198.18.0.1; pick one")
 	}
-	if err := validateHosts(hosts); err != nil {
+	lo, err := planLayout(hosts, cfg)
+	if err != nil {
 		return nil, fmt.Errorf("testbed: %w", err)
 	}
 	sshd, err := preflight()
@@ -59,18 +70,25 @@ func Start(ctx context.Context, hosts []HostSpec, opts ...Option) (lab *Lab, err
 		return nil, fmt.Errorf("testbed: %w", err)
 	}
 	l := &Lab{
-		cfg:      cfg,
-		swNS:     nsPrefix(cfg.prefix) + switchHost,
-		hosts:    append([]HostSpec(nil), hosts...),
-		byName:   map[string]int{},
-		fds:      map[string]int{},
-		hostKeys: map[string]ssh.PublicKey{},
+		cfg:          cfg,
+		swNS:         nsPrefix(cfg.prefix) + switchHost,
+		hosts:        append([]HostSpec(nil), hosts...),
+		byName:       map[string]int{},
+		segments:     append([]SegmentSpec(nil), cfg.segments...),
+		routers:      append([]RouterSpec(nil), cfg.routers...),
+		routerByName: map[string]int{},
+		layout:       lo,
+		fds:          map[string]int{},
+		hostKeys:     map[string]ssh.PublicKey{},
 	}
 	if cfg.controller {
 		l.ctlNS = nsPrefix(cfg.prefix) + Controller
 	}
 	for i, h := range hosts {
 		l.byName[h.Name] = i
+	}
+	for i, r := range cfg.routers {
+		l.routerByName[r.Name] = i
 	}
 	defer func() {
 		if err != nil {
@@ -101,7 +119,7 @@ func Start(ctx context.Context, hosts []HostSpec, opts ...Option) (lab *Lab, err
 			return nil, err
 		}
 	}
-	if err := l.startHosts(ctx, sshd, listener); err != nil {
+	if err := l.startNodes(ctx, sshd, listener); err != nil {
 		return nil, err
 	}
 	if err := l.writeKnownHosts(); err != nil {
@@ -181,7 +199,15 @@ func (l *Lab) writeClientKey() error {
 func (l *Lab) writeKnownHosts() error {
 	var b []byte
 	for _, h := range l.hosts {
-		b = append(b, knownHostsLine(h.Name, h.Addrs, l.HostKey(h.Name))...)
+		if !h.NoSSHD {
+			b = append(b, knownHostsLine(h.Name, h.Addrs, l.HostKey(h.Name))...)
+		}
+	}
+	for _, r := range l.routers {
+		if r.SSHD {
+			h := routerHost(r)
+			b = append(b, knownHostsLine(h.Name, h.Addrs, l.HostKey(h.Name))...)
+		}
 	}
 	return os.WriteFile(l.KnownHostsPath(), b, 0o644)
 }
@@ -192,13 +218,36 @@ func (l *Lab) Dir() string { return l.dir }
 // Hosts returns the lab's host specs, in Start's order.
 func (l *Lab) Hosts() []HostSpec { return append([]HostSpec(nil), l.hosts...) }
 
-// Namespace returns the network namespace of host (or of Controller), or ""
-// when the lab has no such host.
+// Segments returns a routed lab's segments (none for a flat lab).
+func (l *Lab) Segments() []SegmentSpec { return append([]SegmentSpec(nil), l.segments...) }
+
+// Routers returns the lab's routers, in Start's order.
+func (l *Lab) Routers() []RouterSpec { return append([]RouterSpec(nil), l.routers...) }
+
+// Router returns the router called name.
+func (l *Lab) Router(name string) (RouterSpec, bool) {
+	i, ok := l.routerByName[name]
+	if !ok {
+		return RouterSpec{}, false
+	}
+	return l.routers[i], true
+}
+
+// mgmtSegment returns the management segment's name ("" in a flat lab).
+func (l *Lab) mgmtSegment() string {
+	name, _ := managementSegment(l.segments)
+	return name
+}
+
+// Namespace returns the network namespace of a host or router (or of
+// Controller), or "" when the lab has no such host.
 func (l *Lab) Namespace(host string) string {
 	if host == Controller {
 		return l.ctlNS
 	}
-	if _, ok := l.byName[host]; !ok {
+	_, isHost := l.byName[host]
+	_, isRouter := l.routerByName[host]
+	if !isHost && !isRouter {
 		return ""
 	}
 	return nsPrefix(l.cfg.prefix) + host
@@ -219,7 +268,7 @@ func (l *Lab) HostKey(host string) ssh.PublicKey {
 	return l.hostKeys[host]
 }
 
-// Exec runs argv inside host's namespace (or Controller's) with `ip netns
+// Exec runs argv inside host's (or a router's, or Controller's) namespace with `ip netns
 // exec`, the masks and the host's private directories, so it sees what SSH
 // sessions see (the host's /etc/nftables.conf, /etc/iptables,
 // /var/lib/fwpush, /etc/fwpush), and returns the combined output.

@@ -31,6 +31,9 @@ type config struct {
 	// masks are the directories hidden from lab hosts (maskedRun; tests
 	// substitute their own).
 	masks []string
+	// segments and routers make a routed lab (segment.go).
+	segments []SegmentSpec
+	routers  []RouterSpec
 }
 
 func defaultConfig() config {

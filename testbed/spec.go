@@ -39,6 +39,14 @@ type HostSpec struct {
 	// TCP and UDP are ports a listener accepts on, on every address: TCP
 	// answers with a one-line banner, UDP echoes each datagram.
 	TCP, UDP []uint16
+	// Segment is the segment the host attaches to in a routed lab
+	// (WithSegments), and its addresses take that segment's prefix
+	// lengths; "" means the management segment. A flat lab has none.
+	Segment string
+	// NoSSHD leaves the host without sshd (and without a host key): its
+	// management plane, e.g. a simulated Windows host's WinRM, is served
+	// by the test through Lab.Listen.
+	NoSSHD bool
 }
 
 var (
@@ -72,14 +80,36 @@ func validateHosts(hosts []HostSpec) error {
 	}
 	var errs []error
 	for _, h := range hosts {
-		if err := validateHost(h, names, owner); err != nil {
+		if h.Segment != "" {
+			errs = append(errs, fmt.Errorf("host %q: segment %q, but the lab has no segments (WithSegments)", h.Name, h.Segment))
+			continue
+		}
+		if err := validateHost(h, names, owner, flatAddr); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func validateHost(h HostSpec, names map[string]bool, owner map[netip.Addr]string) error {
+// flatAddr checks an address of the flat lab: the lab's own prefix length,
+// neither the network nor the broadcast address.
+func flatAddr(p netip.Prefix) error {
+	want, err := LabPrefix(p.Addr())
+	if err != nil {
+		return err
+	}
+	if p != want {
+		return fmt.Errorf("%s: the lab is one flat segment, use %s", p, want)
+	}
+	if p.Addr() == LabIPv4.Addr() || p.Addr() == lastAddr(LabIPv4) {
+		return fmt.Errorf("%s is the segment's network or broadcast address", p)
+	}
+	return nil
+}
+
+// validateHost checks one host; checkAddr checks each address against the
+// host's segment.
+func validateHost(h HostSpec, names map[string]bool, owner map[netip.Addr]string, checkAddr func(netip.Prefix) error) error {
 	switch {
 	case !hostNameRE.MatchString(h.Name):
 		return fmt.Errorf("host %q: name must match %s", h.Name, hostNameRE)
@@ -92,15 +122,8 @@ func validateHost(h HostSpec, names map[string]bool, owner map[netip.Addr]string
 	}
 	names[h.Name] = true
 	for _, p := range h.Addrs {
-		want, err := LabPrefix(p.Addr())
-		if err != nil {
+		if err := checkAddr(p); err != nil {
 			return fmt.Errorf("host %q: %w", h.Name, err)
-		}
-		if p != want {
-			return fmt.Errorf("host %q: %s: the lab is one flat segment, use %s", h.Name, p, want)
-		}
-		if p.Addr() == LabIPv4.Addr() || p.Addr() == netip.MustParseAddr("198.19.255.255") {
-			return fmt.Errorf("host %q: %s is the segment's network or broadcast address", h.Name, p)
 		}
 		if o, dup := owner[p.Addr()]; dup {
 			return fmt.Errorf("host %q: %s already belongs to %s", h.Name, p.Addr(), o)
@@ -117,7 +140,7 @@ func validateHost(h HostSpec, names map[string]bool, owner map[netip.Addr]string
 		}
 	}
 	for _, port := range h.TCP {
-		if port == 22 {
+		if port == 22 && !h.NoSSHD {
 			return fmt.Errorf("host %q: TCP port 22 is sshd's", h.Name)
 		}
 	}

@@ -26,8 +26,11 @@ type labState struct {
 	Namespaces []string    `json:"namespaces"`
 	EtcDirs    []string    `json:"etc_dirs"`
 	Hosts      []hostState `json:"hosts"`
-	ClientKey  string      `json:"client_key"`
-	KnownHosts string      `json:"known_hosts"`
+	// A routed lab's segments and routers.
+	Segments   []SegmentSpec `json:"segments,omitempty"`
+	Routers    []routerState `json:"routers,omitempty"`
+	ClientKey  string        `json:"client_key"`
+	KnownHosts string        `json:"known_hosts"`
 }
 
 type hostState struct {
@@ -36,7 +39,16 @@ type hostState struct {
 	Addrs     []netip.Prefix `json:"addrs"`
 	TCP       []uint16       `json:"tcp,omitempty"`
 	UDP       []uint16       `json:"udp,omitempty"`
-	HostKey   string         `json:"host_key"`
+	Segment   string         `json:"segment,omitempty"`
+	NoSSHD    bool           `json:"no_sshd,omitempty"`
+	HostKey   string         `json:"host_key,omitempty"`
+	Pids      map[string]int `json:"pids"`
+}
+
+type routerState struct {
+	RouterSpec
+	Namespace string         `json:"namespace"`
+	HostKey   string         `json:"host_key,omitempty"`
 	Pids      map[string]int `json:"pids"`
 }
 
@@ -53,23 +65,43 @@ func (l *Lab) saveState() error {
 		EtcDirs:    l.etcDirs,
 		ClientKey:  filepath.Join(l.dir, "id_ed25519"),
 		KnownHosts: filepath.Join(l.dir, "known_hosts"),
+		Segments:   l.segments,
+	}
+	pids := func(name string) map[string]int {
+		m := map[string]int{}
+		for _, p := range l.procs {
+			if p.host == name {
+				m[p.kind] = p.cmd.Process.Pid
+			}
+		}
+		return m
+	}
+	hostKey := func(name string) string {
+		if k := l.hostKeys[name]; k != nil {
+			return string(ssh.MarshalAuthorizedKey(k))
+		}
+		return ""
 	}
 	for _, h := range l.hosts {
-		hs := hostState{
+		st.Hosts = append(st.Hosts, hostState{
 			Name:      h.Name,
 			Namespace: nsPrefix(l.cfg.prefix) + h.Name,
 			Addrs:     h.Addrs,
 			TCP:       h.TCP,
 			UDP:       h.UDP,
-			HostKey:   string(ssh.MarshalAuthorizedKey(l.hostKeys[h.Name])),
-			Pids:      map[string]int{},
-		}
-		for _, p := range l.procs {
-			if p.host == h.Name {
-				hs.Pids[p.kind] = p.cmd.Process.Pid
-			}
-		}
-		st.Hosts = append(st.Hosts, hs)
+			Segment:   h.Segment,
+			NoSSHD:    h.NoSSHD,
+			HostKey:   hostKey(h.Name),
+			Pids:      pids(h.Name),
+		})
+	}
+	for _, r := range l.routers {
+		st.Routers = append(st.Routers, routerState{
+			RouterSpec: r,
+			Namespace:  nsPrefix(l.cfg.prefix) + r.Name,
+			HostKey:    hostKey(r.Name),
+			Pids:       pids(r.Name),
+		})
 	}
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -98,25 +130,35 @@ func Attach(dir string) (*Lab, error) {
 		return nil, fmt.Errorf("testbed: attach %s: %w", dir, err)
 	}
 	l := &Lab{
-		cfg:      config{prefix: st.Prefix, masks: maskedRun},
-		dir:      dir,
-		ownDir:   true,
-		swNS:     st.Switch,
-		ctlNS:    st.Controller,
-		byName:   map[string]int{},
-		fds:      map[string]int{},
-		hostKeys: map[string]ssh.PublicKey{},
-		created:  st.Namespaces,
-		etcDirs:  st.EtcDirs,
-		rootLink: st.RootLink,
-		rootPeer: st.RootPeer,
+		cfg:          config{prefix: st.Prefix, masks: maskedRun},
+		dir:          dir,
+		ownDir:       true,
+		swNS:         st.Switch,
+		ctlNS:        st.Controller,
+		byName:       map[string]int{},
+		segments:     st.Segments,
+		routerByName: map[string]int{},
+		fds:          map[string]int{},
+		hostKeys:     map[string]ssh.PublicKey{},
+		created:      st.Namespaces,
+		etcDirs:      st.EtcDirs,
+		rootLink:     st.RootLink,
+		rootPeer:     st.RootPeer,
+	}
+	keyOf := func(name, key string) {
+		if k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key)); err == nil {
+			l.hostKeys[name] = k
+		}
 	}
 	for i, h := range st.Hosts {
-		l.hosts = append(l.hosts, HostSpec{Name: h.Name, Addrs: h.Addrs, TCP: h.TCP, UDP: h.UDP})
+		l.hosts = append(l.hosts, HostSpec{Name: h.Name, Addrs: h.Addrs, TCP: h.TCP, UDP: h.UDP, Segment: h.Segment, NoSSHD: h.NoSSHD})
 		l.byName[h.Name] = i
-		if k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(h.HostKey)); err == nil {
-			l.hostKeys[h.Name] = k
-		}
+		keyOf(h.Name, h.HostKey)
+	}
+	for i, r := range st.Routers {
+		l.routers = append(l.routers, r.RouterSpec)
+		l.routerByName[r.Name] = i
+		keyOf(r.Name, r.HostKey)
 	}
 	// Namespaces that are already gone are simply skipped.
 	for key, ns := range map[string]string{switchHost: st.Switch, Controller: st.Controller} {
@@ -130,6 +172,11 @@ func Attach(dir string) (*Lab, error) {
 	for _, h := range st.Hosts {
 		if fd, err := openNetns(h.Namespace); err == nil {
 			l.fds[h.Name] = fd
+		}
+	}
+	for _, r := range st.Routers {
+		if fd, err := openNetns(r.Namespace); err == nil {
+			l.fds[r.Name] = fd
 		}
 	}
 	return l, nil

@@ -50,11 +50,18 @@ func RandomPrefix() string {
 
 func (l *Lab) logTails(t testing.TB) {
 	t.Helper()
+	names := make([]string, 0, len(l.hosts)+len(l.routers))
 	for _, h := range l.hosts {
+		names = append(names, h.Name)
+	}
+	for _, r := range l.routers {
+		names = append(names, r.Name)
+	}
+	for _, n := range names {
 		for _, f := range []string{"sshd.log", "listen.log"} {
-			path := filepath.Join(l.dir, "hosts", h.Name, f)
+			path := filepath.Join(l.dir, "hosts", n, f)
 			if _, err := os.Stat(path); err == nil {
-				t.Logf("lab %s %s:\n%s", h.Name, f, tail(path))
+				t.Logf("lab %s %s:\n%s", n, f, tail(path))
 			}
 		}
 	}

@@ -44,6 +44,14 @@ var switchSysctls = [][2]string{
 	{"net/bridge/bridge-nf-call-arptables", "0"},
 }
 
+// routerSysctls: a router forwards both families. Interfaces created after
+// these inherit the defaults.
+var routerSysctls = append(append([][2]string{}, hostSysctls...),
+	[2]string{"net/ipv4/ip_forward", "1"},
+	[2]string{"net/ipv6/conf/all/forwarding", "1"},
+	[2]string{"net/ipv6/conf/default/forwarding", "1"},
+)
+
 // optionalSysctls may be missing: IPv6 disabled at boot, no br_netfilter.
 var optionalSysctls = func() map[string]bool {
 	m := map[string]bool{}
@@ -117,30 +125,42 @@ func (l *Lab) startSwitch(ctx context.Context) error {
 	}
 	// No STP and no multicast snooping: ports forward at once, and IPv6
 	// neighbour discovery is flooded without needing an MLD querier.
-	return ipBatch(ctx, fd,
-		"link set lo up",
-		"link add "+bridge+" type bridge stp_state 0 forward_delay 0 mcast_snooping 0",
-		"link set "+bridge+" up")
+	lines := []string{"link set lo up"}
+	for _, br := range l.layout.bridges {
+		lines = append(lines,
+			"link add "+br+" type bridge stp_state 0 forward_delay 0 mcast_snooping 0",
+			"link set "+br+" up")
+	}
+	return ipBatch(ctx, fd, lines...)
 }
 
-// wire connects namespace ns to the bridge with a veth pair created directly
-// in the two namespaces (never in the caller's), then brings up lo and eth0
-// with addrs.
-func (l *Lab) wire(ctx context.Context, ns string, fd int, port string, addrs []netip.Prefix) error {
-	if err := writeSysctls(fd, hostSysctls, optionalSysctls); err != nil {
+// wire connects node n's namespace ns to its bridges with veth pairs
+// created directly in the two namespaces (never in the caller's), then
+// brings up lo and n's links with their addresses, then adds n's routes.
+func (l *Lab) wire(ctx context.Context, ns string, fd int, n *node) error {
+	sysctls := hostSysctls
+	if n.router {
+		sysctls = routerSysctls
+	}
+	if err := writeSysctls(fd, sysctls, optionalSysctls); err != nil {
 		return fmt.Errorf("%s: %w", ns, err)
 	}
-	err := ipBatch(ctx, l.swFd(),
-		fmt.Sprintf("link add %s type veth peer name %s netns %s", port, hostIf, ns),
-		fmt.Sprintf("link set %s master %s", port, bridge),
-		fmt.Sprintf("link set %s up", port))
-	if err != nil {
+	var sw []string
+	for _, k := range n.links {
+		sw = append(sw,
+			fmt.Sprintf("link add %s type veth peer name %s netns %s", k.port, k.ifname, ns),
+			fmt.Sprintf("link set %s master %s", k.port, k.bridge),
+			fmt.Sprintf("link set %s up", k.port))
+	}
+	if err := ipBatch(ctx, l.swFd(), sw...); err != nil {
 		return err
 	}
 	lines := []string{"link set lo up"}
-	lines = append(lines, addrLines(hostIf, addrs)...)
-	lines = append(lines, "link set "+hostIf+" up")
-	return ipBatch(ctx, fd, lines...)
+	for _, k := range n.links {
+		lines = append(lines, addrLines(k.ifname, k.addrs)...)
+		lines = append(lines, "link set "+k.ifname+" up")
+	}
+	return ipBatch(ctx, fd, append(lines, n.routes...)...)
 }
 
 // swFd returns the switch namespace's descriptor (valid until Close).
@@ -171,7 +191,7 @@ func (l *Lab) startController(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return l.wire(ctx, l.ctlNS, fd, ctlPortIf, []netip.Prefix{ControllerIPv4, ControllerIPv6})
+	return l.wire(ctx, l.ctlNS, fd, l.layout.ctl)
 }
 
 // startRootLink gives the caller's namespace one veth end into the lab. It
@@ -202,26 +222,42 @@ func (l *Lab) startRootLink(ctx context.Context) error {
 	l.mu.Lock()
 	l.rootLink, l.rootPeer = name, rootPeerIf
 	l.mu.Unlock()
+	ctl := l.layout.ctl.links[0]
 	err := ipBatch(ctx, l.swFd(),
-		fmt.Sprintf("link set %s master %s", rootPeerIf, bridge),
+		fmt.Sprintf("link set %s master %s", rootPeerIf, ctl.bridge),
 		fmt.Sprintf("link set %s up", rootPeerIf))
 	if err != nil {
 		return fmt.Errorf("root link: %w", err)
 	}
-	lines := addrLines(name, []netip.Prefix{ControllerIPv4, ControllerIPv6})
+	lines := addrLines(name, ctl.addrs)
 	lines = append(lines, "link set "+name+" up")
+	// In a routed lab, the lab's ranges via the management segment's
+	// gateway, on this link only (they go when it goes).
+	lines = append(lines, labRoutes(l.layout.gateways, l.mgmtSegment(), name)...)
 	if err := ipBatch(ctx, -1, lines...); err != nil {
 		return fmt.Errorf("root link: %w", err)
 	}
 	return nil
 }
 
-// startHosts sets every host up with at most cfg.parallel at a time. The
-// first failure cancels the rest; Start's caller then tears all down.
-func (l *Lab) startHosts(ctx context.Context, sshd string, listener []string) error {
-	var names []string
+// startNodes sets every host and router up with at most cfg.parallel at a
+// time. The first failure cancels the rest; Start's caller then tears all
+// down.
+func (l *Lab) startNodes(ctx context.Context, sshd string, listener []string) error {
+	type job struct {
+		spec HostSpec // a router's: its name and every address
+		sshd bool
+	}
+	var jobs []job
 	for _, h := range l.hosts {
-		names = append(names, l.Namespace(h.Name))
+		jobs = append(jobs, job{h, !h.NoSSHD})
+	}
+	for _, r := range l.routers {
+		jobs = append(jobs, job{routerHost(r), r.SSHD})
+	}
+	var names []string
+	for _, j := range jobs {
+		names = append(names, l.Namespace(j.spec.Name))
 	}
 	if err := l.addNetnsBatch(ctx, names); err != nil {
 		return err
@@ -229,9 +265,9 @@ func (l *Lab) startHosts(ctx context.Context, sshd string, listener []string) er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, l.cfg.parallel)
-	errs := make([]error, len(l.hosts))
+	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
-	for i, h := range l.hosts {
+	for i, j := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -242,8 +278,8 @@ func (l *Lab) startHosts(ctx context.Context, sshd string, listener []string) er
 				return
 			}
 			defer func() { <-sem }()
-			if err := l.startHost(ctx, i, h, sshd, listener); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", h.Name, err)
+			if err := l.startNode(ctx, j.spec, j.sshd, sshd, listener); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", j.spec.Name, err)
 				cancel()
 			}
 		}()
@@ -262,14 +298,26 @@ func (l *Lab) startHosts(ctx context.Context, sshd string, listener []string) er
 	return errors.Join(real...)
 }
 
-func (l *Lab) startHost(ctx context.Context, i int, h HostSpec, sshd string, listener []string) error {
+// routerHost is the part of a router that sshd and known_hosts need: its
+// name and every address.
+func routerHost(r RouterSpec) HostSpec {
+	h := HostSpec{Name: r.Name}
+	for _, i := range r.Interfaces {
+		h.Addrs = append(h.Addrs, i.Addrs...)
+	}
+	return h
+}
+
+func (l *Lab) startNode(ctx context.Context, h HostSpec, runSSHD bool, sshd string, listener []string) error {
 	ns := l.Namespace(h.Name)
 	hdir := filepath.Join(l.dir, "hosts", h.Name)
 	if err := os.MkdirAll(hdir, 0o700); err != nil {
 		return err
 	}
-	if err := l.writeHostSSHD(h, hdir); err != nil {
-		return err
+	if runSSHD {
+		if err := l.writeHostSSHD(h, hdir); err != nil {
+			return err
+		}
 	}
 	if err := l.writeEtc(ns); err != nil {
 		return err
@@ -278,11 +326,13 @@ func (l *Lab) startHost(ctx context.Context, i int, h HostSpec, sshd string, lis
 	if err != nil {
 		return err
 	}
-	if err := l.wire(ctx, ns, fd, fmt.Sprintf("p%d", i), h.Addrs); err != nil {
+	if err := l.wire(ctx, ns, fd, l.layout.nodes[h.Name]); err != nil {
 		return err
 	}
-	if err := l.startSSHD(ctx, h, ns, fd, hdir, sshd); err != nil {
-		return err
+	if runSSHD {
+		if err := l.startSSHD(ctx, h, ns, fd, hdir, sshd); err != nil {
+			return err
+		}
 	}
 	if l.cfg.failHost == h.Name {
 		return errors.New("failing on purpose (test hook)")

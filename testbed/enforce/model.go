@@ -80,6 +80,11 @@ type Binding struct {
 	Interface string
 	Direction Direction
 	Filter    *Filter
+	// TransitOnly limits the filter to forwarded packets: the device's own
+	// traffic (addressed to it for In, sent by it for Out) passes. IOS,
+	// NX-OS and EOS never apply an outbound ACL to packets the router
+	// itself originates; their simulators set it on Out bindings.
+	TransitOnly bool
 }
 
 // HostPolicy is a host firewall: Input filters packets addressed to the

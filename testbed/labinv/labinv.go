@@ -1,12 +1,13 @@
-// Package labinv turns an inventory and a playbook into lab host specs:
-// every inventory host becomes a namespace with its own addresses and
-// listeners on the ports its flows open, so probes have something to reach.
+// Package labinv turns an inventory and a playbook into a lab: every
+// inventory host becomes a namespace with its own addresses and listeners
+// on the ports its flows open, so probes have something to reach; the
+// routed-lab data keys (lab_segments, lab_segment, lab_interfaces) add
+// segments and routers.
 package labinv
 
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,9 +23,27 @@ import (
 // range like 32768-65535, of which probes only use the low end.
 const maxListeners = 64
 
-// Specs returns one lab host per Linux inventory host.
+// Specs returns one lab host per Linux inventory host, for the flat lab:
+// it ignores the routed-lab keys (Build honours them).
 func Specs(p *project.Project) []testbed.HostSpec {
-	tcp, udp := map[string]map[uint16]bool{}, map[string]map[uint16]bool{}
+	tcp, udp := flowPorts(p)
+	var out []testbed.HostSpec
+	for _, h := range p.Inv.Select(nil) {
+		if !execHost(p.Inv, h) {
+			continue
+		}
+		s := flatHost(h)
+		s.TCP, s.UDP = ports(tcp[h.Name], 22), ports(udp[h.Name], 22)
+		out = append(out, s)
+	}
+	return out
+}
+
+// flowPorts returns, per host, the TCP and UDP ports p's enabled flows
+// open to it (a flow's range by its low end, a port-less match as 22222),
+// at most maxListeners each.
+func flowPorts(p *project.Project) (tcp, udp map[string]map[uint16]bool) {
+	tcp, udp = map[string]map[uint16]bool{}, map[string]map[uint16]bool{}
 	add := func(m map[string]map[uint16]bool, host string, port uint16) {
 		if m[host] == nil {
 			m[host] = map[uint16]bool{}
@@ -54,28 +73,15 @@ func Specs(p *project.Project) []testbed.HostSpec {
 			}
 		}
 	}
-	var out []testbed.HostSpec
-	for _, h := range p.Inv.Select(nil) {
-		if caps, err := p.Registry.Capabilities(h.Platform); err != nil || !caps.ProbeSource {
-			continue
-		}
-		s := testbed.HostSpec{Name: h.Name, TCP: ports(tcp[h.Name]), UDP: ports(udp[h.Name])}
-		for _, a := range h.Addresses {
-			bits := testbed.LabIPv4.Bits()
-			if a.Is6() {
-				bits = testbed.LabIPv6.Bits()
-			}
-			s.Addrs = append(s.Addrs, netip.PrefixFrom(a, bits))
-		}
-		out = append(out, s)
-	}
-	return out
+	return tcp, udp
 }
 
-func ports(m map[uint16]bool) []uint16 {
+// ports returns m's ports sorted, without mgmt (the management plane's:
+// sshd's 22, or a simulator's).
+func ports(m map[uint16]bool, mgmt uint16) []uint16 {
 	out := make([]uint16, 0, len(m))
 	for p := range m {
-		if p != 22 { // sshd has it
+		if p != mgmt {
 			out = append(out, p)
 		}
 	}

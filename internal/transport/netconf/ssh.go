@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 
-	fwssh "github.com/fwpush/fwpush/internal/transport/ssh"
 	"golang.org/x/crypto/ssh"
+
+	fwssh "github.com/fwpush/fwpush/internal/transport/ssh"
 )
 
 // DefaultPort is NETCONF over SSH's IANA port (RFC 6242 §3).

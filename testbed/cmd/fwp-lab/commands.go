@@ -1,9 +1,6 @@
 package main
 
 import (
-	"github.com/fwpush/fwpush/internal/project"
-	"github.com/fwpush/fwpush/testbed/labinv"
-
 	"context"
 	"errors"
 	"flag"
@@ -14,8 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/inventory"
 	"github.com/fwpush/fwpush/testbed"
 	"github.com/fwpush/fwpush/testbed/internal/listen"
+	"github.com/fwpush/fwpush/testbed/labinv"
 )
 
 // defaultState is where `up` keeps keys, configs, logs and lab.json, and
@@ -46,28 +46,22 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 2
 	}
-	hosts, skipped, err := testbed.HostsFromInventory(*inv)
+	topo, err := loadTopology(*inv, *playbook)
 	if err != nil {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 1
 	}
-	for i := range hosts {
-		hosts[i].TCP, hosts[i].UDP = tcpPorts, udpPorts
-	}
-	if *playbook != "" {
-		p, err := project.Load(project.Options{Inventory: *inv, Playbook: *playbook})
-		if err != nil {
-			fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
-			return 1
+	if *playbook == "" {
+		for i := range topo.Hosts {
+			topo.Hosts[i].TCP, topo.Hosts[i].UDP = tcpPorts, udpPorts
 		}
-		hosts = labinv.Specs(p)
 	}
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 1
 	}
-	opts := []testbed.Option{testbed.WithDir(*state), testbed.WithDetach(), testbed.WithListener(self, "listen")}
+	opts := append(topo.Options(), testbed.WithDir(*state), testbed.WithDetach(), testbed.WithListener(self, "listen"))
 	if *prefix != "" {
 		opts = append(opts, testbed.WithPrefix(*prefix))
 	}
@@ -77,12 +71,12 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opts = append(opts, testbed.WithController())
 	}
 	start := time.Now()
-	lab, err := testbed.Start(ctx, hosts, opts...)
+	lab, err := testbed.Start(ctx, topo.Hosts, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 1
 	}
-	printLab(stdout, lab, skipped, *rootLink, time.Since(start))
+	printLab(stdout, lab, topo.Skipped, *rootLink, time.Since(start))
 	if *writeInv != "" {
 		if err := labinv.WriteInventory(*inv, *writeInv, lab.KnownHostsPath(), lab.ClientKeyPath()); err != nil {
 			fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
@@ -93,25 +87,76 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// loadTopology reads the lab an inventory describes: with a playbook,
+// listeners on the ports its flows open; routed when the inventory has
+// lab_segments (see testbed/README.md).
+func loadTopology(inv, playbook string) (labinv.Topology, error) {
+	if playbook != "" {
+		p, err := project.Load(project.Options{Inventory: inv, Playbook: playbook, Registry: registry()})
+		if err != nil {
+			return labinv.Topology{}, err
+		}
+		return labinv.Build(p)
+	}
+	i, err := inventory.Load(inv, inventory.WithPlatforms(registry()))
+	if err != nil {
+		return labinv.Topology{}, err
+	}
+	return labinv.FromInventory(i)
+}
+
 func printLab(w io.Writer, lab *testbed.Lab, skipped []string, rootLink bool, took time.Duration) {
-	hosts := lab.Hosts()
-	fmt.Fprintf(w, "lab up: %d hosts in %s, state in %s\n", len(hosts), took.Round(time.Millisecond), lab.Dir())
+	hosts, routers := lab.Hosts(), lab.Routers()
+	fmt.Fprintf(w, "lab up: %d hosts", len(hosts))
+	if len(routers) > 0 {
+		fmt.Fprintf(w, ", %d routers, %d segments", len(routers), len(lab.Segments()))
+	}
+	fmt.Fprintf(w, " in %s, state in %s\n", took.Round(time.Millisecond), lab.Dir())
 	if len(skipped) > 0 {
 		fmt.Fprintf(w, "skipped (not Linux): %s\n", strings.Join(skipped, ", "))
 	}
+	for _, s := range lab.Segments() {
+		fmt.Fprintf(w, "  segment %-12s %s %s\n", s.Name, s.IPv4, s.IPv6)
+	}
+	var sshTo string
 	for _, h := range hosts {
 		var addrs []string
 		for _, a := range h.Addrs {
 			addrs = append(addrs, a.Addr().String())
 		}
-		fmt.Fprintf(w, "  %-20s %-28s %s\n", h.Name, lab.Namespace(h.Name), strings.Join(addrs, " "))
+		note := ""
+		if h.Segment != "" {
+			note = " [" + h.Segment + "]"
+		}
+		if h.NoSSHD {
+			note += " (no sshd)"
+		} else if sshTo == "" {
+			sshTo = h.Addrs[0].Addr().String()
+		}
+		fmt.Fprintf(w, "  %-20s %-28s %s%s\n", h.Name, lab.Namespace(h.Name), strings.Join(addrs, " "), note)
+	}
+	for _, r := range routers {
+		sshd := " (no sshd)"
+		if r.SSHD {
+			sshd = ""
+		}
+		fmt.Fprintf(w, "  %-20s %-28s router%s\n", r.Name, lab.Namespace(r.Name), sshd)
+		for _, i := range r.Interfaces {
+			var addrs []string
+			for _, a := range i.Addrs {
+				addrs = append(addrs, a.Addr().String())
+			}
+			fmt.Fprintf(w, "    %-18s %-10s %-8s %s\n", i.Name, i.Linux, i.Segment, strings.Join(addrs, " "))
+		}
 	}
 	via := ""
 	if !rootLink {
 		via = "ip netns exec " + lab.Namespace(testbed.Controller) + " "
 	}
-	fmt.Fprintf(w, "ssh: %sssh -i %s -o UserKnownHostsFile=%s root@%s\n",
-		via, lab.ClientKeyPath(), lab.KnownHostsPath(), hosts[0].Addrs[0].Addr())
+	if sshTo != "" {
+		fmt.Fprintf(w, "ssh: %sssh -i %s -o UserKnownHostsFile=%s root@%s\n",
+			via, lab.ClientKeyPath(), lab.KnownHostsPath(), sshTo)
+	}
 }
 
 func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -133,7 +178,7 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fwp-lab down: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "lab down: %d hosts removed\n", len(lab.Hosts()))
+	fmt.Fprintf(stdout, "lab down: %d hosts and %d routers removed\n", len(lab.Hosts()), len(lab.Routers()))
 	return 0
 }
 

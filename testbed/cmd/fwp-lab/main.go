@@ -1,7 +1,8 @@
 // Command fwp-lab starts and stops the netns lab from a Nornir inventory, for
-// `make lab-up` and `make lab-down`:
+// `make lab-up` and `make lab-down`; an inventory with lab_segments starts
+// a routed lab (testbed/README.md):
 //
-//	fwp-lab up --inventory DIR [--root-link] [--state DIR] [--prefix P] [--tcp 80,443] [--udp 53]
+//	fwp-lab up --inventory DIR [--playbook FILE] [--root-link] [--state DIR] [--prefix P] [--tcp 80,443] [--udp 53]
 //	fwp-lab down [--state DIR]
 //	fwp-lab sweep [--prefix P]
 package main
@@ -13,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/fwpush/fwpush/drivers/all"
 )
 
 func main() {
@@ -37,3 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return cmd(ctx, args[1:], stdout, stderr)
 }
+
+// registry resolves the inventory's platforms; tests add stand-ins for
+// platforms whose drivers they do not need.
+var registry = all.Registry

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fwpush/fwpush/drivers/driverstest"
 	"github.com/fwpush/fwpush/testbed"
 )
 
@@ -56,28 +57,45 @@ func sh(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// TestUpDownRootLink runs the real binary as `make lab-up` would, with
-// --root-link, but inside a scratch namespace standing in for the root one
-// (nsenter --net keeps the mount namespace, so the lab's namespaces are
-// still global): the test never touches the machine's own root namespace.
-func TestUpDownRootLink(t *testing.T) {
-	needRoot(t)
-	prefix := testbed.RandomPrefix()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	bin := filepath.Join(t.TempDir(), "fwp-lab")
-	sh(t, "go", "build", "-o", bin, ".")
-	scratch := "fwp-" + prefix + "-scratch"
-	sh(t, "ip", "netns", "add", scratch)
+// newScratch builds fwp-lab and a scratch namespace standing in for the root
+// one: the binary runs there under nsenter --net, which keeps the mount
+// namespace, so the lab's namespaces are still global, and the test never
+// touches the machine's own root namespace. It returns the binary, a
+// command runner inside the scratch namespace, the namespace, the lab
+// prefix and a state dir.
+func newScratch(ctx context.Context, t *testing.T) (bin string, inScratch func(...string) *exec.Cmd, ns, prefix, state string) {
+	prefix = testbed.RandomPrefix()
+	bin = filepath.Join(t.TempDir(), "fwp-lab")
+	sh(t, "go", "build", "-tags", "standins", "-o", bin, ".")
+	ns = "fwp-" + prefix + "-scratch"
+	sh(t, "ip", "netns", "add", ns)
 	t.Cleanup(func() {
 		testbed.Sweep(context.Background(), prefix)
-		exec.Command("ip", "netns", "del", scratch).Run()
+		exec.Command("ip", "netns", "del", ns).Run()
 	})
-	sh(t, "ip", "-n", scratch, "link", "set", "lo", "up")
-	state := filepath.Join(t.TempDir(), "state")
-	inScratch := func(args ...string) *exec.Cmd {
-		return exec.CommandContext(ctx, "nsenter", append([]string{"--net=/run/netns/" + scratch, "--"}, args...)...)
+	sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	state = filepath.Join(t.TempDir(), "state")
+	inScratch = func(args ...string) *exec.Cmd {
+		return exec.CommandContext(ctx, "nsenter", append([]string{"--net=/run/netns/" + ns, "--"}, args...)...)
 	}
+	return bin, inScratch, ns, prefix, state
+}
+
+// sshArgs runs cmd on root@addr with the lab's key and known_hosts.
+func sshArgs(state, addr, cmd string) []string {
+	return []string{"ssh", "-F", "/dev/null", "-i", filepath.Join(state, "id_ed25519"),
+		"-o", "UserKnownHostsFile=" + filepath.Join(state, "known_hosts"), "-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+		"root@" + addr, cmd}
+}
+
+// TestUpDownRootLink runs the real binary as `make lab-up` would, with
+// --root-link, inside a scratch namespace (see newScratch).
+func TestUpDownRootLink(t *testing.T) {
+	needRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin, inScratch, scratch, prefix, state := newScratch(ctx, t)
 
 	out, err := inScratch(bin, "up", "--inventory", "../../testdata/inventory", "--root-link",
 		"--state", state, "--prefix", prefix, "--tcp", "80", "--udp", "53").CombinedOutput()
@@ -98,10 +116,7 @@ func TestUpDownRootLink(t *testing.T) {
 
 	// `up` has exited; the lab must still answer from the "root" namespace.
 	for _, addr := range []string{"198.18.5.11", "2001:db8:5::21"} {
-		out, err := inScratch("ssh", "-F", "/dev/null", "-i", filepath.Join(state, "id_ed25519"),
-			"-o", "UserKnownHostsFile="+filepath.Join(state, "known_hosts"), "-o", "GlobalKnownHostsFile=/dev/null",
-			"-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-			"root@"+addr, "cat /etc/nftables.conf").CombinedOutput()
+		out, err := inScratch(sshArgs(state, addr, "cat /etc/nftables.conf")...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "fwp-"+prefix+"-") {
 			t.Errorf("ssh %s through the root link: %v: %s", addr, err, out)
 		}
@@ -133,4 +148,70 @@ func TestUpDownRootLink(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestUpDownRouted starts the routed example inventory as `make lab-up`
+// would (playbook, root link): the scratch "root" namespace reaches hosts
+// behind the router through fwp0's routes, and down removes every trace.
+func TestUpDownRouted(t *testing.T) {
+	needRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin, inScratch, scratch, prefix, state := newScratch(ctx, t)
+	out, err := inScratch(bin, "up", "--inventory", "../../labinv/testdata/routed", "--playbook", "../../labinv/testdata/routed.yml",
+		"--root-link", "--state", state, "--prefix", prefix).CombinedOutput()
+	if err != nil {
+		t.Fatalf("up: %v: %s", err, out)
+	}
+	t.Logf("up:\n%s", out)
+	for _, want := range []string{"4 hosts, 1 routers, 3 segments", "edge-rtr-1", "GigabitEthernet0/1 gi0-1", "win-1", "(no sshd)"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("up output lacks %q", want)
+		}
+	}
+	var st struct {
+		Segments []struct{ Name string }
+		Routers  []struct {
+			Name       string
+			Interfaces []struct{ Name, Linux string }
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(state, "lab.json"))
+	if err != nil || json.Unmarshal(b, &st) != nil || len(st.Segments) != 3 || len(st.Routers) != 1 || len(st.Routers[0].Interfaces) != 3 {
+		t.Fatalf("lab.json: %v: %s", err, b)
+	}
+	routes, _ := inScratch("ip", "route", "show").CombinedOutput()
+	if !strings.Contains(string(routes), "198.18.0.0/15 via 198.18.0.254 dev fwp0") {
+		t.Errorf("scratch routes:\n%s", routes)
+	}
+	// web-1 and db-1 sit behind the router; app-1 next to fwp0.
+	for _, addr := range []string{"198.18.9.11", "2001:db8:20::31", "198.18.0.21"} {
+		out, err := inScratch(sshArgs(state, addr, "ip -br addr show eth0")...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), addr) {
+			t.Errorf("ssh %s through the root link: %v: %s", addr, err, out)
+		}
+	}
+	script := "exec 3<>/dev/tcp/198.18.9.11/80 && head -c 100 <&3"
+	if out, err := inScratch("timeout", "5", "bash", "-c", script).CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "fwp-listen web-1 tcp/80") {
+		t.Errorf("web-1's listener: %v: %q", err, out)
+	}
+
+	out, err = inScratch(bin, "down", "--state", state).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "4 hosts and 1 routers removed") {
+		t.Fatalf("down: %v: %s", err, out)
+	}
+	if out, _ := inScratch("ip", "-o", "route", "show", "table", "all", "root", "198.18.0.0/15").CombinedOutput(); strings.TrimSpace(string(out)) != "" {
+		t.Errorf("lab routes left in the scratch namespace: %s", out)
+	}
+	left, _ := filepath.Glob("/run/netns/fwp-" + prefix + "-*")
+	if len(left) != 1 || filepath.Base(left[0]) != scratch {
+		t.Errorf("namespaces after down: %v", left)
+	}
+}
+
+// TestMain gives in-process runs the stand-in platforms the binary gets
+// with -tags standins.
+func TestMain(m *testing.M) {
+	registry = driverstest.LabRegistry
+	os.Exit(m.Run())
 }
