@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/shellquote"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -108,17 +109,12 @@ func (c *Client) wrap(cmd string) string {
 	if !c.sudo {
 		return cmd
 	}
-	return "sudo -n -- sh -c " + shellQuote(cmd)
+	return "sudo -n -- sh -c " + shellquote.Quote(cmd)
 }
 
 func sudoWantsPassword(stderr []byte) bool {
 	return bytes.Contains(stderr, []byte("sudo: a password is required")) ||
 		bytes.Contains(stderr, []byte("sudo: a terminal is required"))
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // abbrev keeps error messages readable when cmd is a long script.
