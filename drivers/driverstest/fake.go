@@ -24,6 +24,10 @@ type Device struct {
 	timer   *time.Timer
 	// Reject makes Apply fail before changing anything.
 	Reject bool
+	// StageFails makes Apply fail while staging, as a real session does
+	// when the connection drops before anything is armed: the transport
+	// cannot tell (indeterminate), the session can (not applied).
+	StageFails bool
 	// LockOut makes every new connection fail while an unconfirmed change
 	// is in place (a policy that drops new management connections).
 	LockOut bool
@@ -68,6 +72,9 @@ func (s *session) Apply(ctx context.Context, desired drivers.Config, within time
 	d.Applies++
 	if d.Reject {
 		return fmt.Errorf("%s: line 1: %w", d.Name, drivers.ErrRejected)
+	}
+	if d.StageFails {
+		return fmt.Errorf("%s: stage: connection lost: %w: %w", d.Name, drivers.ErrIndeterminate, drivers.ErrNotApplied)
 	}
 	d.before, d.running = d.running, desired
 	d.locked = d.LockOut

@@ -157,8 +157,11 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 		return fail("apply", err) // nothing changed yet
 	}
 	if err := s.Apply(ctx, d.Desired, o.ConfirmWithin); err != nil {
-		if errors.Is(err, drivers.ErrRejected) {
-			return fail("apply", err) // refused before anything changed
+		if errors.Is(err, drivers.ErrRejected) || errors.Is(err, drivers.ErrNotApplied) {
+			// Refused, or stopped while staging, before anything was armed
+			// or applied: the device is as it was, so this is a failure,
+			// not a rollback.
+			return fail("apply", err)
 		}
 		d = fail("apply", err)
 		d.Outcome = readBack(ctx, open, host, before, d.Desired, o)
