@@ -76,12 +76,12 @@ A refused connection counts as "reached": the firewall let it through.`,
 
 // probeRunner runs probe scripts on inventory hosts over SSH.
 func probeRunner(p *project.Project, topts drivers.TransportOptions) verify.Runner {
-	return func(ctx context.Context, host, script string) (string, error) {
+	return func(ctx context.Context, host, script string, stdin []byte) (string, error) {
 		c, err := linuxhost.Dial(ctx, drivers.Target{Host: p.Inv.Hosts[host], Options: topts})
 		if err != nil {
 			return "", err
 		}
 		defer c.Close()
-		return c.Run(ctx, script, nil)
+		return c.Run(ctx, script, stdin)
 	}
 }
