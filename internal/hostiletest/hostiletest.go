@@ -36,7 +36,10 @@ func NewCanaries(t testing.TB) Canaries {
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
 	}
-	c := Canaries{Prefix: filepath.Join(os.TempDir(), "fwpush-pwned-"+hex.EncodeToString(b))}
+	// /tmp itself, not os.TempDir(): lab hosts share the machine's /tmp,
+	// while $TMPDIR may point into a directory each lab host has its own
+	// copy of (such as /root), where a canary would go unseen.
+	c := Canaries{Prefix: filepath.Join("/tmp", "fwpush-pwned-"+hex.EncodeToString(b))}
 	t.Cleanup(func() {
 		for _, f := range c.Fired() {
 			os.Remove(f)
