@@ -9,6 +9,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxhost"
+	"github.com/fwpush/fwpush/internal/freetext"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/verify"
 )
@@ -56,7 +57,8 @@ A refused connection counts as "reached": the firewall let it through.`,
 					if r.Note != "" {
 						note = " (" + r.Note + ")"
 					}
-					fmt.Fprintf(g.out, "%s %s: got %s%s — %s\n", mark, r.Probe, r.Got, note, r.Why)
+					// The why is playbook text: one line, no terminal escapes.
+					fmt.Fprintf(g.out, "%s %s: got %s%s — %s\n", mark, r.Probe, r.Got, note, freetext.Line(r.Why))
 				}
 				fmt.Fprintf(g.out, "%d probes: %d passed, %d failed\n", len(rep.Results), rep.Passed, rep.Failed)
 			}
