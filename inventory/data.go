@@ -30,15 +30,10 @@ func (h *Host) parseData(doc *yamlsrc.Doc, at func(...any) []any, platform Platf
 	case nil:
 	case []any:
 		for i, x := range v {
-			s := strings.TrimSpace(fmt.Sprint(x))
 			// An address may carry its prefix length (198.18.1.5/24).
-			if p, err := netip.ParsePrefix(s); err == nil {
-				add(p.Addr())
-				continue
-			}
-			a, err := netip.ParseAddr(s)
+			a, err := parseHostAddr(strings.TrimSpace(fmt.Sprint(x)))
 			if err != nil {
-				errs = append(errs, doc.Errorf(at("data", "addresses", i), "bad address %q", s))
+				errs = append(errs, doc.Errorf(at("data", "addresses", i), "%v", err))
 				continue
 			}
 			add(a)
@@ -46,7 +41,7 @@ func (h *Host) parseData(doc *yamlsrc.Doc, at func(...any) []any, platform Platf
 	default:
 		errs = append(errs, doc.Errorf(at("data", "addresses"), "addresses must be a list"))
 	}
-	if a, err := netip.ParseAddr(h.Hostname); err == nil && !seen[a.Unmap()] {
+	if a, isAddr, err := checkHostname(h.Hostname); isAddr && err == nil {
 		add(a)
 	}
 	sortAddrs(h.Addresses)

@@ -86,6 +86,11 @@ func LoadFS(fsys fs.FS, dir string, opts ...Option) (*Inventory, error) {
 		return nil, errors.Join(errs...)
 	}
 	inv := &Inventory{Dir: dir, opts: o, Hosts: map[string]*Host{}, Groups: map[string]*Group{}, Networks: map[string]*Network{}}
+	if rd.Hostname != "" {
+		if _, _, err := checkHostname(rd.Hostname); err != nil {
+			errs = append(errs, src.defaults.Errorf([]any{"hostname"}, "%v", err))
+		}
+	}
 	errs = append(errs, inv.loadGroups(src, rg)...)
 	errs = append(errs, inv.loadNetworks(src, rn)...)
 	errs = append(errs, inv.loadHosts(&o, src, rh, rg, rd)...)
@@ -99,9 +104,17 @@ func (inv *Inventory) loadGroups(src source, rg map[string]rawHost) []error {
 	var errs []error
 	for _, name := range sortedKeys(rg) {
 		g := rg[name]
+		if err := checkEntityName("group", name); err != nil {
+			errs = append(errs, src.groups.Errorf([]any{name}, "%v", err))
+		}
+		if g.Hostname != "" {
+			if _, _, err := checkHostname(g.Hostname); err != nil {
+				errs = append(errs, src.groups.Errorf([]any{name, "hostname"}, "%v", err))
+			}
+		}
 		for i, parent := range g.Groups {
 			if _, ok := rg[parent]; !ok {
-				errs = append(errs, src.groups.Errorf([]any{name, "groups", i}, "group %q is not defined in groups.yaml", parent))
+				errs = append(errs, src.groups.Errorf([]any{name, "groups", i}, "group %s is not defined in groups.yaml", yamlsrc.Quote(parent)))
 			}
 		}
 		inv.Groups[name] = &Group{Name: name, Groups: g.Groups, Data: g.Data}
@@ -146,11 +159,16 @@ func (inv *Inventory) loadNetworks(src source, rn rawNetworks) []error {
 	for _, name := range sortedKeys(rn.Networks) {
 		n := rn.Networks[name]
 		if !validName(name) || name == "any" {
-			errs = append(errs, src.networks.Errorf([]any{"networks", name}, "network name %q: use lower-case letters, digits and '-', not 'any'", name))
+			errs = append(errs, src.networks.Errorf([]any{"networks", name}, "network name %s: use lower-case letters, digits and '-', not 'any'", yamlsrc.Quote(name)))
+		}
+		for i, r := range n.Roles {
+			if !validName(r) {
+				errs = append(errs, src.networks.Errorf([]any{"networks", name, "roles", i}, "role name %s: use lower-case letters, digits and '-'", yamlsrc.Quote(r)))
+			}
 		}
 		net := &Network{Name: name, Description: n.Description, Roles: n.Roles}
 		if len(n.Prefixes) == 0 {
-			errs = append(errs, src.networks.Errorf([]any{"networks", name}, "network %q has no prefixes", name))
+			errs = append(errs, src.networks.Errorf([]any{"networks", name}, "network %s has no prefixes", yamlsrc.Quote(name)))
 		}
 		for i, s := range n.Prefixes {
 			p, err := ParsePrefix(s)
@@ -174,9 +192,12 @@ func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHos
 	for _, name := range sortedKeys(rh) {
 		raw := rh[name]
 		at := func(field ...any) []any { return append([]any{name}, field...) }
+		if err := checkEntityName("host", name); err != nil {
+			errs = append(errs, src.hosts.Errorf(at(), "%v", err))
+		}
 		for i, g := range raw.Groups {
 			if _, ok := rg[g]; !ok {
-				errs = append(errs, src.hosts.Errorf(at("groups", i), "group %q is not defined in groups.yaml", g))
+				errs = append(errs, src.hosts.Errorf(at("groups", i), "group %s is not defined in groups.yaml", yamlsrc.Quote(g)))
 			}
 		}
 		chain := resolutionChain(raw, rg, rd)
@@ -194,7 +215,12 @@ func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHos
 			}
 		}
 		if h.Hostname == "" {
-			h.Hostname = name
+			h.Hostname = name // a valid host name is a valid hostname
+		}
+		if raw.Hostname != "" {
+			if _, _, err := checkHostname(raw.Hostname); err != nil {
+				errs = append(errs, src.hosts.Errorf(at("hostname"), "%v", err))
+			}
 		}
 		platform := first(chain, func(r rawHost) string { return r.Platform })
 		info, ok := o.resolvePlatform(platform)
@@ -293,22 +319,29 @@ func mergeData(chain []rawHost) map[string]any {
 }
 
 // ParsePrefix parses a CIDR or a bare address (as a host prefix), masking
-// host bits off so "198.18.1.5/24" is rejected rather than guessed at.
+// host bits off so "198.18.1.5/24" is rejected rather than guessed at. A
+// zone or an IPv4-mapped address is rejected (see addr.go).
 func ParsePrefix(s string) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
 	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("bad address or CIDR %q", s)
+			return netip.Prefix{}, fmt.Errorf("bad address or CIDR %s", yamlsrc.Quote(s))
 		}
-		return netip.PrefixFrom(a.Unmap(), a.BitLen()), nil
+		if err := checkForm(s, a); err != nil {
+			return netip.Prefix{}, err
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("bad CIDR %q", s)
+		return netip.Prefix{}, fmt.Errorf("bad CIDR %s", yamlsrc.Quote(s))
+	}
+	if err := checkForm(s, p.Addr()); err != nil {
+		return netip.Prefix{}, err
 	}
 	if p.Masked() != p {
-		return netip.Prefix{}, fmt.Errorf("bad CIDR %q: host bits set (did you mean %s?)", s, p.Masked())
+		return netip.Prefix{}, fmt.Errorf("bad CIDR %s: host bits set (did you mean %s?)", yamlsrc.Quote(s), p.Masked())
 	}
 	return p, nil
 }

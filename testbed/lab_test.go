@@ -51,8 +51,9 @@ const (
 // timeout(1), and returns what the listener said: a probe by a real process
 // in the namespace, independent of DialFrom.
 func bashProbe(ctx context.Context, l *Lab, from string, to netip.AddrPort, limit time.Duration) (string, error) {
-	script := fmt.Sprintf("exec 3<>/dev/tcp/%s/%d && head -c 200 <&3", to.Addr(), to.Port())
-	out, err := l.Exec(ctx, from, "timeout", fmt.Sprint(limit.Seconds()), "bash", "-c", script)
+	// The address and port reach bash as arguments, never as code.
+	out, err := l.Exec(ctx, from, "timeout", fmt.Sprint(limit.Seconds()), "bash", "-c",
+		`exec 3<>"/dev/tcp/$1/$2" && head -c 200 <&3`, "probe", to.Addr().String(), fmt.Sprint(to.Port()))
 	return string(out), err
 }
 

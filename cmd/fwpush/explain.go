@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fwpush/fwpush/internal/explain"
+	"github.com/fwpush/fwpush/internal/freetext"
 	"github.com/fwpush/fwpush/internal/policy"
 )
 
@@ -104,7 +105,8 @@ func printExplain(g *globals, res *explain.Result) {
 			}
 			why := ""
 			if len(c.Why) > 0 {
-				why = " — " + strings.Join(c.Why, "; ")
+				// Playbook text, shown on a terminal: one line, no escapes.
+				why = " — " + freetext.Line(strings.Join(c.Why, "; "))
 			}
 			fmt.Fprintf(g.out, "      %s/%s: %s by %s%s\n", c.Device, c.Filter, action, c.Rule, why)
 		}

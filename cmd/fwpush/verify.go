@@ -9,6 +9,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxhost"
+	"github.com/fwpush/fwpush/internal/freetext"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/verify"
 )
@@ -56,7 +57,8 @@ A refused connection counts as "reached": the firewall let it through.`,
 					if r.Note != "" {
 						note = " (" + r.Note + ")"
 					}
-					fmt.Fprintf(g.out, "%s %s: got %s%s — %s\n", mark, r.Probe, r.Got, note, r.Why)
+					// The why is playbook text: one line, no terminal escapes.
+					fmt.Fprintf(g.out, "%s %s: got %s%s — %s\n", mark, r.Probe, r.Got, note, freetext.Line(r.Why))
 				}
 				fmt.Fprintf(g.out, "%d probes: %d passed, %d failed\n", len(rep.Results), rep.Passed, rep.Failed)
 			}
@@ -76,12 +78,12 @@ A refused connection counts as "reached": the firewall let it through.`,
 
 // probeRunner runs probe scripts on inventory hosts over SSH.
 func probeRunner(p *project.Project, topts drivers.TransportOptions) verify.Runner {
-	return func(ctx context.Context, host, script string) (string, error) {
+	return func(ctx context.Context, host, script string, stdin []byte) (string, error) {
 		c, err := linuxhost.Dial(ctx, drivers.Target{Host: p.Inv.Hosts[host], Options: topts})
 		if err != nil {
 			return "", err
 		}
 		defer c.Close()
-		return c.Run(ctx, script, nil)
+		return c.Run(ctx, script, stdin)
 	}
 }

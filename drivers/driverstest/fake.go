@@ -28,6 +28,10 @@ type Device struct {
 	holder  *drivers.Trial
 	// Reject makes Apply fail before changing anything.
 	Reject bool
+	// StageFails makes Apply fail while staging, as a real session does
+	// when the connection drops before anything is armed: the transport
+	// cannot tell (indeterminate), the session can (not applied).
+	StageFails bool
 	// LockOut makes every new connection fail while an unconfirmed change
 	// is in place (a policy that drops new management connections).
 	LockOut bool
@@ -91,6 +95,9 @@ func (s *session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 	}
 	if d.Reject {
 		return drivers.Armed{}, fmt.Errorf("line 1: %w", fault.ErrRejected)
+	}
+	if d.StageFails {
+		return drivers.Armed{}, fmt.Errorf("stage: connection lost: %w: %w", fault.ErrIndeterminate, fault.ErrNotApplied)
 	}
 	d.before, d.running = d.running, desired
 	d.locked = d.LockOut

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/shellquote"
 	"github.com/fwpush/fwpush/internal/transport/ssh"
 )
 
@@ -63,7 +64,7 @@ func (c *Conn) Run(ctx context.Context, script string, stdin []byte) (string, er
 }
 
 func (c *Conn) run(ctx context.Context, script string, stdin []byte) (ssh.Result, error) {
-	cmd := "sh -c " + Quote(script)
+	cmd := "sh -c " + shellquote.Quote(script)
 	if stdin == nil {
 		return c.client.Run(ctx, cmd, nil)
 	}
@@ -100,19 +101,6 @@ func trim(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// Quote single-quotes s for sh.
-func Quote(s string) string {
-	out := []byte{'\''}
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\'' {
-			out = append(out, `'\''`...)
-		} else {
-			out = append(out, s[i])
-		}
-	}
-	return string(append(out, '\''))
 }
 
 // seconds renders a duration as whole seconds, rounding up so a timer is

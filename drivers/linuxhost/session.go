@@ -2,12 +2,9 @@ package linuxhost
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 	"time"
 
@@ -94,11 +91,24 @@ func (s *Session) Origin(ctx context.Context) (netip.Addr, error) {
 
 // Validate checks desired on the device without applying it.
 func (s *Session) Validate(ctx context.Context, desired drivers.Config) error {
-	if err := s.stage(ctx, "check", desired); err != nil {
-		return err
+	var b bundle
+	if err := b.add(s.d, "check", desired); err != nil {
+		return fmt.Errorf("%s: stage: %w", s.c.Host, err)
 	}
-	if _, err := s.c.Run(ctx, s.d.CheckScript(StateDir+"/check"), nil); err != nil {
-		return fmt.Errorf("%s: check: %v: %w", s.c.Host, err, fault.ErrRejected)
+	return s.stageAndCheck(ctx, &b, StateDir+"/check")
+}
+
+// stageAndCheck stages b and runs the dialect's check of the files under
+// prefix, in one round trip. Neither step touches the policy in force, so
+// any failure here leaves the device as it was.
+func (s *Session) stageAndCheck(ctx context.Context, b *bundle, prefix string) error {
+	script, stdin := b.script(StateDir)
+	script += fmt.Sprintf("%s || exit %d\n", s.d.CheckScript(prefix), exitRejected)
+	if _, err := s.c.Run(ctx, script, stdin); err != nil {
+		if exit, ok := exitStatus(err, exitRejected); ok {
+			return fmt.Errorf("%s: check: %s: %w", s.c.Host, exit.Output(), fault.ErrRejected)
+		}
+		return fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
 	}
 	return nil
 }
@@ -124,24 +134,19 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 	} else {
 		var err error
 		if before, err = s.Fetch(ctx); err != nil {
-			return drivers.Armed{}, err
+			return drivers.Armed{}, fmt.Errorf("%w: %w", err, fault.ErrNotApplied)
 		}
 	}
 	s.fetched = nil // from here on the device may change
-	rb, err := s.stageScript("rollback", before)
-	if err != nil {
-		return drivers.Armed{}, err
+	var b bundle
+	if err := b.add(s.d, "rollback", before); err != nil {
+		return drivers.Armed{}, fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
 	}
-	ds, err := s.stageScript("desired", desired)
-	if err != nil {
-		return drivers.Armed{}, err
+	if err := b.add(s.d, "desired", desired); err != nil {
+		return drivers.Armed{}, fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
 	}
-	check := fmt.Sprintf("%s || exit %d\n", s.d.CheckScript(StateDir+"/desired"), exitRejected)
-	if _, err := s.c.Run(ctx, rb+ds+check, nil); err != nil {
-		if exit, ok := exitStatus(err, exitRejected); ok {
-			return drivers.Armed{}, fmt.Errorf("%s: check: %s: %w", s.c.Host, exit.Output(), fault.ErrRejected)
-		}
-		return drivers.Armed{}, fmt.Errorf("%s: stage: %w", s.c.Host, err)
+	if err := s.stageAndCheck(ctx, &b, StateDir+"/desired"); err != nil {
+		return drivers.Armed{}, err
 	}
 	script := s.d.ApplyScript(StateDir + "/desired")
 	// The timer counts whole seconds from when the script runs, which is
@@ -273,8 +278,13 @@ func (s *Session) Confirm(ctx context.Context, t drivers.Trial) error {
 // Rollback restores to (and persists it), disarming any pending timer.
 func (s *Session) Rollback(ctx context.Context, to drivers.Config, t drivers.Trial) error {
 	s.fetched = nil
-	if err := s.stage(ctx, "rollback", to); err != nil {
-		return err
+	var b bundle
+	if err := b.add(s.d, "rollback", to); err != nil {
+		return fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
+	}
+	script, stdin := b.script(StateDir)
+	if _, err := s.c.Run(ctx, script, stdin); err != nil {
+		return fmt.Errorf("%s: stage rollback: %w: %w", s.c.Host, err, fault.ErrNotApplied)
 	}
 	if err := s.disarm(ctx); err != nil && !errors.Is(err, errNothingArmed) {
 		return fmt.Errorf("%s: rollback: %w", s.c.Host, err)
@@ -293,50 +303,4 @@ func (s *Session) persist(ctx context.Context, prefix string) error {
 		return fmt.Errorf("%s: persist: %w", s.c.Host, err)
 	}
 	return nil
-}
-
-// stage writes c's files as StateDir/<prefix>.<suffix> in one round trip,
-// each by temp file + rename.
-func (s *Session) stage(ctx context.Context, prefix string, c drivers.Config) error {
-	script, err := s.stageScript(prefix, c)
-	if err != nil {
-		return err
-	}
-	if _, err := s.c.Run(ctx, script, nil); err != nil {
-		return fmt.Errorf("%s: stage %s: %w", s.c.Host, prefix, err)
-	}
-	return nil
-}
-
-// stageScript is the script stage runs.
-func (s *Session) stageScript(prefix string, c drivers.Config) (string, error) {
-	files, err := s.d.Stage(c)
-	if err != nil {
-		return "", fmt.Errorf("%s: stage: %w", s.c.Host, err)
-	}
-	marker := "FWPUSH_EOF_" + randHex()
-	var b strings.Builder
-	fmt.Fprintf(&b, "set -e\numask 077\nmkdir -p %s\ncd %s\n", StateDir, StateDir)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		data := string(files[n])
-		if strings.Contains(data, marker) {
-			return "", fmt.Errorf("%s: stage: content contains the heredoc marker", s.c.Host)
-		}
-		if !strings.HasSuffix(data, "\n") {
-			data += "\n"
-		}
-		fmt.Fprintf(&b, "cat > %[1]s.%[2]s.tmp <<'%[3]s'\n%[4]s%[3]s\nmv -f %[1]s.%[2]s.tmp %[1]s.%[2]s\n", prefix, n, marker, data)
-	}
-	return b.String(), nil
-}
-
-func randHex() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

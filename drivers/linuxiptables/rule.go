@@ -9,6 +9,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/linuxhost"
 	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/fault"
+	"github.com/fwpush/fwpush/internal/freetext"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 )
@@ -51,7 +52,9 @@ func (r *renderer) rule(chain, ifFlag string, rule *intent.Rule) ([]string, erro
 		return nil, err
 	}
 	var tail string
-	if c := cut(clean(why(rule.Why)), maxComment); c != "" {
+	// One readable line cut on a word boundary (see freetext.Line); quote
+	// escapes what iptables-restore would otherwise read as syntax.
+	if c := freetext.Cut(freetext.Line(why(rule.Why)), maxComment); c != "" {
 		tail = " -m comment --comment" + quote(c)
 	}
 	var out []string

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxhost"
+	"github.com/fwpush/fwpush/internal/shellquote"
 )
 
 // PersistDir holds the confirmed rules for boot: iptables.rules,
@@ -49,17 +50,18 @@ func (dialect) Stage(c drivers.Config) (map[string][]byte, error) {
 }
 
 func (dialect) CheckScript(p string) string {
-	return "iptables-restore --test --noflush < " + p + ".v4 && ip6tables-restore --test --noflush < " + p + ".v6"
+	return "iptables-restore --test --noflush < " + shellquote.Quote(p+".v4") +
+		" && ip6tables-restore --test --noflush < " + shellquote.Quote(p+".v6")
 }
 
-func (dialect) ApplyScript(p string) string { return "sh " + p + ".sh " + p }
+func (dialect) ApplyScript(p string) string { return "sh " + shellquote.Join(p+".sh", p) }
 
 func (dialect) PersistScript(p string) string {
 	var b strings.Builder
-	b.WriteString("set -e; mkdir -p " + PersistDir + "; ")
+	b.WriteString("set -e; mkdir -p " + shellquote.Quote(PersistDir) + "; ")
 	for _, f := range [][2]string{{".v4", "iptables.rules"}, {".v6", "ip6tables.rules"}, {".sh", "apply.sh"}} {
-		dst := PersistDir + "/" + f[1]
-		fmt.Fprintf(&b, "cp %s%s %s.tmp; mv -f %s.tmp %s; ", p, f[0], dst, dst, dst)
+		src, dst, tmp := shellquote.Quote(p+f[0]), shellquote.Quote(PersistDir+"/"+f[1]), shellquote.Quote(PersistDir+"/"+f[1]+".tmp")
+		fmt.Fprintf(&b, "cp %s %s; mv -f %s %s; ", src, tmp, tmp, dst)
 	}
 	return b.String()
 }
@@ -100,16 +102,16 @@ unhook() {
 		for _, chain := range managed {
 			builtin := strings.TrimPrefix(chain, ChainPrefix)
 			if hooked[part.name+chain] {
-				fmt.Fprintf(&b, "ensure %s %s %s\n", part.cmd, builtin, chain)
+				fmt.Fprintf(&b, "ensure %s\n", shellquote.Join(part.cmd, builtin, chain))
 			} else {
-				fmt.Fprintf(&b, "unhook %s %s %s\n", part.cmd, builtin, chain)
+				fmt.Fprintf(&b, "unhook %s\n", shellquote.Join(part.cmd, builtin, chain))
 			}
 		}
 		// No policy at all for this family (a rollback to before fwpush):
 		// leave no empty chains of ours behind either.
 		if strings.TrimSpace(c.Part(part.name)) == "" {
 			for _, chain := range managed {
-				fmt.Fprintf(&b, "%s -X %s 2>/dev/null || true\n", part.cmd, chain)
+				fmt.Fprintf(&b, "%s 2>/dev/null || true\n", shellquote.Join(part.cmd, "-X", chain))
 			}
 		}
 	}

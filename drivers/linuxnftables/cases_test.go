@@ -53,9 +53,7 @@ type compiled struct {
 // package).
 func load(t *testing.T, s system) *compiled {
 	t.Helper()
-	reg := drivers.NewRegistry()
-	require.NoError(t, reg.Register(Platform()))
-	require.NoError(t, reg.Register(linuxiptables.Platform()))
+	reg := linuxRegistry(t)
 	inv, err := inventory.Load(s.inventory, inventory.WithPlatforms(reg))
 	require.NoError(t, err, s.name)
 	pb, err := policy.Load(s.playbook)
@@ -63,6 +61,15 @@ func load(t *testing.T, s system) *compiled {
 	intents, err := compile.Compile(pb, inv, nil, reg)
 	require.NoError(t, err, s.name)
 	return &compiled{Inv: inv, Intents: intents}
+}
+
+// linuxRegistry holds the two Linux platforms the example inventories use.
+func linuxRegistry(t *testing.T) *drivers.Registry {
+	t.Helper()
+	reg := drivers.NewRegistry()
+	require.NoError(t, reg.Register(Platform()))
+	require.NoError(t, reg.Register(linuxiptables.Platform()))
+	return reg
 }
 
 // goldenHost picks the host whose render is kept as a golden file: the

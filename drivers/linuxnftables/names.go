@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/fwpush/fwpush/internal/freetext"
 	"github.com/fwpush/fwpush/internal/policy"
 )
 
@@ -74,12 +75,19 @@ func withHash(id, original string) string {
 	return fmt.Sprintf("%s_%08x", id, h.Sum32())
 }
 
-// comment makes text safe for an nft (or iptables) comment or log prefix:
-// nft has no escape for '"' inside a string, so it becomes '\”; control
-// characters become spaces; the result is cut to max bytes on a rune
-// boundary.
-func comment(text string, max int) string {
-	text = strings.ToValidUTF8(text, "?")
+// comment is a rule's reasons as an nft comment: one readable line (see
+// freetext.Line) cut on a word boundary to nft's limit. nft strings have
+// no escapes at all, so a double quote becomes a single one; everything
+// else, backslashes, ';' and braces included, is literal inside the
+// quotes.
+func comment(reasons []string) string {
+	return strings.ReplaceAll(freetext.Cut(freetext.Line(why(reasons)), maxComment), `"`, "'")
+}
+
+// logPrefix makes a prefix fwpush generates (chain and rule ID) safe for
+// an nft log prefix, cut to max bytes on a rune boundary: its trailing
+// space matters, so it is not trimmed.
+func logPrefix(text string, max int) string {
 	text = strings.Map(func(r rune) rune {
 		switch {
 		case r == '"':
@@ -88,7 +96,7 @@ func comment(text string, max int) string {
 			return ' '
 		}
 		return r
-	}, text)
+	}, strings.ToValidUTF8(text, "?"))
 	for len(text) > max {
 		_, size := utf8.DecodeLastRuneInString(text)
 		text = text[:len(text)-size]

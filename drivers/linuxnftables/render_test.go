@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -115,14 +116,19 @@ func TestIdentifiers(t *testing.T) {
 }
 
 func TestComment(t *testing.T) {
-	tests := map[string]struct{ in, want string }{
-		"quotes":   {`say "hi"`, `say 'hi'`},
-		"controls": {"a\tb\nc", "a b c"},
-		"utf8 cut": {"aaaaaaaaa" + "é", "aaaaaaaaa"},
+	tests := map[string]struct {
+		in   []string
+		want string
+	}{
+		"quotes":   {[]string{`say "hi"`}, `say 'hi'`},
+		"controls": {[]string{"a\tb\nc"}, "a b c"},
+		"joined":   {[]string{" one ", "", "two"}, "one; two"},
+		"cut":      {[]string{strings.Repeat("word ", 30)}, strings.TrimSpace(strings.Repeat("word ", 25)) + "…"},
 	}
 	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) { require.Equal(t, tc.want, comment(tc.in, 10)) })
+		t.Run(name, func(t *testing.T) { require.Equal(t, tc.want, comment(tc.in)) })
 	}
+	require.Equal(t, "fwpush input flow-1: ", logPrefix("fwpush input flow-1: ", 127), "a log prefix keeps its space")
 }
 
 func TestCapabilitiesAndOpen(t *testing.T) {

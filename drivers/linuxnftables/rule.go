@@ -142,10 +142,10 @@ func ports(rs []policy.PortRange) string {
 func (r *renderer) tail(chain string, rule *intent.Rule, matches []string, verdict string) string {
 	parts := matches
 	if rule.Log {
-		parts = append(parts, `log prefix "`+comment("fwpush "+chain+" "+rule.ID+": ", 127)+`"`)
+		parts = append(parts, `log prefix "`+logPrefix("fwpush "+chain+" "+rule.ID+": ", 127)+`"`)
 	}
 	parts = append(parts, verdict)
-	if c := comment(why(rule.Why), maxComment); c != "" {
+	if c := comment(rule.Why); c != "" {
 		parts = append(parts, `comment "`+c+`"`)
 	}
 	return strings.Join(parts, " ")

@@ -2,9 +2,11 @@ package linuxnftables
 
 import (
 	"context"
+	"path"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxhost"
+	"github.com/fwpush/fwpush/internal/shellquote"
 )
 
 // PersistPath is where a confirmed table is kept for boot. Debian's
@@ -18,7 +20,7 @@ type dialect struct{}
 
 func (dialect) FetchScript() string {
 	// A missing table is an empty owned part, not an error.
-	return "nft list table " + Table + " 2>/dev/null || true"
+	return "nft list table " + Table + " 2>/dev/null || true" // Table is two fixed words
 }
 
 func (dialect) Parse(out string) (drivers.Config, error) {
@@ -29,12 +31,14 @@ func (dialect) Stage(c drivers.Config) (map[string][]byte, error) {
 	return map[string][]byte{"nft": []byte(ApplyScript(c))}, nil
 }
 
-func (dialect) CheckScript(p string) string { return "nft -c -f " + p + ".nft" }
+func (dialect) CheckScript(p string) string { return "nft -c -f " + shellquote.Quote(p+".nft") }
 
-func (dialect) ApplyScript(p string) string { return "nft -f " + p + ".nft" }
+func (dialect) ApplyScript(p string) string { return "nft -f " + shellquote.Quote(p+".nft") }
 
 func (dialect) PersistScript(p string) string {
-	return "set -e; mkdir -p /etc/fwpush; cp " + p + ".nft " + PersistPath + ".tmp; mv -f " + PersistPath + ".tmp " + PersistPath
+	tmp := shellquote.Quote(PersistPath + ".tmp")
+	return "set -e; mkdir -p " + shellquote.Quote(path.Dir(PersistPath)) + "; cp " + shellquote.Quote(p+".nft") + " " + tmp +
+		"; mv -f " + tmp + " " + shellquote.Quote(PersistPath)
 }
 
 func open(ctx context.Context, t drivers.Target) (drivers.Session, error) {

@@ -328,8 +328,11 @@ func pushDevice(ctx context.Context, d Device, open plan.Opener, o Options) Devi
 		d.Armed = &armed
 	}
 	if err != nil {
-		if errors.Is(err, fault.ErrRejected) || errors.Is(err, fault.ErrLocked) {
-			return fail("apply", err) // refused before anything changed
+		if errors.Is(err, fault.ErrRejected) || errors.Is(err, fault.ErrNotApplied) || errors.Is(err, fault.ErrLocked) {
+			// Refused, held by another trial, or stopped while staging,
+			// before anything was armed or applied: the device is as it
+			// was, so this is a failure, not a rollback.
+			return fail("apply", err)
 		}
 		d = fail("apply", err)
 		d.Outcome = readBack(ctx, open, d, o)

@@ -83,6 +83,23 @@ func TestRejectedChangesNothing(t *testing.T) {
 	assert.Equal(t, 1, rep.Summary.Counts[engine.Failed])
 }
 
+// TestStagingFailureIsFailed: a session that fails while staging, before
+// anything is armed, changed nothing; the outcome says so at once, rather
+// than "rolled-back" after waiting out a timer that was never armed.
+func TestStagingFailureIsFailed(t *testing.T) {
+	p, devs, open := setup(t)
+	devs["db-1"].SetRunning(driverstest.Config("old\n"))
+	devs["db-1"].StageFails = true
+	o := Options{ConfirmWithin: 2 * time.Second, Settle: time.Second, Engine: engine.Options{MaxFailPercentage: -1}}
+	t0 := time.Now()
+	rep, err := Run(context.Background(), p, open, o)
+	require.Error(t, err)
+	assert.Equal(t, Failed, outcomes(rep)["db-1"])
+	assert.Equal(t, "old\n", devs["db-1"].Running().String())
+	assert.Less(t, time.Since(t0), o.ConfirmWithin, "nothing armed, nothing to wait for")
+	assert.Equal(t, Confirmed, outcomes(rep)["web-1"])
+}
+
 func TestPostCheckFailureRollsBackNow(t *testing.T) {
 	p, devs, open := setup(t)
 	devs["app-1"].SetRunning(driverstest.Config("old\n"))

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/fwpush/fwpush/internal/policy"
+	"github.com/fwpush/fwpush/internal/yamlsrc"
 	"github.com/fwpush/fwpush/inventory"
 )
 
@@ -24,7 +25,7 @@ func Validate(pb *policy.Playbook, inv *inventory.Inventory) error {
 				switch r.kind(n) {
 				case "":
 					errs = append(errs, pb.Doc.Errorf([]any{"flows", f.Index, side, j},
-						"unknown role %q: declare it under roles, or name an inventory network or any", n))
+						"unknown role %s: declare it under roles, or name an inventory network or any", yamlsrc.Quote(n)))
 					empty = false
 				case "any", "network":
 					empty = false

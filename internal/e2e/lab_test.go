@@ -43,13 +43,13 @@ func (e *env) opener() plan.Opener {
 }
 
 func (e *env) runner() verify.Runner {
-	return func(ctx context.Context, host, script string) (string, error) {
+	return func(ctx context.Context, host, script string, stdin []byte) (string, error) {
 		c, err := linuxhost.Dial(ctx, drivers.Target{Host: e.p.Inv.Hosts[host], Options: e.opts, Dial: e.lab.DialContext})
 		if err != nil {
 			return "", err
 		}
 		defer c.Close()
-		return c.Run(ctx, script, nil)
+		return c.Run(ctx, script, stdin)
 	}
 }
 

@@ -24,6 +24,11 @@ var (
 	// ErrRejected means the device refused the configuration (a syntax or
 	// validation error); nothing was applied.
 	ErrRejected = errors.New("configuration rejected by device")
+	// ErrNotApplied means a step that cannot change the device's policy
+	// (reading it, staging files, checking them) failed before anything
+	// was applied or armed: the device is as it was. It takes precedence
+	// over ErrIndeterminate from the transport, which cannot know that.
+	ErrNotApplied = errors.New("not applied: the device was not changed")
 	// ErrLocked means another trial holds the device; nothing was applied.
 	ErrLocked = errors.New("device locked by another trial")
 )

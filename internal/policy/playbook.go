@@ -138,7 +138,7 @@ func parsePush(raw rawPush, bad func(path []any, format string, args ...any)) Pu
 		d, err := time.ParseDuration(raw.ConfirmTimeout)
 		switch {
 		case err != nil:
-			bad([]any{"push", "confirm_timeout"}, "confirm_timeout %q: want a duration such as 120s or 5m", raw.ConfirmTimeout)
+			bad([]any{"push", "confirm_timeout"}, "confirm_timeout %s: want a duration such as 120s or 5m", yamlsrc.Quote(raw.ConfirmTimeout))
 		case d < 10*time.Second || d > time.Hour:
 			bad([]any{"push", "confirm_timeout"}, "confirm_timeout %s: want 10s to 1h (too short a device reverts before it can be confirmed; to push without a revert, use --no-confirm, which says so)", d)
 		}
@@ -153,7 +153,7 @@ func parsePush(raw rawPush, bad func(path []any, format string, args ...any)) Pu
 	for i, s := range raw.Serial {
 		n, _ := strconv.Atoi(strings.TrimSuffix(s, "%"))
 		if !serialRE.MatchString(s) || (strings.HasSuffix(s, "%") && n > 100) {
-			bad([]any{"push", "serial", i}, "serial %q: want a number of devices or a percentage (1 to 100%%)", s)
+			bad([]any{"push", "serial", i}, "serial %s: want a number of devices or a percentage (1 to 100%%)", yamlsrc.Quote(s))
 		}
 	}
 	if m := raw.MaxFailPercentage; m != nil && (*m < 0 || *m > 100) {
@@ -232,7 +232,7 @@ func Parse(file string, data []byte) (*Playbook, error) {
 		errs = append(errs, doc.Errorf(path, format, args...))
 	}
 	if !nameRE.MatchString(raw.Name) {
-		bad([]any{"name"}, "name %q: use lower-case letters, digits and '-'", raw.Name)
+		bad([]any{"name"}, "name %s: use lower-case letters, digits and '-'", yamlsrc.Quote(raw.Name))
 	}
 	pb.Options = Options{Egress: raw.Options.Egress, LogDrops: raw.Options.LogDrops, Features: raw.Options.Features, ICMP: DefaultICMP}
 	pb.Push = parsePush(raw.Push, bad)
@@ -248,14 +248,22 @@ func Parse(file string, data []byte) (*Playbook, error) {
 	}
 	for _, name := range sortedKeys(raw.Roles) {
 		if !nameRE.MatchString(name) || name == Any {
-			bad([]any{"roles", name}, "role name %q: use lower-case letters, digits and '-' (and not 'any', which is built in)", name)
+			bad([]any{"roles", name}, "role name %s: use lower-case letters, digits and '-' (and not 'any', which is built in)", yamlsrc.Quote(name))
+		}
+	}
+	for _, name := range sortedKeys(raw.Options.Features) {
+		if !nameRE.MatchString(name) {
+			bad([]any{"options", "features", name}, "feature name %s: use lower-case letters, digits and '-'", yamlsrc.Quote(name))
 		}
 	}
 	for _, name := range sortedKeys(raw.Services) {
 		s := raw.Services[name]
+		if !nameRE.MatchString(name) {
+			bad([]any{"services", name}, "service name %s: use lower-case letters, digits and '-'", yamlsrc.Quote(name))
+		}
 		svc := &Service{Name: name, Description: s.Description}
 		if len(s.Ports) == 0 {
-			bad([]any{"services", name}, "service %q lists no ports", name)
+			bad([]any{"services", name}, "service %s lists no ports", yamlsrc.Quote(name))
 		}
 		for i, p := range s.Ports {
 			m, err := ParseMatch(p)
@@ -297,11 +305,11 @@ func (pb *Playbook) parseFlow(i int, rf rawFlow, bad func([]any, string, ...any)
 	case "deny", "drop", "reject":
 		f.Deny = true
 	default:
-		bad(at("action"), "action must be permit or deny, not %q", rf.Action)
+		bad(at("action"), "action must be permit or deny, not %s", yamlsrc.Quote(rf.Action))
 	}
 	if f.Feature != "" {
 		if _, ok := pb.Options.Features[f.Feature]; !ok {
-			bad(at("feature"), "feature %q is not declared in options.features", f.Feature)
+			bad(at("feature"), "feature %s is not declared in options.features", yamlsrc.Quote(f.Feature))
 		}
 	}
 	services := rf.Services
@@ -311,7 +319,7 @@ func (pb *Playbook) parseFlow(i int, rf rawFlow, bad func([]any, string, ...any)
 	for j, name := range services {
 		svc, ok := pb.Services[name]
 		if !ok {
-			bad(at("services", j), "unknown service %q", name)
+			bad(at("services", j), "unknown service %s", yamlsrc.Quote(name))
 			continue
 		}
 		f.Services = append(f.Services, name)

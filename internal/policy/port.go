@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/fwpush/fwpush/internal/yamlsrc"
 )
 
 // PortRange is an inclusive range of ports, 1-65535.
@@ -57,11 +59,11 @@ func ParseMatch(s string) (Match, error) {
 	if _, err := strconv.Atoi(proto); err == nil {
 		// A bare number is almost always a port missing its protocol (and
 		// YAML turns `[tcp/80,443]` into "tcp/80" and 443).
-		return Match{}, fmt.Errorf("%q: a bare number is ambiguous: write tcp/%s or udp/%s (or ip/%s for IP protocol %s)", s, proto, proto, proto, proto)
+		return Match{}, fmt.Errorf("%s: a bare number is ambiguous: write tcp/%s or udp/%s (or ip/%s for IP protocol %s)", yamlsrc.Quote(s), proto, proto, proto, proto)
 	}
 	if strings.EqualFold(proto, "ip") {
 		if !hasRest {
-			return Match{}, fmt.Errorf("%q: write ip/<protocol number>", s)
+			return Match{}, fmt.Errorf("%s: write ip/<protocol number>", yamlsrc.Quote(s))
 		}
 		proto, rest, hasRest = rest, "", false
 	}
@@ -72,7 +74,7 @@ func ParseMatch(s string) (Match, error) {
 	m := Match{Proto: p}
 	if !hasRest || strings.EqualFold(rest, "any") {
 		if hasRest && !p.HasPorts() && !p.IsICMP() {
-			return Match{}, fmt.Errorf("%q: protocol %s has no ports", s, p)
+			return Match{}, fmt.Errorf("%s: protocol %s has no ports", yamlsrc.Quote(s), p)
 		}
 		return m, nil
 	}
@@ -82,17 +84,17 @@ func ParseMatch(s string) (Match, error) {
 		case p.HasPorts():
 			r, err := parseRange(part)
 			if err != nil {
-				return Match{}, fmt.Errorf("%q: %w", s, err)
+				return Match{}, fmt.Errorf("%s: %w", yamlsrc.Quote(s), err)
 			}
 			m.Ports = append(m.Ports, r)
 		case p.IsICMP():
 			t, err := ParseICMPType(p, part)
 			if err != nil {
-				return Match{}, fmt.Errorf("%q: %w", s, err)
+				return Match{}, fmt.Errorf("%s: %w", yamlsrc.Quote(s), err)
 			}
 			m.ICMP = append(m.ICMP, t)
 		default:
-			return Match{}, fmt.Errorf("%q: protocol %s has no ports", s, p)
+			return Match{}, fmt.Errorf("%s: protocol %s has no ports", yamlsrc.Quote(s), p)
 		}
 	}
 	return m, nil
@@ -112,7 +114,7 @@ func parseRange(s string) (PortRange, error) {
 		return PortRange{}, err
 	}
 	if b < a {
-		return PortRange{}, fmt.Errorf("port range %s: low end above high end", s)
+		return PortRange{}, fmt.Errorf("port range %s: low end above high end", yamlsrc.Quote(s))
 	}
 	return PortRange{a, b}, nil
 }
@@ -120,7 +122,7 @@ func parseRange(s string) (PortRange, error) {
 func parsePort(s string) (uint16, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("bad port %q", s)
+		return 0, fmt.Errorf("bad port %s", yamlsrc.Quote(s))
 	}
 	if n < 1 || n > 65535 {
 		return 0, fmt.Errorf("port %d is outside 1-65535", n)

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/fwpush/fwpush/internal/yamlsrc"
 )
 
 // Proto is an IP protocol number.
@@ -64,7 +66,7 @@ func ParseProto(s string) (Proto, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 || n > 255 {
-		return 0, fmt.Errorf("unknown protocol %q", s)
+		return 0, fmt.Errorf("unknown protocol %s", yamlsrc.Quote(s))
 	}
 	return Proto(n), nil
 }
@@ -95,7 +97,7 @@ func ParseICMPType(p Proto, s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 || n > 255 {
-		return 0, fmt.Errorf("unknown %s type %q", p, s)
+		return 0, fmt.Errorf("unknown %s type %s", p, yamlsrc.Quote(s))
 	}
 	return n, nil
 }

@@ -3,6 +3,8 @@ package verify
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,8 +14,9 @@ import (
 	"github.com/fwpush/fwpush/internal/policy"
 )
 
-// Runner runs a shell script on an inventory host and returns its stdout.
-type Runner func(ctx context.Context, host, script string) (string, error)
+// Runner runs a shell script on an inventory host, feeding it stdin, and
+// returns its stdout.
+type Runner func(ctx context.Context, host, script string, stdin []byte) (string, error)
 
 // Observed is what a probe saw.
 type Observed string
@@ -61,8 +64,11 @@ func Run(ctx context.Context, probes []Probe, run Runner, timeout time.Duration,
 		results[i] = Result{Probe: p, Got: Error, Note: "not run"}
 	}
 	_, _, err := engine.Run(ctx, srcs, eo, func(ctx context.Context, host string) engine.Result {
-		idx := bySrc[host]
-		out, err := run(ctx, host, script(probes, idx, timeout))
+		lines, idx := probeList(probes, bySrc[host], timeout, results)
+		if len(idx) == 0 {
+			return engine.Result{Status: engine.Failed, Error: host + ": no probe could be sent"}
+		}
+		out, err := run(ctx, host, probeScript, lines)
 		if err != nil {
 			for _, i := range idx {
 				results[i].Note = err.Error()
@@ -90,10 +96,28 @@ func Run(ctx context.Context, probes []Probe, run Runner, timeout time.Duration,
 	return rep, nil
 }
 
-// script probes with bash's /dev/tcp and /dev/udp under timeout(1), so a
-// host needs nothing but bash and coreutils. A UDP probe passes when the
-// peer answers (the lab's listeners echo) or refuses.
-func script(probes []Probe, idx []int, timeout time.Duration) string {
+// probeScript probes with bash's /dev/tcp and /dev/udp under timeout(1),
+// so a host needs nothing but bash and coreutils. A UDP probe passes when
+// the peer answers (the lab's listeners echo) or refuses. The probes come
+// as data on stdin, one "index proto address port timeout" line each (see
+// probeList), and reach bash -c as its arguments, never as part of its
+// code: a value is only ever expanded, never parsed.
+const probeScript = `probe() {
+  if [ "$2" = tcp ]; then err=$(timeout "$5" bash -c 'exec 3<>"/dev/tcp/$1/$2"' probe "$3" "$4" 2>&1); rc=$?
+  else err=$(timeout "$5" bash -c 'exec 3<>"/dev/udp/$1/$2"; printf fwpush >&3; head -c 1 <&3' probe "$3" "$4" 2>&1 >/dev/null); rc=$?; fi
+  case "$rc:$err" in 0:*) echo "$1 open";; 124:*) echo "$1 blocked";; *refused*) echo "$1 refused";; *) echo "$1 blocked $rc";; esac
+}
+while read -r i proto addr port limit; do
+  probe "$i" "$proto" "$addr" "$port" "$limit" &
+done
+wait
+`
+
+// probeList returns the stdin of probeScript for the probes idx, and which
+// of them it holds. Every field is checked for its shape once more before
+// it leaves: a probe that fails (an address with a zone, say) is not sent,
+// and its result says why.
+func probeList(probes []Probe, idx []int, timeout time.Duration, results []Result) ([]byte, []int) {
 	secs := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) }
 	// A probe expected to be blocked always waits out its timeout, so that
 	// one stays short; one expected to connect normally answers in
@@ -101,11 +125,7 @@ func script(probes []Probe, idx []int, timeout time.Duration) string {
 	// from reporting a false "blocked".
 	deny, permit := secs(timeout), secs(max(3*timeout, 6*time.Second))
 	var b strings.Builder
-	b.WriteString("probe() {\n" +
-		"  if [ \"$2\" = tcp ]; then err=$(timeout $5 bash -c \"exec 3<>/dev/tcp/$3/$4\" 2>&1); rc=$?\n" +
-		"  else err=$(timeout $5 bash -c \"exec 3<>/dev/udp/$3/$4; printf fwpush >&3; head -c 1 <&3\" 2>&1 >/dev/null); rc=$?; fi\n" +
-		"  case \"$rc:$err\" in 0:*) echo \"$1 open\";; 124:*) echo \"$1 blocked\";; *refused*) echo \"$1 refused\";;" +
-		" *) echo \"$1 blocked $rc\";; esac\n}\n")
+	var sent []int
 	for _, i := range idx {
 		p := probes[i]
 		proto := "tcp"
@@ -116,10 +136,37 @@ func script(probes []Probe, idx []int, timeout time.Duration) string {
 		if p.Expect {
 			limit = permit
 		}
-		fmt.Fprintf(&b, "probe %d %s %s %d %s &\n", i, proto, p.Dst, p.Port, limit)
+		line := fmt.Sprintf("%d %s %s %d %s", i, proto, p.Dst, p.Port, limit)
+		if err := checkLine(line); err != nil {
+			results[i].Note = "not sent: " + err.Error()
+			continue
+		}
+		b.WriteString(line + "\n")
+		sent = append(sent, i)
 	}
-	b.WriteString("wait\n")
-	return b.String()
+	return []byte(b.String()), sent
+}
+
+// lineRE is the shape of one probeScript input line.
+var lineRE = regexp.MustCompile(`^(0|[1-9][0-9]{0,8}) (tcp|udp) ([0-9a-f.:]{2,45}) ([1-9][0-9]{0,4}) ([0-9]{1,4}\.[0-9])$`)
+
+// checkLine checks a probe line field by field: an index, a protocol, an
+// address a firewall can hold (no zone, no IPv4-mapped form, not
+// unspecified or multicast), a
+// port and a timeout.
+func checkLine(line string) error {
+	m := lineRE.FindStringSubmatch(line)
+	if m == nil {
+		return fmt.Errorf("probe %q: malformed", line)
+	}
+	a, err := netip.ParseAddr(m[3])
+	if err != nil || a.Zone() != "" || a.Is4In6() || a.IsUnspecified() || a.IsMulticast() || a.String() != m[3] {
+		return fmt.Errorf("probe address %q: not a unicast host address", m[3])
+	}
+	if port, _ := strconv.Atoi(m[4]); port > 65535 {
+		return fmt.Errorf("probe port %s: outside 1-65535", m[4])
+	}
+	return nil
 }
 
 func parse(out string, results []Result) {

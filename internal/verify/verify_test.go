@@ -52,13 +52,14 @@ func TestRunClassifies(t *testing.T) {
 		{From: "b", Dst: mustAddr("198.18.9.4"), Port: 10, Expect: false},
 		{From: "c", Dst: mustAddr("198.18.9.5"), Port: 11, Expect: true},
 	}
-	run := func(ctx context.Context, host, script string) (string, error) {
+	run := func(ctx context.Context, host, script string, stdin []byte) (string, error) {
+		assert.Equal(t, probeScript, script, "the script is fixed; probes travel on stdin")
 		switch host {
 		case "a":
-			assert.Contains(t, script, "probe 0 tcp 198.18.9.1 80 6.0 &")
+			assert.Equal(t, "0 tcp 198.18.9.1 80 6.0\n1 tcp 198.18.9.2 81 6.0\n", string(stdin))
 			return "0 open\n1 refused\n", nil
 		case "b":
-			assert.Contains(t, script, "probe 2 tcp 198.18.9.3 9 1.0 &")
+			assert.Equal(t, "2 tcp 198.18.9.3 9 1.0\n3 tcp 198.18.9.4 10 1.0\n", string(stdin))
 			return "2 blocked\n3 open\n", nil
 		}
 		return "", errors.New("c: connect: unreachable")
@@ -86,9 +87,9 @@ func TestPostCheck(t *testing.T) {
 		{From: "b", To: "y", Dst: mustAddr("198.18.9.2"), Port: 80, Expect: true},
 	}
 	var ran []string
-	run := func(ctx context.Context, host, script string) (string, error) {
+	run := func(ctx context.Context, host, script string, stdin []byte) (string, error) {
 		ran = append(ran, host)
-		assert.NotContains(t, script, "198.18.9.2", "y's probes are not x's post-check")
+		assert.NotContains(t, string(stdin), "198.18.9.2", "y's probes are not x's post-check")
 		return "0 blocked\n1 blocked\n", nil
 	}
 	check := PostCheck(probes, run, time.Second)

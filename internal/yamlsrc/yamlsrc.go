@@ -3,8 +3,10 @@ package yamlsrc
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -195,7 +197,10 @@ func keyString(k ast.MapKeyNode) string {
 	return strings.Trim(k.String(), `"'`)
 }
 
-// FieldName renders a path as "flows[2].ports[0]".
+// FieldName renders a path as "flows[2].ports[0]". A key that is not a
+// plain name (letters, digits, '_', '.', '-') is shown as Quote shows it:
+// keys are input, and an error message must not carry a terminal escape
+// or a 100 KB key.
 func FieldName(path []any) string {
 	var b strings.Builder
 	for _, p := range path {
@@ -206,8 +211,32 @@ func FieldName(path []any) string {
 			if b.Len() > 0 {
 				b.WriteByte('.')
 			}
-			fmt.Fprint(&b, v)
+			k := fmt.Sprint(v)
+			if !plainKey.MatchString(k) {
+				k = Quote(k)
+			}
+			b.WriteString(k)
 		}
 	}
 	return b.String()
+}
+
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// maxShown is how much of a value a message quotes.
+const maxShown = 64
+
+// Quote shows an input value in a message: Go-quoted, so control
+// characters, bidi overrides and terminal escapes appear as escapes rather
+// than act, and cut to its first 64 bytes (on a rune boundary, with the
+// full length said) so a huge value cannot bury the message.
+func Quote(s string) string {
+	if len(s) <= maxShown {
+		return strconv.Quote(s)
+	}
+	cut := maxShown
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + fmt.Sprintf("… (%d bytes)", len(s))
 }

@@ -172,19 +172,19 @@ func TestFromInventoryErrors(t *testing.T) {
 		},
 		"interface unknown field": {
 			files:   edit("hosts.yaml", "{segment: mgmt, linux: gi0-0,", "{segment: mgmt, linux: gi0-0, vrf: x,"),
-			wantErr: `hosts.yaml:34:7: edge-rtr-1.data.lab_interfaces.GigabitEthernet0/0: host edge-rtr-1: interface GigabitEthernet0/0: unknown field "vrf"`,
+			wantErr: `hosts.yaml:34:7: edge-rtr-1.data.lab_interfaces."GigabitEthernet0/0": host edge-rtr-1: interface GigabitEthernet0/0: unknown field "vrf"`,
 		},
 		"interface unknown segment": {
 			files:   edit("hosts.yaml", "{segment: data, linux: gi0-2", "{segment: lan, linux: gi0-2"),
-			wantErr: `hosts.yaml:36:37: edge-rtr-1.data.lab_interfaces.GigabitEthernet0/2.segment: host edge-rtr-1: interface GigabitEthernet0/2: unknown segment "lan"`,
+			wantErr: `hosts.yaml:36:37: edge-rtr-1.data.lab_interfaces."GigabitEthernet0/2".segment: host edge-rtr-1: interface GigabitEthernet0/2: unknown segment "lan"`,
 		},
 		"interface needs a linux name": {
 			files:   edit("hosts.yaml", "linux: gi0-1, ", ""),
-			wantErr: "edge-rtr-1.data.lab_interfaces.GigabitEthernet0/1: host edge-rtr-1: interface GigabitEthernet0/1: not a Linux interface name: set linux",
+			wantErr: "edge-rtr-1.data.lab_interfaces.\"GigabitEthernet0/1\": host edge-rtr-1: interface GigabitEthernet0/1: not a Linux interface name: set linux",
 		},
 		"interface address outside": {
 			files:   edit("hosts.yaml", "[198.18.9.1/26,", "[198.18.9.65/26,"),
-			wantErr: "edge-rtr-1.data.lab_interfaces.GigabitEthernet0/1.addresses[0]: host edge-rtr-1: interface GigabitEthernet0/1: 198.18.9.65 is outside segment web (198.18.9.0/26)",
+			wantErr: "edge-rtr-1.data.lab_interfaces.\"GigabitEthernet0/1\".addresses[0]: host edge-rtr-1: interface GigabitEthernet0/1: 198.18.9.65 is outside segment web (198.18.9.0/26)",
 		},
 		"interface address length": {
 			files:   edit("hosts.yaml", "[198.18.9.1/26,", "[198.18.9.1/24,"),

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/pkg/sftp"
+
+	"github.com/fwpush/fwpush/internal/shellquote"
 )
 
 // ErrSFTPUnavailable means the device has no sftp subsystem (many network
@@ -118,7 +120,7 @@ func (c *Client) writeSFTP(ctx context.Context, sc *sftp.Client, p, tmp string, 
 		}
 		return nil
 	}
-	res, err := c.Run(ctx, "mv -f -- "+shellQuote(tmp)+" "+shellQuote(p), nil)
+	res, err := c.Run(ctx, "mv -f -- "+shellquote.Quote(tmp)+" "+shellquote.Quote(p), nil)
 	if err == nil && res.ExitStatus != 0 {
 		err = fmt.Errorf("mv exited %d: %s", res.ExitStatus, bytes.TrimSpace(res.Stderr))
 	}
@@ -131,7 +133,7 @@ func (c *Client) writeSFTP(ctx context.Context, sc *sftp.Client, p, tmp string, 
 // writeShell streams data to `cat` and renames with mv; umask 077 keeps the
 // temp file private until chmod sets the final mode.
 func (c *Client) writeShell(ctx context.Context, p, tmp string, data []byte, mode os.FileMode) error {
-	qt, qp := shellQuote(tmp), shellQuote(p)
+	qt, qp := shellquote.Quote(tmp), shellquote.Quote(p)
 	script := fmt.Sprintf("umask 077 && cat > %s && chmod %04o %s && mv -f -- %s %s || { rm -f -- %s; exit 1; }",
 		qt, mode.Perm(), qt, qt, qp, qt)
 	res, err := c.Run(ctx, script, bytes.NewReader(data))

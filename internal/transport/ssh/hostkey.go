@@ -17,6 +17,7 @@ import (
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/fwpush/fwpush/internal/fault"
+	"github.com/fwpush/fwpush/internal/shellquote"
 )
 
 // HostKeyError reports a host whose key is not (or no longer) the one in
@@ -42,13 +43,13 @@ func (e *HostKeyError) Error() string {
 			"this may be an attack. If the change is expected, verify the new fingerprint out of band, "+
 			"remove the old entry (ssh-keygen -R %s -f %s) and connect again",
 			fault.ErrHostKey, e.Host, e.Port, e.KeyType, e.Fingerprint, strings.Join(e.Known, ", "),
-			shellQuote(knownhosts.Normalize(net.JoinHostPort(e.Host, strconv.Itoa(e.Port)))), first)
+			shellquote.Quote(knownhosts.Normalize(net.JoinHostPort(e.Host, strconv.Itoa(e.Port)))), first)
 	}
 	return fmt.Sprintf("%v: unknown host %s port %d: it offered %s %s, which is in none of %s; "+
 		"verify that fingerprint out of band, then re-run with --trust-on-first-use or add it with "+
 		"ssh-keyscan -p %d %s >> %s",
 		fault.ErrHostKey, e.Host, e.Port, e.KeyType, e.Fingerprint, strings.Join(e.Files, ", "),
-		e.Port, shellQuote(e.Host), first)
+		e.Port, shellquote.Quote(e.Host), first)
 }
 
 // Unwrap lets callers test errors.Is(err, fault.ErrHostKey).

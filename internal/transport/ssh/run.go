@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/fwpush/fwpush/internal/fault"
+	"github.com/fwpush/fwpush/internal/shellquote"
 )
 
 // killGrace is how long a cancelled command gets between SIGTERM and
@@ -114,17 +115,12 @@ func stopRemote(s *ssh.Session, done <-chan error) bool {
 // wrapSudo runs cmd under sudo for a non-root user. -n makes sudo fail
 // instead of prompting on a session that has no terminal to answer.
 func wrapSudo(cmd string) string {
-	return "sudo -n -- sh -c " + shellQuote(cmd)
+	return "sudo -n -- sh -c " + shellquote.Quote(cmd)
 }
 
 func sudoWantsPassword(stderr []byte) bool {
 	return bytes.Contains(stderr, []byte("sudo: a password is required")) ||
 		bytes.Contains(stderr, []byte("sudo: a terminal is required"))
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // abbrev keeps error messages readable when cmd is a long script.

@@ -120,8 +120,8 @@ func TestUpDownRootLink(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), "fwp-"+prefix+"-") {
 			t.Errorf("ssh %s through the root link: %v: %s", addr, err, out)
 		}
-		script := fmt.Sprintf("exec 3<>/dev/tcp/%s/80 && head -c 100 <&3", addr)
-		if out, err := inScratch("timeout", "2", "bash", "-c", script).CombinedOutput(); err != nil ||
+		script := `exec 3<>"/dev/tcp/$1/80" && head -c 100 <&3`
+		if out, err := inScratch("timeout", "2", "bash", "-c", script, "probe", addr).CombinedOutput(); err != nil ||
 			!strings.HasPrefix(string(out), "fwp-listen ") {
 			t.Errorf("listener %s: %v: %q", addr, err, out)
 		}
