@@ -30,6 +30,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 			if err := g.checkFormat("text", "json", "junit"); err != nil {
 				return err
 			}
+			g.warningsInJSON = true
 			p, err := g.project()
 			if err != nil {
 				return err
@@ -53,7 +54,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 			rows := planRows(pl)
 			switch g.format {
 			case "json":
-				if err := g.json(pl); err != nil {
+				if err := g.json(withWarnings{pl, p.Warnings}); err != nil {
 					return err
 				}
 			case "junit":
@@ -78,6 +79,12 @@ byte-identical. With --offline it renders without connecting at all.`,
 	cmd.Flags().BoolVar(&offline, "offline", false, "render the config for every device without connecting to any")
 	pf.register(cmd.Flags())
 	return cmd
+}
+
+// withWarnings is the plan document with the project's warnings added.
+type withWarnings struct {
+	*plan.Plan
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func planRows(pl *plan.Plan) []row {
@@ -110,7 +117,12 @@ func offlinePlan(g *globals, p *project.Project, reg *drivers.Registry) error {
 			_, err = bw.Write(b)
 			return err
 		})
-		bw.WriteString("]}\n")
+		bw.WriteString("]")
+		if len(p.Warnings) > 0 {
+			ws, _ := json.Marshal(p.Warnings)
+			fmt.Fprintf(bw, `,"warnings":%s`, ws)
+		}
+		bw.WriteString("}\n")
 		return err
 	}
 	err := plan.OfflineEach(p, reg, func(d plan.Device) error {
