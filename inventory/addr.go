@@ -40,6 +40,9 @@ var entityRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$`)
 
 // checkEntityName checks a host or group name.
 func checkEntityName(kind, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%s name is empty", kind)
+	}
 	if !entityRE.MatchString(name) {
 		return fmt.Errorf("%s name %s: use letters, digits, '.', '_' and '-', starting with a letter or digit (at most 253)", kind, yamlsrc.Quote(name))
 	}

@@ -137,7 +137,7 @@ func (p *limitParser) term(tok string) (func(*Host) bool, error) {
 		if !ok {
 			return nil, fmt.Errorf("%q: want data.KEY=VALUE", tok)
 		}
-		return func(h *Host) bool { return fmt.Sprint(h.Data[key]) == want }, nil
+		return func(h *Host) bool { return plain(h.Data[key]) == want }, nil
 	}
 	kind, val, hasKind := strings.Cut(tok, ":")
 	if !hasKind {

@@ -40,7 +40,8 @@ type source struct {
 }
 
 // Load reads the inventory in dir and validates it. Every problem found is
-// returned at once (errors.Join), each naming file, line and field.
+// returned at once, each naming file, line and field; the returned error
+// is a *yamlsrc.Invalid that also carries the warnings.
 func Load(dir string, opts ...Option) (*Inventory, error) {
 	return LoadFS(os.DirFS(dir), dir, opts...)
 }
@@ -60,7 +61,7 @@ func LoadFS(fsys fs.FS, dir string, opts ...Option) (*Inventory, error) {
 	var errs []error
 	read := func(name string, required bool, into any) *yamlsrc.Doc {
 		path := filepath.Join(dir, name)
-		data, err := fs.ReadFile(fsys, name)
+		data, err := yamlsrc.ReadFS(fsys, name, path)
 		if errors.Is(err, fs.ErrNotExist) && !required {
 			return nil
 		}
@@ -85,22 +86,35 @@ func LoadFS(fsys fs.FS, dir string, opts ...Option) (*Inventory, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	// Secrets are wrapped before anything copies them, so no output,
+	// log or run record can print one (see Secret).
+	for _, m := range []map[string]rawHost{rh, rg} {
+		for _, r := range m {
+			hideSecrets(r.Data)
+			hideSecrets(r.ConnectionOptions)
+		}
+	}
+	hideSecrets(rd.Data)
+	hideSecrets(rd.ConnectionOptions)
+
 	inv := &Inventory{Dir: dir, opts: o, Hosts: map[string]*Host{}, Groups: map[string]*Group{}, Networks: map[string]*Network{}}
+	inv.Warnings = src.warnDataKeys(rh, rg, rd)
 	if rd.Hostname != "" {
 		if _, _, err := checkHostname(rd.Hostname); err != nil {
 			errs = append(errs, src.defaults.Errorf([]any{"hostname"}, "%v", err))
 		}
 	}
-	errs = append(errs, inv.loadGroups(src, rg)...)
+	graph := newGroupGraph(rg, rd)
+	errs = append(errs, inv.loadGroups(src, rg, graph)...)
 	errs = append(errs, inv.loadNetworks(src, rn)...)
-	errs = append(errs, inv.loadHosts(&o, src, rh, rg, rd)...)
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	errs = append(errs, inv.loadHosts(&o, src, rh, rg, graph)...)
+	if err := yamlsrc.Fail(errs, inv.Warnings); err != nil {
+		return nil, err
 	}
 	return inv, nil
 }
 
-func (inv *Inventory) loadGroups(src source, rg map[string]rawHost) []error {
+func (inv *Inventory) loadGroups(src source, rg map[string]rawHost, graph *groupGraph) []error {
 	var errs []error
 	for _, name := range sortedKeys(rg) {
 		g := rg[name]
@@ -119,27 +133,10 @@ func (inv *Inventory) loadGroups(src source, rg map[string]rawHost) []error {
 		}
 		inv.Groups[name] = &Group{Name: name, Groups: g.Groups, Data: g.Data}
 	}
-	for _, name := range sortedKeys(rg) {
-		if cyc := groupCycle(rg, name, nil); cyc != nil {
-			errs = append(errs, src.groups.Errorf([]any{name, "groups"}, "group cycle: %s", strings.Join(cyc, " -> ")))
-		}
+	for _, c := range graph.cycles() {
+		errs = append(errs, src.groups.Errorf([]any{c.at, "groups"}, "group cycle: %s", strings.Join(c.path, " -> ")))
 	}
 	return errs
-}
-
-func groupCycle(rg map[string]rawHost, name string, stack []string) []string {
-	for i, s := range stack {
-		if s == name {
-			return append(append([]string{}, stack[i:]...), name)
-		}
-	}
-	stack = append(stack, name)
-	for _, p := range rg[name].Groups {
-		if c := groupCycle(rg, p, stack); c != nil {
-			return c
-		}
-	}
-	return nil
 }
 
 func (inv *Inventory) loadNetworks(src source, rn rawNetworks) []error {
@@ -183,7 +180,7 @@ func (inv *Inventory) loadNetworks(src source, rn rawNetworks) []error {
 	return errs
 }
 
-func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHost, rd rawHost) []error {
+func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHost, graph *groupGraph) []error {
 	var errs []error
 	if len(rh) == 0 {
 		errs = append(errs, src.hosts.Errorf(nil, "no hosts defined"))
@@ -200,19 +197,16 @@ func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHos
 				errs = append(errs, src.hosts.Errorf(at("groups", i), "group %s is not defined in groups.yaml", yamlsrc.Quote(g)))
 			}
 		}
-		chain := resolutionChain(raw, rg, rd)
-		h := &Host{Name: name, Groups: raw.Groups, File: src.hosts.File}
-		h.Line, _ = src.hosts.Pos(name)
-		h.Roles = roles(raw.Groups, rg)
-		h.Hostname = first(chain, func(r rawHost) string { return r.Hostname })
-		h.Username = first(chain, func(r rawHost) string { return r.Username })
-		h.Password = Secret(first(chain, func(r rawHost) string { return r.Password }))
-		h.Data = mergeData(chain)
-		for _, r := range chain {
-			if r.ConnectionOptions != nil {
-				h.ConnectionOptions = r.ConnectionOptions
-				break
-			}
+		r := graph.resolve(raw.Groups)
+		h := &Host{Name: name, Groups: raw.Groups, Roles: r.roles, File: src.hosts.File}
+		h.Line, h.Col = src.hosts.Pos(name)
+		h.Hostname = or(raw.Hostname, r.hostname)
+		h.Username = or(raw.Username, r.username)
+		h.Password = Secret(or(raw.Password, r.password))
+		h.Data = overlay(r.data, raw.Data)
+		h.ConnectionOptions = raw.ConnectionOptions
+		if h.ConnectionOptions == nil {
+			h.ConnectionOptions = r.connOpts
 		}
 		if h.Hostname == "" {
 			h.Hostname = name // a valid host name is a valid hostname
@@ -222,7 +216,7 @@ func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHos
 				errs = append(errs, src.hosts.Errorf(at("hostname"), "%v", err))
 			}
 		}
-		platform := first(chain, func(r rawHost) string { return r.Platform })
+		platform := or(raw.Platform, r.platform)
 		info, ok := o.resolvePlatform(platform)
 		switch {
 		case platform == "":
@@ -232,7 +226,7 @@ func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHos
 		default:
 			h.Platform = info.ID
 		}
-		h.Port = first(chain, func(r rawHost) int { return r.Port })
+		h.Port = or(raw.Port, r.port)
 		if h.Port == 0 {
 			h.Port = info.Port
 			if h.Port == 0 {
@@ -254,66 +248,26 @@ func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHos
 	return errs
 }
 
-// resolutionChain orders where attributes come from: the host, its groups
-// depth first (a group before its parents), then defaults.
-func resolutionChain(h rawHost, rg map[string]rawHost, rd rawHost) []rawHost {
-	chain := []rawHost{h}
-	seen := map[string]bool{}
-	var walk func(groups []string)
-	walk = func(groups []string) {
-		for _, g := range groups {
-			if seen[g] {
-				continue
-			}
-			seen[g] = true
-			if gr, ok := rg[g]; ok {
-				chain = append(chain, gr)
-				walk(gr.Groups)
-			}
-		}
-	}
-	walk(h.Groups)
-	return append(chain, rd)
-}
-
-func roles(groups []string, rg map[string]rawHost) []string {
-	seen := map[string]bool{}
-	var out []string
-	var walk func([]string)
-	walk = func(gs []string) {
-		for _, g := range gs {
-			if !seen[g] {
-				seen[g] = true
-				out = append(out, g)
-				walk(rg[g].Groups)
-			}
-		}
-	}
-	walk(groups)
-	return out
-}
-
-func first[T comparable](chain []rawHost, get func(rawHost) T) T {
+// or is v unless it is the zero value, then fallback.
+func or[T comparable](v, fallback T) T {
 	var zero T
-	for _, r := range chain {
-		if v := get(r); v != zero {
-			return v
-		}
+	if v != zero {
+		return v
 	}
-	return zero
+	return fallback
 }
 
-// mergeData gives each data key the value of the first of host, groups,
-// defaults that sets it, as Nornir does.
-func mergeData(chain []rawHost) map[string]any {
-	out := map[string]any{}
-	for i := len(chain) - 1; i >= 0; i-- {
-		for k, v := range chain[i].Data {
-			out[k] = v
-		}
-	}
-	if len(out) == 0 {
+// overlay is a new map: base's keys, then own's over them.
+func overlay(base, own map[string]any) map[string]any {
+	if len(base)+len(own) == 0 {
 		return nil
+	}
+	out := make(map[string]any, len(base)+len(own))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range own {
+		out[k] = v
 	}
 	return out
 }

@@ -17,6 +17,9 @@ type Inventory struct {
 	// Management lists where fwpush connects from. Every device always
 	// accepts its management protocol from these prefixes.
 	Management []netip.Prefix `json:"management"`
+	// Warnings are what the inventory probably did not mean but fwpush
+	// can still use, each "file:line:col: field: message".
+	Warnings []string `json:"warnings,omitempty"`
 
 	// opts are the load options, kept to resolve platform names later
 	// (--limit platform:X).
@@ -64,9 +67,10 @@ type Host struct {
 	Addresses []netip.Addr `json:"addresses"`
 	// ACLs are network ACL bindings (routers and switches only).
 	ACLs []ACLBinding `json:"acls,omitempty"`
-	// File and Line locate the host's definition for error messages.
+	// File, Line and Col locate the host's definition for error messages.
 	File string `json:"-"`
 	Line int    `json:"-"`
+	Col  int    `json:"-"`
 }
 
 // HasRole reports whether the host is in group role, directly or inherited.
@@ -104,7 +108,9 @@ type Network struct {
 }
 
 // Secret is a credential or a ${ENV} reference to one. It never prints its
-// value: fmt, %v, %#v and JSON all show "[redacted]".
+// value: fmt, %v, %#v, JSON and YAML all show "[redacted]". The password
+// field is one, and so is every value under a secret-looking key of data
+// or connection_options (see IsSecretKey).
 type Secret string
 
 var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)

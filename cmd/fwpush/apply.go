@@ -36,6 +36,7 @@ without a terminal it never waits for input.`,
 			if err := g.checkFormat("text", "json", "junit"); err != nil {
 				return err
 			}
+			g.warningsInJSON = true
 			var saved *plan.File
 			if planFile != "" {
 				var err error
@@ -129,6 +130,9 @@ without a terminal it never waits for input.`,
 			rows := applyRows(rep)
 			switch g.format {
 			case "json":
+				// The run's own warnings (stale locks broken) follow the
+				// inventory's and playbook's.
+				res.Warnings = append(append([]string(nil), p.Warnings...), res.Warnings...)
 				if err := g.json(res); err != nil {
 					return err
 				}

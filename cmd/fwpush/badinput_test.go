@@ -56,6 +56,14 @@ func TestBadInputOpensNothing(t *testing.T) {
 			playbook: "name: x\nroles: {web: {}}\nflows:\n  - from: any\n    to: web\n    ports: [tcp/70000]\n    why: x\n",
 			want:     []string{"pb.yml:6", "flows[0].ports[0]", "outside 1-65535"},
 		},
+		"host without address": {
+			hosts: hosts + "c:\n  hostname: c.example.com\n  platform: linux\n  groups: [web]\n",
+			want:  []string{"hosts.yaml:9:1", "c: host has no address"},
+		},
+		"second document": {
+			playbook: pb + "---\nflows: []\n",
+			want:     []string{"pb.yml:8:1", "a second YAML document"},
+		},
 		"policy cuts management": {
 			playbook: "name: x\nroles: {web: {}}\nflows:\n  - from: any\n    to: web\n    ports: [tcp/22]\n    action: deny\n    why: no ssh\n",
 			want:     []string{"pb.yml:4", "would cut management access"},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fwpush/fwpush/internal/yamlsrc"
 	"github.com/fwpush/fwpush/inventory"
 )
 
@@ -22,7 +23,11 @@ func inventoryCmd(g *globals) *cobra.Command {
 			}
 			inv, err := inventory.Load(g.inventory)
 			if err != nil {
+				g.printWarnings(yamlsrc.Warnings(err))
 				return err
+			}
+			if g.format != "json" {
+				g.printWarnings(inv.Warnings)
 			}
 			keep, err := inv.ParseLimit(g.limit)
 			if err != nil {
@@ -30,7 +35,11 @@ func inventoryCmd(g *globals) *cobra.Command {
 			}
 			hosts := inv.Select(keep)
 			if g.format == "json" {
-				return g.json(map[string]any{"hosts": hosts, "management": inv.Management, "networks": inv.Networks})
+				doc := map[string]any{"hosts": hosts, "management": inv.Management, "networks": inv.Networks}
+				if len(inv.Warnings) > 0 {
+					doc["warnings"] = inv.Warnings
+				}
+				return g.json(doc)
 			}
 			tw := tabwriter.NewWriter(g.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "HOST\tPLATFORM\tADDRESS\tROLES\tADDRESSES")

@@ -29,6 +29,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 			if err := g.checkFormat("text", "json", "junit"); err != nil {
 				return err
 			}
+			g.warningsInJSON = true
 			p, err := g.project()
 			if err != nil {
 				return err
@@ -56,7 +57,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 			rows := planRows(pl)
 			switch g.format {
 			case "json":
-				if err := g.json(pl); err != nil {
+				if err := g.json(withWarnings{pl, p.Warnings}); err != nil {
 					return err
 				}
 			case "junit":
@@ -82,6 +83,12 @@ byte-identical. With --offline it renders without connecting at all.`,
 	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for `fwpush apply --plan FILE` (pushes exactly what was reviewed)")
 	pf.register(cmd.Flags())
 	return cmd
+}
+
+// withWarnings is the plan document with the project's warnings added.
+type withWarnings struct {
+	*plan.Plan
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func planRows(pl *plan.Plan) []row {
@@ -114,7 +121,12 @@ func offlinePlan(g *globals, p *project.Project) error {
 			_, err = bw.Write(b)
 			return err
 		})
-		bw.WriteString("]}\n")
+		bw.WriteString("]")
+		if len(p.Warnings) > 0 {
+			ws, _ := json.Marshal(p.Warnings)
+			fmt.Fprintf(bw, `,"warnings":%s`, ws)
+		}
+		bw.WriteString("}\n")
 		return err
 	}
 	err := plan.OfflineEach(p, func(d plan.Device) error {

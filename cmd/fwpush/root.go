@@ -44,11 +44,12 @@ type globals struct {
 	// recorded with each run.
 	state string
 	args  []string
+	// warningsInJSON: the command's JSON document carries the project's
+	// warnings (plan, apply), so they are not repeated on stderr.
+	warningsInJSON bool
 }
 
-func (g *globals) project() (*project.Project, error) {
-	return project.Load(project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit})
-}
+func (g *globals) project() (*project.Project, error) { return g.loadProject() }
 
 // fromPlan loads what a saved plan was made from, unless the command
 // line names other files (the plan file then refuses them by digest).

@@ -4,6 +4,9 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/internal/yamlsrc"
 )
 
 type validateResult struct {
@@ -13,6 +16,7 @@ type validateResult struct {
 	Hosts     int      `json:"hosts"`
 	Flows     int      `json:"flows"`
 	Errors    []string `json:"errors,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 }
 
 func validateCmd(g *globals) *cobra.Command {
@@ -24,12 +28,17 @@ func validateCmd(g *globals) *cobra.Command {
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
 			}
-			p, err := g.project()
+			p, err := project.Load(project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit})
 			res := validateResult{Valid: err == nil, Playbook: g.playbook, Inventory: g.inventory}
 			if err != nil {
 				res.Errors = splitErrors(err)
+				res.Warnings = yamlsrc.Warnings(err)
 			} else {
 				res.Hosts, res.Flows = len(p.Selected), len(p.Playbook.Flows)
+				res.Warnings = p.Warnings
+			}
+			if g.format != "json" {
+				g.printWarnings(res.Warnings)
 			}
 			if g.format == "json" {
 				if jerr := g.json(res); jerr != nil {

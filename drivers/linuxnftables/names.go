@@ -22,8 +22,9 @@ const maxIdent = 200
 
 // identifiers maps Intent set names to nft identifiers. nft's scanner takes
 // [A-Za-z_.][A-Za-z0-9/_.-]* as a name, so a role starting with a digit
-// ("5g-core") gets a leading '_' (Intent names never start with one, so no
-// clash); anything else odd becomes '_'. Names that still collide, or are
+// ("5g-core") gets a leading '_' (the only Intent names starting with one
+// are compile's own sets, "_mgmt", and a letter follows, so no clash);
+// anything else odd becomes '_'. Names that still collide, or are
 // too long, get a hash of the original so the mapping stays one to one and
 // independent of set order.
 func identifiers(names []string) map[string]string {

@@ -174,7 +174,7 @@ func (c *compiler) baseHost(in *intent.Intent, f *intent.Filter, input bool) {
 func (c *compiler) baseACL(in *intent.Intent, f *intent.Filter, h *inventory.Host) {
 	mg := c.r.mgmtSet()
 	c.addSet(in, mg)
-	self := hostSet("self", []*inventory.Host{h})
+	self := hostSet(SelfSet, []*inventory.Host{h})
 	c.addSet(in, self)
 	f.Rules = append(f.Rules,
 		&intent.Rule{ID: "established", Kind: intent.Established, AnyProto: true})
@@ -194,7 +194,7 @@ func (c *compiler) baseACL(in *intent.Intent, f *intent.Filter, h *inventory.Hos
 	}
 	sort.Ints(ports)
 	for _, p := range ports {
-		set := hostSet(fmt.Sprintf("%s-mgmt-%d", strings.ToLower(f.Name), p), byPort[uint16(p)])
+		set := hostSet(protectedMgmtSet(f.Name, p), byPort[uint16(p)])
 		c.addSet(in, set)
 		f.Rules = append(f.Rules, &intent.Rule{ID: fmt.Sprintf("management-%d", p), Kind: intent.Management,
 			Src: mg.Name, Dst: set.Name, Proto: policy.TCP, Ports: []policy.PortRange{{Lo: uint16(p), Hi: uint16(p)}},
@@ -212,8 +212,7 @@ func (c *compiler) addSet(in *intent.Intent, s *intent.AddrSet) {
 // addFlow adds the flow's rules to every filter that enforces it.
 func (c *compiler) addFlow(f *policy.Flow) {
 	src := c.r.set(f.From, nil)
-	// `to: any` adds no input rule: nothing fwpush manages is "the world".
-	for _, h := range c.r.hosts(f.To) {
+	for _, h := range c.r.managed(f.To) {
 		in := c.out[h.Name]
 		if in == nil || c.networkDevice(h) {
 			continue
@@ -222,7 +221,7 @@ func (c *compiler) addFlow(f *policy.Flow) {
 	}
 	if c.pb.Options.Egress {
 		dst := c.r.set(f.To, nil)
-		for _, h := range c.r.hosts(f.From) {
+		for _, h := range c.r.managed(f.From) {
 			if in := c.out[h.Name]; in != nil {
 				if out := in.Filter("output"); out != nil {
 					c.addRules(in, out, f, nil, dst)
@@ -235,7 +234,9 @@ func (c *compiler) addFlow(f *policy.Flow) {
 		for _, p := range acl.f.Binding.Protects {
 			prot[p] = true
 		}
-		var hit bool
+		// `any` includes what the ACL protects; its set is then the
+		// world, so the rule matches any destination, as the flow says.
+		hit := hasAny(f.To)
 		for _, t := range f.To {
 			hit = hit || prot[t]
 		}
@@ -368,7 +369,7 @@ func CheckManagement(in *intent.Intent, mgmt []netip.Prefix) error {
 					continue
 				}
 				p := intent.Packet{Src: m.Addr(), Dst: a, Proto: policy.TCP, Port: in.MgmtPort}
-				if f.Binding.Kind == intent.Interface && in.Set("self") != nil && !in.Set("self").Contains(a) {
+				if f.Binding.Kind == intent.Interface && in.Set(SelfSet) != nil && !in.Set(SelfSet).Contains(a) {
 					continue
 				}
 				v := in.Eval(f, p)

@@ -38,7 +38,7 @@ func (platforms) Capabilities(p string) (drivers.Capabilities, error) {
 	switch p {
 	case "linux-nftables", "linux-iptables":
 		return drivers.Capabilities{HostFirewall: true, Egress: true, IPv6: true, Logging: true, ICMPTypes: true}, nil
-	case "cisco-ios":
+	case "cisco-ios", "arista-eos":
 		return drivers.Capabilities{NetworkACL: true, IPv6: true, Logging: true, ICMPTypes: true}, nil
 	}
 	return drivers.Capabilities{}, fmt.Errorf("platform %s: no driver: %w", p, fault.ErrUnsupported)
@@ -52,6 +52,8 @@ func (platforms) InventoryPlatform(name string) (inventory.PlatformInfo, bool) {
 		return inventory.PlatformInfo{ID: "linux-iptables", Port: 22}, true
 	case "cisco_iosxe", "cisco-ios":
 		return inventory.PlatformInfo{ID: "cisco-ios", Port: 22, NetworkACL: true}, true
+	case "eos", "arista-eos":
+		return inventory.PlatformInfo{ID: "arista-eos", Port: 22, NetworkACL: true}, true
 	}
 	return inventory.PlatformInfo{}, false
 }

@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -56,6 +57,16 @@ func (r *resolver) hosts(names []string) []*inventory.Host {
 	return out
 }
 
+// managed returns the managed hosts an endpoint list selects. The world
+// includes every one of them: `to: any` opens every managed host's input,
+// as explain and verify read it.
+func (r *resolver) managed(names []string) []*inventory.Host {
+	if hasAny(names) {
+		return r.inv.Select(nil)
+	}
+	return r.hosts(names)
+}
+
 // hasAny reports whether the list contains the world.
 func hasAny(names []string) bool {
 	for _, n := range names {
@@ -109,9 +120,27 @@ func (r *resolver) set(names []string, keep func(string) bool) *intent.AddrSet {
 	return s
 }
 
+// Names of the sets compile makes for itself. They start with '_', which
+// no set named after a playbook's roles and networks can: those names
+// match ^[a-z0-9][a-z0-9-]*$ and a set of several joins them with '_'. So
+// a role called "fwpush-mgmt" or "self" stays a role, and never becomes
+// the management networks or a router's own address.
+const (
+	// MgmtSet holds the inventory's management networks.
+	MgmtSet = "_mgmt"
+	// SelfSet holds a network device's own addresses.
+	SelfSet = "_self"
+)
+
+// protectedMgmtSet names the set of hosts an ACL protects whose management
+// port is port.
+func protectedMgmtSet(acl string, port int) string {
+	return fmt.Sprintf("_%s-mgmt-%d", strings.ToLower(acl), port)
+}
+
 // mgmtSet is the always-on management source set.
 func (r *resolver) mgmtSet() *intent.AddrSet {
-	const name = "fwpush-mgmt"
+	const name = MgmtSet
 	if s, ok := r.sets[name]; ok {
 		return s
 	}

@@ -2,19 +2,27 @@ package compile
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/yamlsrc"
 	"github.com/fwpush/fwpush/inventory"
 )
 
-// Validate checks a playbook against an inventory: every endpoint names a
-// declared role, a network or any; every flow selects something on both
-// sides; no deny flow touches management access. It runs before anything
-// could connect, and reports every problem with file:line.
+// Validate checks a playbook against an inventory: every host has an
+// address; every endpoint names a declared role, a network or any; every
+// flow selects something on both sides; no deny flow touches management
+// access. It runs before anything could connect, and reports every problem
+// with file:line.
 func Validate(pb *policy.Playbook, inv *inventory.Inventory) error {
 	r := newResolver(pb, inv)
 	var errs []error
+	for _, h := range inv.Select(nil) {
+		if len(h.Addresses) == 0 {
+			errs = append(errs, &yamlsrc.Error{File: h.File, Line: h.Line, Col: h.Col, Field: h.Name, Msg: fmt.Sprintf(
+				"host has no address: hostname %q is not an IP address and data.addresses lists none; fwpush pushes a firewall to every inventory host and must know its addresses to prove management access, and to match it in flows, ACLs, explain and verify", h.Hostname)})
+		}
+	}
 	for _, f := range pb.Flows {
 		if !pb.Enabled(f) {
 			continue

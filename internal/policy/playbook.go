@@ -3,12 +3,14 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goccy/go-yaml/ast"
 
 	"github.com/fwpush/fwpush/internal/yamlsrc"
 )
@@ -28,6 +30,9 @@ type Playbook struct {
 	Services    map[string]*Service `json:"services"`
 	Flows       []*Flow             `json:"flows"`
 	Doc         *yamlsrc.Doc        `json:"-"`
+	// Warnings are what the playbook probably did not mean but fwpush
+	// can still compile, each "file:line:col: field: message".
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Options are a playbook's push options.
@@ -177,22 +182,31 @@ type rawFlow struct {
 	Feature  string     `yaml:"feature"`
 }
 
-// StringList accepts a scalar or a list in YAML.
+// StringList accepts a scalar or a list of scalars in YAML. A nested list
+// or map is an error: printed as one string it would become a name nobody
+// wrote ("[web db]"), and a nested alias could make that string huge.
 type StringList []string
 
 // UnmarshalYAML implements go-yaml's InterfaceUnmarshaler.
 func (s *StringList) UnmarshalYAML(unmarshal func(any) error) error {
 	var list []any
 	if err := unmarshal(&list); err == nil {
-		*s = make([]string, 0, len(list))
-		for _, v := range list {
-			*s = append(*s, fmt.Sprint(v))
+		out := make([]string, 0, len(list))
+		for i, v := range list {
+			if what := notScalar(v); what != "" {
+				return listError(unmarshal, i, what)
+			}
+			out = append(out, fmt.Sprint(v))
 		}
+		*s = out
 		return nil
 	}
 	var one any
 	if err := unmarshal(&one); err != nil {
 		return err
+	}
+	if what := notScalar(one); what != "" && one != nil {
+		return listError(unmarshal, -1, what)
 	}
 	if one != nil {
 		*s = []string{fmt.Sprint(one)}
@@ -200,11 +214,47 @@ func (s *StringList) UnmarshalYAML(unmarshal func(any) error) error {
 	return nil
 }
 
+// notScalar names what v is when it is not a name-like scalar. It asks
+// reflect, not a type switch: an alias decodes to whatever Go type its
+// anchor was decoded into (a StringList, a map of structs).
+func notScalar(v any) string {
+	if v == nil {
+		return "an empty entry"
+	}
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct, reflect.Pointer:
+		return "a map"
+	}
+	return ""
+}
+
+// listError locates the bad entry i (-1: the value itself). The node is
+// asked for only now: decoding into ast.Node would re-register an anchor
+// under the wrong type for later aliases, which no longer matters once
+// decoding fails.
+func listError(unmarshal func(any) error, i int, what string) error {
+	msg := "want a name or a list of names, not " + what
+	var n ast.Node
+	if err := unmarshal(&n); err != nil || n == nil {
+		return errors.New(msg)
+	}
+	if t, ok := n.(*ast.TagNode); ok {
+		n = t.Value
+	}
+	if seq, ok := n.(*ast.SequenceNode); ok && i >= 0 && i < len(seq.Values) {
+		n = seq.Values[i]
+		msg = fmt.Sprintf("entry %d: want a name, not %s", i, what)
+	}
+	return yamlsrc.NodeError(n, "%s", msg)
+}
+
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
 // Load reads and validates the playbook at path.
 func Load(path string) (*Playbook, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlsrc.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("playbook: %w", err)
 	}
@@ -281,10 +331,33 @@ func Parse(file string, data []byte) (*Playbook, error) {
 	for i, rf := range raw.Flows {
 		pb.Flows = append(pb.Flows, pb.parseFlow(i, rf, bad))
 	}
+	pb.warnUnused()
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, yamlsrc.Fail(errs, pb.Warnings)
 	}
 	return pb, nil
+}
+
+// warnUnused flags declared services and features no flow uses: usually a
+// flow meant to name them and names something else, or nothing.
+func (pb *Playbook) warnUnused() {
+	usedSvc, usedFeat := map[string]bool{}, map[string]bool{}
+	for _, f := range pb.Flows {
+		for _, s := range f.Services {
+			usedSvc[s] = true
+		}
+		usedFeat[f.Feature] = true
+	}
+	for _, name := range sortedKeys(pb.Services) {
+		if !usedSvc[name] {
+			pb.Warnings = append(pb.Warnings, pb.Doc.Errorf([]any{"services", name}, "service %q is used by no flow", name).Error())
+		}
+	}
+	for _, name := range sortedKeys(pb.Options.Features) {
+		if !usedFeat[name] {
+			pb.Warnings = append(pb.Warnings, pb.Doc.Errorf([]any{"options", "features", name}, "feature %q gates no flow: switching it changes nothing", name).Error())
+		}
+	}
 }
 
 func (pb *Playbook) parseFlow(i int, rf rawFlow, bad func([]any, string, ...any)) *Flow {

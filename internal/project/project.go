@@ -11,6 +11,7 @@ import (
 	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
+	"github.com/fwpush/fwpush/internal/yamlsrc"
 	"github.com/fwpush/fwpush/inventory"
 )
 
@@ -35,10 +36,15 @@ type Project struct {
 	// Intents has every host of the inventory, so explain can follow a
 	// packet through devices outside --limit.
 	Intents map[string]*intent.Intent
+	// Warnings are the inventory's then the playbook's, each
+	// "file:line:col: field: message".
+	Warnings []string
 }
 
 // Load reads, validates and compiles. Every problem of both files is
-// reported at once; nothing here connects anywhere.
+// reported at once; nothing here connects anywhere. When validation fails
+// the error carries the warnings too (yamlsrc.Warnings reads them): a
+// warning often explains an error.
 func Load(o Options) (*Project, error) {
 	if o.Inventory == "" {
 		return nil, errors.New("no inventory: pass -i DIR")
@@ -54,15 +60,16 @@ func Load(o Options) (*Project, error) {
 	if err := errors.Join(ierr, perr); err != nil {
 		return nil, err
 	}
+	warnings := append(append([]string(nil), inv.Warnings...), pb.Warnings...)
 	keep, err := inv.ParseLimit(o.Limit)
 	if err != nil {
-		return nil, err
+		return nil, yamlsrc.Fail([]error{err}, warnings)
 	}
 	intents, err := compile.Compile(pb, inv, nil, o.Registry)
 	if err != nil {
-		return nil, err
+		return nil, yamlsrc.Fail([]error{err}, warnings)
 	}
-	p := &Project{Options: o, Registry: o.Registry, Inv: inv, Playbook: pb, Intents: intents, Selected: inv.Select(keep)}
+	p := &Project{Options: o, Registry: o.Registry, Inv: inv, Playbook: pb, Intents: intents, Selected: inv.Select(keep), Warnings: warnings}
 	if len(p.Selected) == 0 {
 		return nil, fmt.Errorf("--limit %q selects no host", o.Limit)
 	}

@@ -1,6 +1,7 @@
 package yamlsrc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 )
 
@@ -49,11 +51,42 @@ type Doc struct {
 	keys map[*ast.MappingNode]map[string]*ast.MappingValueNode
 }
 
-// Parse parses data (read from file) without decoding it.
+// bom is the UTF-8 byte order mark some Windows editors write first. YAML
+// allows it; goccy would read it as part of the first key, renaming the
+// first host or turning "name" into an unknown field nobody can see.
+var bom = []byte("\ufeff")
+
+// Parse parses data (read from file) without decoding it. It refuses what
+// would cost far more to decode than the file's size suggests (see
+// MaxFileBytes, MaxDepth, MaxAliasNodes), and a second YAML document: only
+// the first would be read, so the rest would be ignored without a word.
 func Parse(file string, data []byte) (*Doc, error) {
-	f, err := parser.ParseBytes(data, 0)
+	if len(data) > MaxFileBytes {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("file is larger than %d MiB: fwpush reads inventories and playbooks up to that size", MaxFileBytes>>20)}
+	}
+	data = bytes.TrimPrefix(data, bom)
+	tokens := lexer.Tokenize(string(data))
+	if err := checkDepth(file, tokens); err != nil {
+		return nil, err
+	}
+	f, err := parser.Parse(tokens, 0)
 	if err != nil {
 		return nil, wrap(file, err)
+	}
+	for _, d := range f.Docs[min(1, len(f.Docs)):] {
+		if d.Body == nil {
+			continue // a trailing "---" with nothing after it
+		}
+		e := &Error{File: file, Msg: "a second YAML document: fwpush reads one document per file, so everything after this '---' would be ignored; merge it into the first"}
+		if d.Start != nil && d.Start.Position != nil {
+			e.Line, e.Col = d.Start.Position.Line, d.Start.Position.Column
+		}
+		return nil, e
+	}
+	if len(f.Docs) > 0 {
+		if err := checkAliases(file, f.Docs[0].Body); err != nil {
+			return nil, err
+		}
 	}
 	return &Doc{File: file, src: data, ast: f}, nil
 }

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/internal/yamlsrc"
+)
+
+// loadProject loads the project and prints its warnings (a misspelt data
+// key, a service no flow uses) to stderr, one "warning: " line each, unless
+// the command's JSON document carries them (warningsInJSON). When loading
+// fails they go to stderr in every format: they often explain the error.
+func (g *globals) loadProject() (*project.Project, error) {
+	p, err := project.Load(project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit})
+	switch {
+	case err != nil:
+		g.printWarnings(yamlsrc.Warnings(err))
+	case !g.warningsInJSON || g.format != "json":
+		g.printWarnings(p.Warnings)
+	}
+	return p, err
+}
+
+func (g *globals) printWarnings(ws []string) {
+	for _, w := range ws {
+		fmt.Fprintf(g.errOut, "warning: %s\n", w)
+	}
+}

@@ -1,0 +1,136 @@
+package inventory
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Secret-looking keys. Words are matched whole ("key" in "ssh_key", not in
+// "keepalive"); fragments anywhere in the key with separators removed
+// ("enablepassword", "snmpcommunity"). Redacting a harmless value only
+// hides it from output; missing a credential prints it, so the lists lean
+// wide.
+var (
+	secretWords     = []string{"pass", "pw", "pwd", "key", "keys", "pkey", "psk", "pin"}
+	secretFragments = []string{"password", "passwd", "passphrase", "passcode", "secret", "token", "community",
+		"credential", "privatekey", "privkey", "apikey", "accesskey", "authkey", "sshkey", "presharedkey", "certkey",
+		"authsecondary"} // scrapli's enable password
+)
+
+// IsSecretKey reports whether a data or connection_options key names a
+// credential: a password, secret, passphrase, token, key material, SNMP
+// community, enable or auth password. Case and separators do not matter
+// (enable_password, enablePassword, Enable-Password).
+func IsSecretKey(key string) bool {
+	words := splitWords(key)
+	joined := strings.Join(words, "")
+	for _, w := range words {
+		for _, s := range secretWords {
+			if w == s {
+				return true
+			}
+		}
+	}
+	for _, f := range secretFragments {
+		if strings.Contains(joined, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitWords lowercases key and splits it at non-alphanumerics and at
+// camelCase boundaries.
+func splitWords(key string) []string {
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, string(cur))
+			cur = cur[:0]
+		}
+	}
+	prevLower := false
+	for _, r := range key {
+		switch {
+		case !unicode.IsLetter(r) && !unicode.IsDigit(r):
+			flush()
+			prevLower = false
+			continue
+		case unicode.IsUpper(r) && prevLower:
+			flush()
+		}
+		prevLower = unicode.IsLower(r) || unicode.IsDigit(r)
+		cur = append(cur, unicode.ToLower(r))
+	}
+	flush()
+	return words
+}
+
+// hideSecrets replaces, in place and at any depth, the value of every
+// secret-looking key with a Secret (every scalar of it, when it is a list
+// or map), so that nothing printing inventory data can show it.
+func hideSecrets(v any) {
+	switch m := v.(type) {
+	case map[string]any:
+		for k, x := range m {
+			if IsSecretKey(k) {
+				m[k] = asSecret(x)
+			} else {
+				hideSecrets(x)
+			}
+		}
+	case map[any]any:
+		for k, x := range m {
+			if IsSecretKey(fmt.Sprint(k)) {
+				m[k] = asSecret(x)
+			} else {
+				hideSecrets(x)
+			}
+		}
+	case []any:
+		for _, x := range m {
+			hideSecrets(x)
+		}
+	}
+}
+
+// asSecret returns v with every scalar a Secret, keeping lists and maps.
+// It copies rather than edits: an alias may share the list with a key that
+// is no secret.
+func asSecret(v any) any {
+	switch m := v.(type) {
+	case nil, Secret:
+		return v
+	case string:
+		return Secret(m)
+	case map[string]any:
+		out := make(map[string]any, len(m))
+		for k, x := range m {
+			out[k] = asSecret(x)
+		}
+		return out
+	case map[any]any:
+		out := make(map[any]any, len(m))
+		for k, x := range m {
+			out[k] = asSecret(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(m))
+		for i, x := range m {
+			out[i] = asSecret(x)
+		}
+		return out
+	}
+	return Secret(fmt.Sprint(v))
+}
+
+// plain is v as --limit data.KEY=VALUE compares it: a Secret by its value.
+func plain(v any) string {
+	if s, ok := v.(Secret); ok {
+		return s.Reveal()
+	}
+	return fmt.Sprint(v)
+}
