@@ -32,8 +32,14 @@ const (
 // Options control a push.
 type Options struct {
 	// ConfirmWithin arms a device-side revert that fires unless the push is
-	// confirmed in time; 0 disables commit-confirm (not recommended).
+	// confirmed in time. It must be above 0 unless NoConfirm is set: a
+	// zero value is refused, never taken to mean "no revert".
 	ConfirmWithin time.Duration
+	// NoConfirm pushes without any device-side revert (not recommended: a
+	// policy that cuts management stays until fixed by hand). It is the
+	// only way to turn commit-confirm off; ConfirmWithin must then be 0
+	// and PostCheck nil, since nothing could undo a failed check.
+	NoConfirm bool
 	// PostCheck runs after the change, before confirming; an error rolls
 	// the device back.
 	PostCheck func(ctx context.Context, host string) error
@@ -44,6 +50,28 @@ type Options struct {
 	// Journal, when set, records each device before each phase and after
 	// its outcome (see Journal).
 	Journal Journal
+}
+
+// Validate refuses options that would push without the revert the
+// caller meant to have, or that the engine cannot honour. Run and
+// RunConfigs call it before contacting any device.
+func (o Options) Validate() error {
+	var errs []error
+	switch {
+	case o.NoConfirm && o.ConfirmWithin != 0:
+		errs = append(errs, fmt.Errorf("apply: NoConfirm and ConfirmWithin %s contradict: choose one", o.ConfirmWithin))
+	case o.NoConfirm && o.PostCheck != nil:
+		errs = append(errs, errors.New("apply: a PostCheck needs commit-confirm (NoConfirm is set): nothing would undo a failed check"))
+	case !o.NoConfirm && o.ConfirmWithin <= 0:
+		errs = append(errs, fmt.Errorf("apply: ConfirmWithin %s: commit-confirm needs a revert delay above 0 (set NoConfirm to push without a revert)", o.ConfirmWithin))
+	}
+	if o.Settle < 0 {
+		errs = append(errs, fmt.Errorf("apply: Settle %s: want 0 (the default) or more", o.Settle))
+	}
+	if err := o.Engine.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("apply: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // Device is one device's push record.
@@ -76,6 +104,9 @@ func Run(ctx context.Context, p *project.Project, reg *drivers.Registry, open pl
 // push runs every host through pushDevice; render gives each host's
 // desired config.
 func push(ctx context.Context, name string, hosts []string, render func(host string) (plan.Device, error), open plan.Opener, o Options) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	if o.Settle == 0 {
 		o.Settle = 3 * time.Second
 	}
@@ -88,8 +119,8 @@ func push(ctx context.Context, name string, hosts []string, render func(host str
 		case Confirmed, Applied:
 			st = engine.Changed
 		}
-		if d.Status == engine.Unreachable {
-			st = engine.Unreachable
+		if d.Status == engine.Unreachable || d.Status == engine.Skipped {
+			st = d.Status
 		}
 		d.Status = st
 		if o.Journal != nil {
@@ -153,6 +184,13 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 		d.Outcome = Unchanged
 		return d
 	}
+	if o.Engine.Stopped() {
+		// Asked to stop between the read and the change: leave the
+		// device as it is rather than start a change nobody will watch.
+		d.Outcome, d.Status = "", engine.Skipped
+		d.Error = fmt.Sprintf("%s: not changed: the run was asked to stop before its change; the device is untouched", host)
+		return d
+	}
 	if err := o.enter(ctx, &d, "apply"); err != nil {
 		return fail("apply", err) // nothing changed yet
 	}
@@ -162,15 +200,15 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 		}
 		d = fail("apply", err)
 		d.Outcome = readBack(ctx, open, host, before, d.Desired, o)
-		if d.Outcome == Indeterminate && o.ConfirmWithin > 0 {
+		if d.Outcome == Indeterminate && !o.NoConfirm {
 			// A dropped connection does not stop the command on the
 			// device: it may have the change with its revert armed. Let
 			// its own timer decide, then read it back.
-			d.Outcome = waitRevert(ctx, open, host, before, d.Desired, o)
+			d.Outcome = waitRevert(ctx, open, host, before, &d, o)
 		}
 		return d
 	}
-	if o.ConfirmWithin <= 0 {
+	if o.NoConfirm {
 		d.Outcome = Applied
 		return d
 	}
@@ -180,7 +218,7 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 	check, err := open(ctx, host)
 	if err != nil {
 		d = fail("check", fmt.Errorf("new management connection failed, device reverts by itself: %w", err))
-		d.Outcome = waitRevert(ctx, open, host, before, d.Desired, o)
+		d.Outcome = waitRevert(ctx, open, host, before, &d, o)
 		return d
 	}
 	defer check.Close()
@@ -202,7 +240,7 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 	_ = o.enter(ctx, &d, "confirm")
 	if err := check.Confirm(ctx); err != nil {
 		d = fail("confirm", err)
-		d.Outcome = waitRevert(ctx, open, host, before, d.Desired, o)
+		d.Outcome = waitRevert(ctx, open, host, before, &d, o)
 		return d
 	}
 	d.Outcome = Confirmed
@@ -210,13 +248,18 @@ func pushDevice(ctx context.Context, render func(host string) (plan.Device, erro
 }
 
 // waitRevert waits for the device's own revert timer, then reads it back.
-func waitRevert(ctx context.Context, open plan.Opener, host string, before, desired drivers.Config, o Options) Outcome {
+// Asked to stop, it does not wait: the timer fires all the same, and the
+// next run reconciles the indeterminate entry by reading the device.
+func waitRevert(ctx context.Context, open plan.Opener, host string, before drivers.Config, d *Device, o Options) Outcome {
 	select {
 	case <-time.After(o.ConfirmWithin + o.Settle):
 	case <-ctx.Done():
 		return Indeterminate
+	case <-o.Engine.Stop:
+		d.Error += "; the run was asked to stop: did not wait for its revert timer, which fires by itself"
+		return Indeterminate
 	}
-	return readBack(ctx, open, host, before, desired, o)
+	return readBack(ctx, open, host, before, d.Desired, o)
 }
 
 // readBack establishes the outcome from the device itself.
@@ -232,7 +275,7 @@ func readBack(ctx context.Context, open plan.Opener, host string, before, desire
 		return Indeterminate
 	case now.String() == before.String():
 		return RolledBack
-	case now.String() == desired.String() && o.ConfirmWithin <= 0:
+	case now.String() == desired.String() && o.NoConfirm:
 		return Applied
 	}
 	return Indeterminate
