@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fwpush/fwpush/internal/termsafe"
 )
 
 type validateResult struct {
@@ -24,7 +26,10 @@ func validateCmd(g *globals) *cobra.Command {
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
 			}
-			p, err := g.project()
+			p, err := g.project(cmd.Context())
+			if iv := interruption(cmd.Context()); iv != nil {
+				return iv // not a verdict on the files
+			}
 			res := validateResult{Valid: err == nil, Playbook: g.playbook, Inventory: g.inventory}
 			if err != nil {
 				res.Errors = splitErrors(err)
@@ -43,7 +48,7 @@ func validateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.out, "ok: %s with %s: %d hosts, %d flows\n", g.playbook, g.inventory, res.Hosts, res.Flows)
+			fmt.Fprintf(g.out, "ok: %s with %s: %d hosts, %d flows\n", termsafe.Line(g.playbook), termsafe.Line(g.inventory), res.Hosts, res.Flows)
 			return nil
 		},
 	}
