@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,12 +14,13 @@ import (
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/plan"
+	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/verify"
 )
 
 func applyCmd(g *globals) *cobra.Command {
 	var pf pushFlags
-	var yes, noConfirm, showDiff, rollbackWave, postVerify bool
+	var yes, noConfirm, showDiff, rollbackWave, postVerify, outsideMgmt bool
 	var planFile string
 	var confirmTimeout, probeTimeout time.Duration
 	cmd := &cobra.Command{
@@ -36,6 +38,26 @@ without a terminal it never waits for input.`,
 			if err := g.checkFormat("text", "json", "junit"); err != nil {
 				return err
 			}
+			// Every flag is checked before anything is loaded, recorded or
+			// contacted.
+			if err := pf.check(); err != nil {
+				return err
+			}
+			switch {
+			case noConfirm && pf.given("confirm-timeout"):
+				return fmt.Errorf("--no-confirm and --confirm-timeout contradict: --no-confirm arms no revert at all")
+			case noConfirm && postVerify:
+				return fmt.Errorf("--verify checks a device before confirming it: it needs commit-confirm (drop --no-confirm)")
+			case pf.given("confirm-timeout"):
+				if err := policy.CheckConfirmTimeout("--confirm-timeout", confirmTimeout); err != nil {
+					return err
+				}
+			}
+			if postVerify {
+				if err := policy.CheckPositiveDuration("--probe-timeout", probeTimeout); err != nil {
+					return err
+				}
+			}
 			g.warningsInJSON = true
 			var saved *plan.File
 			if planFile != "" {
@@ -45,7 +67,8 @@ without a terminal it never waits for input.`,
 				}
 				g.fromPlan(saved.Inputs)
 			}
-			p, err := g.project()
+			ctx := cmd.Context()
+			p, err := g.project(ctx)
 			if err != nil {
 				return err
 			}
@@ -56,6 +79,18 @@ without a terminal it never waits for input.`,
 				}
 				reviewed = saved.Plan
 			}
+			pp := p.Playbook.Push
+			if pp.ConfirmTimeout > 0 && !pf.given("confirm-timeout") {
+				confirmTimeout = pp.ConfirmTimeout // checked when the playbook was parsed
+			}
+			if pf.given("rollback-wave-on-failure") {
+				if err := policy.CheckRollbackWave("--rollback-wave-on-failure", "--max-fail-percentage (or the playbook's push.max_fail_percentage)",
+					rollbackWave, pf.maxFailSet(pp)); err != nil {
+					return err
+				}
+			} else if pp.RollbackWaveOnFailure {
+				rollbackWave = true
+			}
 			st, err := g.runStore() // before any connection: no push goes unrecorded
 			if err != nil {
 				return err
@@ -65,22 +100,15 @@ without a terminal it never waits for input.`,
 				return err
 			}
 			open := g.opener(p.Registry, p.Inv, pf.transport())
-			ctx := cmd.Context()
-			if pp := p.Playbook.Push; pp.ConfirmTimeout > 0 && !pf.given("confirm-timeout") {
-				confirmTimeout = pp.ConfirmTimeout
-			}
-			if pp := p.Playbook.Push; pp.RollbackWaveOnFailure && !pf.given("rollback-wave-on-failure") {
-				rollbackWave = true
-			}
-			if noConfirm && postVerify {
-				return fmt.Errorf("--verify checks a device before confirming it: it needs commit-confirm (drop --no-confirm)")
-			}
 			if noConfirm {
 				confirmTimeout = 0
 				fmt.Fprintln(g.errOut, "WARNING: --no-confirm: no device-side revert is armed; a policy that locks fwpush out will STAY until fixed by hand")
 			}
+			if outsideMgmt {
+				fmt.Fprintln(g.errOut, "WARNING: --outside-management: the lock-out guard is off; a policy that cuts this controller's management is pushed, and only each device's own revert undoes it")
+			}
 			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) && !yes && saved == nil {
-				pl, _, perr := plan.Live(ctx, p, open, pf.engine(p.Playbook.Push))
+				pl, _, perr := plan.Live(ctx, p, open, pf.engine(pp))
 				if pl == nil {
 					return perr
 				}
@@ -95,7 +123,11 @@ without a terminal it never waits for input.`,
 					return nil
 				}
 				fmt.Fprint(g.out, "push these changes? [y/N] ")
-				answer, _ := bufio.NewReader(g.stdin).ReadString('\n')
+				// A signal at the prompt returns at once (ctx), unlike a read.
+				answer, err := interruptible(cmd.Context(), func() (string, error) { return bufio.NewReader(g.stdin).ReadString('\n') })
+				if iv := interruption(cmd.Context()); iv != nil && err != nil {
+					return iv
+				}
 				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 					return &exitErr{code: exitError, err: fmt.Errorf("not pushed")}
 				}
@@ -104,10 +136,11 @@ without a terminal it never waits for input.`,
 				reviewed = pl
 			}
 			t0 := time.Now()
-			eo := pf.engine(p.Playbook.Push)
+			eo := pf.engine(pp)
 			prog := newProgress(g.errOut, len(p.Selected), "apply")
 			eo.Observer = prog
-			o := apply.Options{ConfirmWithin: confirmTimeout, Engine: eo, Registry: p.Registry}
+			o := apply.Options{ConfirmWithin: confirmTimeout, NoConfirm: noConfirm, Engine: eo, Registry: p.Registry,
+				OutsideManagement: outsideMgmt}
 			if postVerify {
 				probes, err := verify.Generate(p, verify.Options{})
 				if err != nil {
@@ -115,16 +148,26 @@ without a terminal it never waits for input.`,
 				}
 				o.PostCheck = verify.PostCheck(probes, probeRunner(p, pf.transport()), probeTimeout)
 			}
-			res, aerr := journal.Apply(ctx, st, run, p, reviewed, open, o)
-			prog.done()
-			if res == nil || res.Report == nil {
-				return aerr
-			}
-			if rollbackWave {
+			var res *journal.Result
+			var aerr error
+			err = changeDevices(ctx, func(work context.Context, stop <-chan struct{}) error {
+				o.Engine.Stop = stop
+				res, aerr = journal.Apply(work, st, run, p, reviewed, open, o)
+				prog.done()
+				if res == nil || res.Report == nil || !rollbackWave {
+					return nil
+				}
 				o.Engine.Observer = nil
-				wr, werr := journal.RollbackWave(ctx, st, res, g.command()+" # wave rollback of run "+res.Run, open, o)
+				wr, werr := journal.RollbackWave(work, st, res, g.command()+" # wave rollback of run "+res.Run, open, o)
 				res.WaveRollback = wr // nil when no wave failed or it confirmed nothing
 				aerr = errors.Join(aerr, werr)
+				return nil
+			})
+			if err != nil {
+				return err // a signal came before the push started: nothing was done
+			}
+			if res == nil || res.Report == nil {
+				return aerr
 			}
 			rep := res.Report
 			rows := applyRows(rep)
@@ -150,11 +193,11 @@ without a terminal it never waits for input.`,
 				printDiffs(g.out, rows, showDiff)
 				printTable(g.out, rows, true)
 				printSummary(g.out, rep.Summary)
-				fmt.Fprintf(g.out, "recorded as run %s\n", res.Run)
+				printRecorded(g.out, res)
 				if wr := res.WaveRollback; wr != nil && wr.Report != nil {
 					fmt.Fprintf(g.out, "\nrolled back the failed wave's confirmed devices (--rollback-wave-on-failure):\n")
 					printTable(g.out, applyRows(wr.Report), true)
-					fmt.Fprintf(g.out, "recorded as run %s\n", wr.Run)
+					printRecorded(g.out, wr)
 				}
 			}
 			if aerr != nil {
@@ -167,11 +210,12 @@ without a terminal it never waits for input.`,
 	pf.register(f)
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask before pushing")
 	f.StringVar(&planFile, "plan", "", "push exactly the plan saved by `fwpush plan --out FILE`; devices changed since are refused")
+	f.BoolVar(&outsideMgmt, "outside-management", false, "skip the lock-out guard: push even when the new policy would not admit this controller's own address (for a controller that reaches devices through a path their policy does not filter)")
 	f.BoolVar(&showDiff, "diff", false, "print each device's unified diff, not only its summary")
-	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time")
-	f.BoolVar(&noConfirm, "no-confirm", false, "push without arming a device-side revert (dangerous)")
+	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time (10s to 1h)")
+	f.BoolVar(&noConfirm, "no-confirm", false, "push without arming a device-side revert (dangerous; the only way to turn the revert off)")
 	f.BoolVar(&postVerify, "verify", false, "before confirming a device, run the verify probes that reach it; a mismatch rolls it back")
-	f.DurationVar(&probeTimeout, "probe-timeout", 2*time.Second, "with --verify: how long a probe waits before calling a port blocked")
+	f.DurationVar(&probeTimeout, "probe-timeout", 2*time.Second, "with --verify: how long a probe waits before calling a port blocked (above 0)")
 	f.BoolVar(&rollbackWave, "rollback-wave-on-failure", false, "when a wave passes --max-fail-percentage, also roll back that wave's confirmed devices")
 	return cmd
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fwpush/fwpush/internal/explain"
-	"github.com/fwpush/fwpush/internal/freetext"
 	"github.com/fwpush/fwpush/internal/policy"
+	"github.com/fwpush/fwpush/internal/termsafe"
 )
 
 func explainCmd(g *globals) *cobra.Command {
@@ -17,27 +17,31 @@ func explainCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "explain --from X --to Y --proto P [--port N | --icmp-type T]",
 		Short: "Is this flow allowed? Which devices enforce it, which rule matches (exit 0 permitted, 3 denied)",
-		Args:  cobra.NoArgs,
+		Long: `explain follows one flow through the compiled policy. tcp, udp and sctp take
+--port; icmp and icmpv6 take --icmp-type (a name such as echo-request or
+timestamp-request, or a number 0-255; default echo-request) and refuse
+--port, since ICMP has types, not ports.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
 			}
-			q, err := buildQuery(from, to, proto, port, icmpType)
+			q, err := buildQuery(from, to, proto, port, icmpType, cmd.Flags().Changed("icmp-type"))
 			if err != nil {
 				return err
 			}
-			p, err := g.project()
+			p, err := g.project(cmd.Context())
 			if err != nil {
 				return err
 			}
-			res, err := explain.Run(p, q)
+			res, err := explain.RunContext(cmd.Context(), p, q)
 			if err != nil {
 				return err
 			}
 			if g.format == "json" {
 				err = g.json(res)
 			} else {
-				printExplain(g, res)
+				printExplain(g, q, res)
 			}
 			if err != nil {
 				return err
@@ -52,43 +56,39 @@ func explainCmd(g *globals) *cobra.Command {
 	f.StringVar(&from, "from", "", "source: role, host, network, address or any")
 	f.StringVar(&to, "to", "", "destination: role, host, network, address or any")
 	f.StringVar(&proto, "proto", "tcp", "protocol: tcp, udp, icmp, icmpv6, sctp, gre, ... or a number")
-	f.IntVar(&port, "port", 0, "destination port (tcp, udp, sctp)")
-	f.StringVar(&icmpType, "icmp-type", "echo-request", "ICMP type name or number (icmp, icmpv6)")
+	f.IntVar(&port, "port", 0, "destination port 1-65535 (tcp, udp, sctp only)")
+	f.StringVar(&icmpType, "icmp-type", "echo-request", "ICMP type name or number 0-255 (icmp, icmpv6 only)")
 	return cmd
 }
 
-func buildQuery(from, to, proto string, port int, icmpType string) (explain.Query, error) {
-	if from == "" || to == "" {
-		return explain.Query{}, fmt.Errorf("--from and --to are required")
-	}
+// buildQuery turns the flags into the query explain evaluates; the
+// library refuses the combinations that would print one thing and
+// evaluate another (--port with icmp).
+func buildQuery(from, to, proto string, port int, icmpType string, icmpTypeGiven bool) (explain.Query, error) {
 	p, err := policy.ParseProto(proto)
 	if err != nil {
 		return explain.Query{}, fmt.Errorf("--proto: %w", err)
 	}
 	q := explain.Query{From: from, To: to, Proto: p, Port: port}
 	switch {
-	case p.HasPorts() && (port < 1 || port > 65535):
-		return q, fmt.Errorf("--port: %d is outside 1-65535 (required for %s)", port, p)
 	case p.IsICMP():
 		t, err := policy.ParseICMPType(p, icmpType)
 		if err != nil {
 			return q, fmt.Errorf("--icmp-type: %w", err)
 		}
 		q.ICMPType = t
+	case icmpTypeGiven:
+		return q, fmt.Errorf("--icmp-type: only for icmp and icmpv6, not %s", p)
 	}
-	return q, nil
+	return q, q.Validate()
 }
 
-func printExplain(g *globals, res *explain.Result) {
+func printExplain(g *globals, q explain.Query, res *explain.Result) {
 	verdict := "DENIED"
 	if res.Permitted {
 		verdict = "PERMITTED"
 	}
-	what := res.Query.Proto
-	if res.Query.Port > 0 {
-		what = fmt.Sprintf("%s/%d", what, res.Query.Port)
-	}
-	fmt.Fprintf(g.out, "%s → %s %s: %s\n", res.Query.From, res.Query.To, what, verdict)
+	fmt.Fprintf(g.out, "%s → %s %s: %s\n", termsafe.Line(q.From), termsafe.Line(q.To), q, verdict)
 	for _, path := range res.Paths {
 		mark := "permit"
 		if !path.Permitted {
@@ -106,9 +106,10 @@ func printExplain(g *globals, res *explain.Result) {
 			why := ""
 			if len(c.Why) > 0 {
 				// Playbook text, shown on a terminal: one line, no escapes.
-				why = " — " + freetext.Line(strings.Join(c.Why, "; "))
+				why = " — " + termsafe.Line(strings.Join(c.Why, "; "))
 			}
-			fmt.Fprintf(g.out, "      %s/%s: %s by %s%s\n", c.Device, c.Filter, action, c.Rule, why)
+			fmt.Fprintf(g.out, "      %s/%s: %s by %s%s\n", termsafe.Line(c.Device), termsafe.Line(c.Filter), action,
+				termsafe.Line(c.Rule), termsafe.Line(why))
 		}
 	}
 }
@@ -116,9 +117,9 @@ func printExplain(g *globals, res *explain.Result) {
 func label(e explain.Endpoint) string {
 	switch {
 	case e.Host != "":
-		return fmt.Sprintf("%s (%s)", e.Host, e.Addr)
+		return fmt.Sprintf("%s (%s)", termsafe.Line(e.Host), e.Addr)
 	case e.Name != "":
-		return fmt.Sprintf("%s (%s)", e.Name, e.Addr)
+		return fmt.Sprintf("%s (%s)", termsafe.Line(e.Name), e.Addr)
 	}
 	return e.Addr.String()
 }

@@ -84,7 +84,7 @@ connection_options:
 		runOK("plan", "--offline", "-i", inv, "-p", waPB, "--format", format)
 		runOK("explain", "-i", inv, "-p", waPB, "--from", "web-3", "--to", "app-1", "--proto", "tcp", "--port", "8080", "--format", format)
 	}
-	out := runOK("apply", "-i", inv, "-p", waPB, "--limit", "not web-3", "--state", state, "--confirm-timeout", "5s", "--format", "json")
+	out := runOK("apply", "-i", inv, "-p", waPB, "--limit", "not web-3", "--state", state, "--confirm-timeout", "10s", "--format", "json")
 	var applied struct{ Run string }
 	require.NoError(t, json.Unmarshal([]byte(out), &applied), out)
 	runOK("history", "--state", state, "--show", applied.Run)
@@ -113,7 +113,7 @@ func TestWarningsPrinted(t *testing.T) {
 	text := map[string][]string{
 		"validate":       {"validate", "-i", inv, "-p", waPB},
 		"plan offline":   {"plan", "--offline", "-i", inv, "-p", waPB},
-		"apply":          {"apply", "-i", inv, "-p", waPB, "--state", state, "--confirm-timeout", "5s"},
+		"apply":          {"apply", "-i", inv, "-p", waPB, "--state", state, "--confirm-timeout", "10s"},
 		"inventory list": {"inventory", "list", "-i", inv},
 		"render":         {"render", "-i", inv, "-p", waPB, "web-1"},
 	}
@@ -128,7 +128,7 @@ func TestWarningsPrinted(t *testing.T) {
 	for name, args := range map[string][]string{
 		"validate":       {"validate", "-i", inv, "-p", waPB},
 		"plan offline":   {"plan", "--offline", "-i", inv, "-p", waPB},
-		"apply":          {"apply", "-i", inv, "-p", waPB, "--state", state, "--confirm-timeout", "5s"},
+		"apply":          {"apply", "-i", inv, "-p", waPB, "--state", state, "--confirm-timeout", "10s"},
 		"inventory list": {"inventory", "list", "-i", inv},
 	} {
 		t.Run(name+" json", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/store"
+	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/inventory"
 )
 
@@ -36,7 +38,16 @@ unfinished and records what they ended with, without pushing anything.`,
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
 			}
-			st, err := g.runStore()
+			if err := errors.Join(pf.check(), policy.CheckAtLeast("--last", last, 0)); err != nil {
+				return err
+			}
+			// Only --reconcile writes; reading never opens the store for
+			// writing, so a read-only store (file or file system) lists.
+			open := g.readStore
+			if reconcile {
+				open = g.runStore
+			}
+			st, err := open()
 			if err != nil {
 				return err
 			}
@@ -73,7 +84,8 @@ unfinished and records what they ended with, without pushing anything.`,
 				if r.Finished == nil {
 					devices += " (run unfinished)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, when(r.Started), r.Who, r.Kind, dash(r.Playbook), devices, r.Command)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termsafe.Line(r.ID), when(r.Started), termsafe.Line(r.Who), termsafe.Line(r.Kind),
+					termsafe.Line(dash(r.Playbook)), termsafe.Line(devices), termsafe.Line(r.Command))
 			}
 			return tw.Flush()
 		},
@@ -125,7 +137,7 @@ func historyHost(g *globals, st *store.Store, host string) error {
 		return g.json(rows)
 	}
 	if len(rows) == 0 {
-		fmt.Fprintf(g.out, "no run recorded for %s\n", host)
+		fmt.Fprintf(g.out, "no run recorded for %s\n", termsafe.Line(host))
 		return nil
 	}
 	tw := tabwriter.NewWriter(g.out, 0, 4, 2, ' ', 0)
@@ -135,8 +147,9 @@ func historyHost(g *globals, st *store.Store, host string) error {
 		if r.Changed {
 			change = "diff"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Run, when(r.Started), r.Who, r.Kind, dash(r.Playbook),
-			r.State, r.Phase, change, firstLine(r.Error))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termsafe.Line(r.Run), when(r.Started), termsafe.Line(r.Who),
+			termsafe.Line(r.Kind), termsafe.Line(dash(r.Playbook)), termsafe.Line(r.State), termsafe.Line(r.Phase), change,
+			termsafe.Line(firstLine(r.Error)))
 	}
 	return tw.Flush()
 }
@@ -172,12 +185,13 @@ func historyShow(g *globals, st *store.Store, id, host string) error {
 	}
 	printRun(g.out, r)
 	for _, e := range es {
-		fmt.Fprintf(g.out, "=== %s (%s): %s, phase %s\n", e.Host, dash(e.Platform), e.State(), e.Phase)
+		fmt.Fprintf(g.out, "=== %s (%s): %s, phase %s\n", termsafe.Line(e.Host), termsafe.Line(dash(e.Platform)),
+			termsafe.Line(e.State()), termsafe.Line(e.Phase))
 		if e.Error != "" {
-			fmt.Fprintf(g.out, "error: %s\n", e.Error)
+			fmt.Fprintf(g.out, "error: %s\n", termsafe.Line(e.Error))
 		}
 		if c := e.Reconciled; c != nil {
-			fmt.Fprintf(g.out, "reconciled by run %s: %s (%s)\n", c.By, c.Result, c.Detail)
+			fmt.Fprintf(g.out, "reconciled by run %s: %s (%s)\n", termsafe.Line(c.By), termsafe.Line(c.Result), termsafe.Line(c.Detail))
 		}
 		switch {
 		case e.Diff == nil:
@@ -185,7 +199,7 @@ func historyShow(g *globals, st *store.Store, id, host string) error {
 		case !e.Diff.Changed:
 			fmt.Fprintln(g.out, "(no changes)")
 		default:
-			fmt.Fprint(g.out, e.Diff.Unified)
+			fmt.Fprint(g.out, termsafe.Text(e.Diff.Unified))
 			if !strings.HasSuffix(e.Diff.Unified, "\n") {
 				fmt.Fprintln(g.out)
 			}
@@ -195,18 +209,19 @@ func historyShow(g *globals, st *store.Store, id, host string) error {
 }
 
 func printRun(w io.Writer, r store.Run) {
-	fmt.Fprintf(w, "run %s (%s) by %s, pid %d, started %s", r.ID, r.Kind, r.Who, r.PID, when(r.Started))
+	line := termsafe.Line
+	fmt.Fprintf(w, "run %s (%s) by %s, pid %d, started %s", line(r.ID), line(r.Kind), line(r.Who), r.PID, when(r.Started))
 	if r.Finished != nil {
 		fmt.Fprintf(w, ", finished %s\n", when(*r.Finished))
 	} else {
 		fmt.Fprintln(w, ", never finished")
 	}
-	fmt.Fprintf(w, "command: %s\n", r.Command)
+	fmt.Fprintf(w, "command: %s\n", line(r.Command))
 	if r.PlaybookFile != "" {
-		fmt.Fprintf(w, "playbook: %s (%s, sha256 %s)\n", r.Playbook, r.PlaybookFile, r.PlaybookSHA256)
+		fmt.Fprintf(w, "playbook: %s (%s, sha256 %s)\n", line(r.Playbook), line(r.PlaybookFile), line(r.PlaybookSHA256))
 	}
 	if r.Inventory != "" {
-		fmt.Fprintf(w, "inventory: %s (sha256 %s)\n", r.Inventory, r.InventorySHA256)
+		fmt.Fprintf(w, "inventory: %s (sha256 %s)\n", line(r.Inventory), line(r.InventorySHA256))
 	}
 	hosts := make([]string, 0, len(r.Restores))
 	for h := range r.Restores {
@@ -214,10 +229,10 @@ func printRun(w io.Writer, r store.Run) {
 	}
 	sort.Strings(hosts)
 	for _, h := range hosts {
-		fmt.Fprintf(w, "restores: %s to its config from before run %s\n", h, r.Restores[h])
+		fmt.Fprintf(w, "restores: %s to its config from before run %s\n", line(h), line(r.Restores[h]))
 	}
 	if r.Error != "" {
-		fmt.Fprintf(w, "error: %s\n", r.Error)
+		fmt.Fprintf(w, "error: %s\n", line(r.Error))
 	}
 }
 
@@ -226,7 +241,9 @@ func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushF
 		return fmt.Errorf("--reconcile needs the inventory to reach devices: pass -i DIR")
 	}
 	reg := all.Registry()
-	inv, err := inventory.Load(g.inventory, inventory.WithPlatforms(reg))
+	inv, err := interruptible(cmd.Context(), func() (*inventory.Inventory, error) {
+		return inventory.Load(g.inventory, inventory.WithPlatforms(reg))
+	})
 	if err != nil {
 		return err
 	}

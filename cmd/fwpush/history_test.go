@@ -42,7 +42,7 @@ func TestApplyHistoryRollback(t *testing.T) {
 	devs := fakeFleet(t)
 	state := filepath.Join(t.TempDir(), "runs.db")
 
-	code, out, errOut := fwpush(t, "apply", "-i", waInv, "-p", waPB, "--state", state, "--confirm-timeout", "5s", "--format", "json")
+	code, out, errOut := fwpush(t, "apply", "-i", waInv, "-p", waPB, "--state", state, "--confirm-timeout", "10s", "--format", "json")
 	require.Equal(t, 0, code, "%s\n%s", out, errOut)
 	var applied struct {
 		Run     string `json:"run"`
@@ -86,7 +86,7 @@ func TestApplyHistoryRollback(t *testing.T) {
 	assert.NotContains(t, out, "=== web-2")
 
 	// No -i: the inventory the restored run recorded.
-	code, out, errOut = fwpush(t, "rollback", "web-1", "--state", state, "--confirm-timeout", "5s", "--format", "json")
+	code, out, errOut = fwpush(t, "rollback", "web-1", "--state", state, "--confirm-timeout", "10s", "--format", "json")
 	require.Equal(t, 0, code, "%s\n%s", out, errOut)
 	var rolled struct {
 		Run      string `json:"run"`
@@ -113,7 +113,7 @@ func TestApplyHistoryRollback(t *testing.T) {
 func TestHistoryExitCodes(t *testing.T) {
 	fakeFleet(t)
 	state := filepath.Join(t.TempDir(), "runs.db")
-	code, out, errOut := fwpush(t, "apply", "-i", waInv, "-p", waPB, "--state", state, "--confirm-timeout", "5s", "--limit", "db-1")
+	code, out, errOut := fwpush(t, "apply", "-i", waInv, "-p", waPB, "--state", state, "--confirm-timeout", "10s", "--limit", "db-1")
 	require.Equal(t, 0, code, "%s\n%s", out, errOut)
 	_, runID, ok := strings.Cut(strings.TrimSpace(out), "recorded as run ")
 	require.True(t, ok, out)

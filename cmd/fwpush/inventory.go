@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/internal/yamlsrc"
 	"github.com/fwpush/fwpush/inventory"
 )
@@ -21,7 +23,7 @@ func inventoryCmd(g *globals) *cobra.Command {
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
 			}
-			inv, err := inventory.Load(g.inventory)
+			inv, err := interruptible(cmd.Context(), func() (*inventory.Inventory, error) { return inventory.Load(g.inventory) })
 			if err != nil {
 				g.printWarnings(yamlsrc.Warnings(err))
 				return err
@@ -44,12 +46,15 @@ func inventoryCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(g.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "HOST\tPLATFORM\tADDRESS\tROLES\tADDRESSES")
 			for _, h := range hosts {
+				if cmd.Context().Err() != nil {
+					return context.Cause(cmd.Context())
+				}
 				addrs := make([]string, len(h.Addresses))
 				for i, a := range h.Addresses {
 					addrs[i] = a.String()
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s:%d\t%s\t%s\n", h.Name, h.Platform, h.Hostname, h.Port,
-					strings.Join(h.Roles, ","), strings.Join(addrs, ","))
+				fmt.Fprintf(tw, "%s\t%s\t%s:%d\t%s\t%s\n", termsafe.Line(h.Name), termsafe.Line(h.Platform), termsafe.Line(h.Hostname), h.Port,
+					termsafe.Line(strings.Join(h.Roles, ",")), strings.Join(addrs, ","))
 			}
 			return tw.Flush()
 		},

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,8 +14,16 @@ import (
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	os.Exit(runWithSignals(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, sigs, os.Exit))
+}
+
+// runWithSignals is run under SIGINT/SIGTERM handling (signals.go): the
+// first signal cancels the command, or stops a push softly; a second one
+// calls exit at once.
+func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer, sigs <-chan os.Signal, exit func(int)) int {
+	ctx, iv := withInterrupts(context.Background(), sigs, stderr, exit)
+	defer iv.done()
+	return run(ctx, args, stdin, stdout, stderr)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/internal/termsafe"
 )
 
 func planCmd(g *globals) *cobra.Command {
@@ -30,12 +32,15 @@ byte-identical. With --offline it renders without connecting at all.`,
 				return err
 			}
 			g.warningsInJSON = true
-			p, err := g.project()
+			if err := pf.check(); err != nil {
+				return err
+			}
+			p, err := g.project(cmd.Context())
 			if err != nil {
 				return err
 			}
 			if offline {
-				if perr := offlinePlan(g, p); perr != nil {
+				if perr := offlinePlan(cmd.Context(), g, p); perr != nil {
 					return &exitErr{code: exitError, err: perr}
 				}
 				return nil
@@ -100,8 +105,9 @@ func planRows(pl *plan.Plan) []row {
 }
 
 // offlinePlan streams each device's rendered config as text or as the
-// Plan JSON document, never holding every config at once.
-func offlinePlan(g *globals, p *project.Project) error {
+// Plan JSON document, never holding every config at once. It stops at
+// the next device once ctx is cancelled (a signal).
+func offlinePlan(ctx context.Context, g *globals, p *project.Project) error {
 	bw := bufio.NewWriterSize(g.out, 1<<16)
 	defer bw.Flush()
 	n := 0
@@ -110,6 +116,9 @@ func offlinePlan(g *globals, p *project.Project) error {
 		// {"playbook":…,"devices":null} → open the devices array instead.
 		fmt.Fprintf(bw, "%s[", strings.TrimSuffix(string(head), "null}"))
 		err := plan.OfflineEach(p, func(d plan.Device) error {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
 			if n > 0 {
 				bw.WriteString(",")
 			}
@@ -130,13 +139,16 @@ func offlinePlan(g *globals, p *project.Project) error {
 		return err
 	}
 	err := plan.OfflineEach(p, func(d plan.Device) error {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		n++
-		fmt.Fprintf(bw, "=== %s (%s): %d rules\n", d.Host, d.Platform, d.Rules)
+		fmt.Fprintf(bw, "=== %s (%s): %d rules\n", termsafe.Line(d.Host), termsafe.Line(d.Platform), d.Rules)
 		if d.Error != "" {
-			fmt.Fprintf(bw, "error: %s\n\n", d.Error)
+			fmt.Fprintf(bw, "error: %s\n\n", termsafe.Line(d.Error))
 			return nil
 		}
-		text := d.Desired.String()
+		text := termsafe.Text(d.Desired.String())
 		bw.WriteString(text)
 		if !strings.HasSuffix(text, "\n") {
 			bw.WriteString("\n")
@@ -144,6 +156,8 @@ func offlinePlan(g *globals, p *project.Project) error {
 		bw.WriteString("\n")
 		return nil
 	})
-	fmt.Fprintf(bw, "%d devices rendered offline; nothing was contacted\n", n)
+	if err == nil || interruption(ctx) == nil {
+		fmt.Fprintf(bw, "%d devices rendered offline; nothing was contacted\n", n)
+	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/termsafe"
 )
 
 // progress reports device results as they finish: a bar on a terminal,
@@ -42,9 +43,9 @@ func (p *progress) Finished(r engine.Result) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	line := fmt.Sprintf("%-12s %s (%s)", r.Status, r.Host, r.Duration.Round(1e6))
+	line := fmt.Sprintf("%-12s %s (%s)", r.Status, termsafe.Line(r.Host), r.Duration.Round(1e6))
 	if r.Error != "" {
-		line += ": " + r.Error
+		line += ": " + termsafe.Line(r.Error)
 	}
 	fmt.Fprintln(p.w, line)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,24 +32,56 @@ type pushFlags struct {
 
 func (f *pushFlags) register(fs *pflag.FlagSet) {
 	f.fs = fs
-	fs.IntVarP(&f.forks, "forks", "f", engine.DefaultForks, "devices worked on at once")
-	fs.StringSliceVar(&f.serial, "serial", nil, "batch sizes, Ansible style: 1,10,25% (last repeats)")
-	fs.IntVar(&f.canary, "canary", 0, "push to this many devices first, alone")
-	fs.Float64Var(&f.maxFail, "max-fail-percentage", -1, "stop after a batch where more than this % failed (-1: never stop)")
+	fs.IntVarP(&f.forks, "forks", "f", engine.DefaultForks, "devices worked on at once (1 or more)")
+	fs.StringSliceVar(&f.serial, "serial", nil, "batch sizes, Ansible style: 1,10,25% (a number of devices, or 1% to 100%; the last repeats)")
+	fs.IntVar(&f.canary, "canary", 0, "push to this many devices first, alone (0: no canary)")
+	// Unset means "never stop" (or the playbook's value): the default
+	// shown is no value, and only a given flag is read.
+	fs.Float64Var(&f.maxFail, "max-fail-percentage", 0, "stop after a batch where more than this % failed, 0 to 100 (unset: the playbook's push.max_fail_percentage, else never stop; 100 never stops either)")
 	fs.StringSliceVar(&f.knownHosts, "known-hosts", nil, "known_hosts files (default ~/.ssh/known_hosts)")
 	fs.BoolVar(&f.tofu, "trust-on-first-use", false, "accept and record UNKNOWN host keys (changed keys are always refused)")
 	fs.StringSliceVar(&f.identities, "identity", nil, "SSH private key files (default: ssh-agent, ~/.ssh/id_*)")
 	fs.BoolVar(&f.agent, "agent", true, "use ssh-agent (SSH_AUTH_SOCK) when available")
 	fs.StringVar(&f.sshConfig, "ssh-config", "", "ssh config file (default ~/.ssh/config)")
-	fs.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "per-device connect timeout")
-	fs.DurationVar(&f.commandTimeout, "command-timeout", 60*time.Second, "per-command timeout")
-	fs.IntVar(&f.retries, "connect-retries", 3, "connect retries on transient refusals (sshd MaxStartups)")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "per-device connect timeout (above 0)")
+	fs.DurationVar(&f.commandTimeout, "command-timeout", 60*time.Second, "per-command timeout (above 0)")
+	fs.IntVar(&f.retries, "connect-retries", 3, "connect retries on transient refusals (sshd MaxStartups; 0 or more)")
+}
+
+// check refuses out-of-range fleet and connection flags before anything
+// is loaded or contacted, naming the flag and what it accepts, with the
+// same checks (and words) as the playbook's push section.
+func (f *pushFlags) check() error {
+	errs := []error{
+		policy.CheckForks("--forks", f.forks),
+		policy.CheckCanary("--canary", f.canary),
+		policy.CheckPositiveDuration("--connect-timeout", f.connectTimeout),
+		policy.CheckPositiveDuration("--command-timeout", f.commandTimeout),
+		policy.CheckAtLeast("--connect-retries", f.retries, 0),
+	}
+	if f.given("max-fail-percentage") {
+		errs = append(errs, policy.CheckMaxFailPercentage("--max-fail-percentage", f.maxFail))
+	}
+	for _, s := range f.serial {
+		_, err := policy.ParseSerialSize("--serial", s)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// maxFailSet says whether a failure threshold applies: the flag, or the
+// playbook's push section.
+func (f *pushFlags) maxFailSet(pp policy.Push) bool {
+	return f.given("max-fail-percentage") || pp.MaxFailPercentage != nil
 }
 
 // engine is the fleet options: a flag given on the command line wins,
 // then the playbook's push section, then fwpush's default.
 func (f *pushFlags) engine(pp policy.Push) engine.Options {
-	o := engine.Options{Forks: f.forks, Serial: f.serial, Canary: f.canary, MaxFailPercentage: f.maxFail}
+	o := engine.Options{Forks: f.forks, Serial: f.serial, Canary: f.canary, MaxFailPercentage: engine.NeverStop}
+	if f.given("max-fail-percentage") {
+		o.MaxFailPercentage = f.maxFail
+	}
 	if !f.given("forks") && pp.Forks > 0 {
 		o.Forks = pp.Forks
 	}

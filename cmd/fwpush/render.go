@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fwpush/fwpush/drivers/all"
+	"github.com/fwpush/fwpush/internal/termsafe"
 )
 
 func renderCmd(g *globals) *cobra.Command {
@@ -18,7 +19,7 @@ func renderCmd(g *globals) *cobra.Command {
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
 			}
-			p, err := g.project()
+			p, err := g.project(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -38,10 +39,10 @@ func renderCmd(g *globals) *cobra.Command {
 				return g.json(map[string]any{"host": in.Host, "config": cfg, "intent": in})
 			}
 			if part != "" {
-				fmt.Fprint(g.out, cfg.Part(part))
+				fmt.Fprint(g.out, termsafe.Text(cfg.Part(part)))
 				return nil
 			}
-			fmt.Fprint(g.out, cfg.String())
+			fmt.Fprint(g.out, termsafe.Text(cfg.String()))
 			return nil
 		},
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fwpush/fwpush/internal/diff"
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/termsafe"
 )
 
 // row is one device in a summary table or a JUnit test case.
@@ -26,7 +27,7 @@ type row struct {
 func printWarnings(w io.Writer, rows []row) {
 	for _, r := range rows {
 		for _, m := range r.warnings {
-			fmt.Fprintf(w, "warning: %s: %s\n", r.host, m)
+			fmt.Fprintf(w, "warning: %s: %s\n", termsafe.Line(r.host), termsafe.Line(m))
 		}
 	}
 }
@@ -50,11 +51,12 @@ func printTable(w io.Writer, rows []row, withOutcome bool) {
 				change = "reordered"
 			}
 		}
-		e := firstLine(r.err)
+		e := termsafe.Line(firstLine(r.err))
+		host, platform := termsafe.Line(r.host), termsafe.Line(r.platform)
 		if withOutcome {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.host, r.platform, r.status, r.outcome, r.phase, change, e)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", host, platform, r.status, r.outcome, r.phase, change, e)
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.host, r.platform, r.status, change, e)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", host, platform, r.status, change, e)
 		}
 	}
 	tw.Flush()
@@ -69,7 +71,7 @@ func printSummary(w io.Writer, sum engine.Summary) {
 	}
 	fmt.Fprintf(w, "%d devices: %s\n", sum.Total, strings.Join(parts, ", "))
 	if sum.Aborted != "" {
-		fmt.Fprintf(w, "stopped: %s\n", sum.Aborted)
+		fmt.Fprintf(w, "stopped: %s\n", termsafe.Line(sum.Aborted))
 	}
 }
 
@@ -80,31 +82,31 @@ func printDiffs(w io.Writer, rows []row, unified bool) {
 		if r.diff == nil || !r.diff.Changed {
 			continue
 		}
-		fmt.Fprintf(w, "=== %s (%s)\n", r.host, r.platform)
+		fmt.Fprintf(w, "=== %s (%s)\n", termsafe.Line(r.host), termsafe.Line(r.platform))
 		s := r.diff.Summary
 		if s.Created {
 			fmt.Fprintln(w, "  (fwpush's table/chains do not exist yet on this device)")
 		}
 		for _, l := range s.Permitted {
-			fmt.Fprintf(w, "  + permit  %s\n", l)
+			fmt.Fprintf(w, "  + permit  %s\n", termsafe.Line(l))
 		}
 		for _, l := range s.Unpermitted {
-			fmt.Fprintf(w, "  - permit  %s\n", l)
+			fmt.Fprintf(w, "  - permit  %s\n", termsafe.Line(l))
 		}
 		for _, l := range s.Denied {
-			fmt.Fprintf(w, "  + deny    %s\n", l)
+			fmt.Fprintf(w, "  + deny    %s\n", termsafe.Line(l))
 		}
 		for _, l := range s.Undenied {
-			fmt.Fprintf(w, "  - deny    %s\n", l)
+			fmt.Fprintf(w, "  - deny    %s\n", termsafe.Line(l))
 		}
 		for _, c := range s.Sets {
-			fmt.Fprintf(w, "  ~ set %s: +%v -%v\n", c.Name, c.Added, c.Removed)
+			fmt.Fprintf(w, "  ~ set %s: +%s -%s\n", termsafe.Line(c.Name), termsafe.Line(fmt.Sprint(c.Added)), termsafe.Line(fmt.Sprint(c.Removed)))
 		}
 		if s.Reordered {
 			fmt.Fprintln(w, "  ~ same rules, new order")
 		}
 		if unified {
-			fmt.Fprintln(w, r.diff.Unified)
+			fmt.Fprintln(w, termsafe.Text(r.diff.Unified))
 		}
 	}
 }

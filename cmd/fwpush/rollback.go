@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/store"
+	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/inventory"
 )
 
@@ -36,6 +38,12 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
 			}
+			if err := pf.check(); err != nil {
+				return err
+			}
+			if err := policy.CheckConfirmTimeout("--confirm-timeout", confirmTimeout); err != nil {
+				return err
+			}
 			st, err := g.runStore()
 			if err != nil {
 				return err
@@ -51,7 +59,9 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 				}
 			}
 			reg := all.Registry()
-			inv, err := inventory.Load(invDir, inventory.WithPlatforms(reg))
+			inv, err := interruptible(cmd.Context(), func() (*inventory.Inventory, error) {
+				return inventory.Load(invDir, inventory.WithPlatforms(reg))
+			})
 			if err != nil {
 				return err
 			}
@@ -60,12 +70,16 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 			}
 			if g.format == "text" {
 				for _, t := range targets {
-					fmt.Fprintf(g.out, "restore %s to its config from before run %s (%s, %s)\n", t.Host, t.Run, when(t.When), t.Who)
+					fmt.Fprintf(g.out, "restore %s to its config from before run %s (%s, %s)\n", termsafe.Line(t.Host), t.Run, when(t.When), termsafe.Line(t.Who))
 				}
 			}
 			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) && !yes {
 				fmt.Fprint(g.out, "roll back? [y/N] ")
-				answer, _ := bufio.NewReader(g.stdin).ReadString('\n')
+				// A signal at the prompt returns at once (ctx), unlike a read.
+				answer, err := interruptible(cmd.Context(), func() (string, error) { return bufio.NewReader(g.stdin).ReadString('\n') })
+				if iv := interruption(cmd.Context()); iv != nil && err != nil {
+					return iv
+				}
 				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 					return &exitErr{code: exitError, err: fmt.Errorf("not rolled back")}
 				}
@@ -79,8 +93,17 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 			eo := pf.engine(policy.Push{}) // no playbook: flags and defaults
 			prog := newProgress(g.errOut, len(targets), "rollback")
 			eo.Observer = prog
-			res, rerr := journal.Rollback(cmd.Context(), st, run, targets, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo, Registry: reg})
-			prog.done()
+			var res *journal.Result
+			var rerr error
+			err = changeDevices(cmd.Context(), func(work context.Context, stop <-chan struct{}) error {
+				eo.Stop = stop
+				res, rerr = journal.Rollback(work, st, run, targets, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo, Registry: reg})
+				prog.done()
+				return nil
+			})
+			if err != nil {
+				return err // a signal came first: nothing was done
+			}
 			if res == nil || res.Report == nil {
 				return rerr
 			}
@@ -94,7 +117,7 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 				printDiffs(g.out, rows, false)
 				printTable(g.out, rows, true)
 				printSummary(g.out, res.Summary)
-				fmt.Fprintf(g.out, "recorded as run %s\n", res.Run)
+				printRecorded(g.out, res)
 			}
 			if rerr != nil {
 				return &exitErr{code: exitError, err: rerr}
@@ -106,7 +129,7 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 	pf.register(f)
 	f.StringVar(&to, "to", "", "restore the config from before this run (id or unique prefix)")
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask before rolling back")
-	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time")
+	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time (10s to 1h)")
 	return cmd
 }
 

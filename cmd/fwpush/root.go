@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/internal/store"
+	"github.com/fwpush/fwpush/internal/termsafe"
 )
 
 // Exit codes a CI job can act on.
@@ -47,9 +49,16 @@ type globals struct {
 	// warningsInJSON: the command's JSON document carries the project's
 	// warnings (plan, apply), so they are not repeated on stderr.
 	warningsInJSON bool
+	// st is the run store the command opened, if any: the records its
+	// reads skipped are reported when it ends.
+	st *store.Store
 }
 
-func (g *globals) project() (*project.Project, error) { return g.loadProject() }
+// project loads, validates and compiles (printing the inputs' warnings);
+// a signal returns at once.
+func (g *globals) project(ctx context.Context) (*project.Project, error) {
+	return interruptible(ctx, g.loadProject)
+}
 
 // fromPlan loads what a saved plan was made from, unless the command
 // line names other files (the plan file then refuses them by digest).
@@ -103,17 +112,29 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		historyCmd(g), rollbackCmd(g))
 
 	err := root.ExecuteContext(ctx)
+	if g.st != nil {
+		for _, b := range g.st.Skipped() {
+			fmt.Fprintln(stderr, "warning:", termsafe.Line(b.String()))
+		}
+	}
+	code := exitOK
 	var ee *exitErr
 	switch {
 	case err == nil:
-		return exitOK
 	case errors.As(err, &ee):
-		if ee.err != nil {
-			fmt.Fprintln(stderr, "fwpush:", ee.err)
-		}
-		return ee.code
+		code, err = ee.code, ee.err
 	default:
-		fmt.Fprintln(stderr, "fwpush:", err)
-		return exitError
+		code = exitError
 	}
+	var iv *interrupted
+	if err != nil && !errors.As(err, &iv) {
+		fmt.Fprintln(stderr, "fwpush:", termsafe.Text(err.Error()))
+	}
+	if iv = interruption(ctx); iv != nil {
+		// Whatever the command managed before it stopped, it did not do
+		// all it was asked: a script must not read this as success.
+		fmt.Fprintln(stderr, "fwpush:", iv)
+		return iv.code()
+	}
+	return code
 }

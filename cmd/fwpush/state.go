@@ -11,6 +11,7 @@ import (
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/store"
+	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/inventory"
 )
 
@@ -18,9 +19,19 @@ import (
 // in-memory devices.
 var testOpener func(inv *inventory.Inventory) plan.Opener
 
-// runStore opens the run store: --state, else $FWPUSH_STATE, else the
-// default under the user's state directory.
+// runStore opens the run store for writing (creating it): --state, else
+// $FWPUSH_STATE, else the default under the user's state directory.
 func (g *globals) runStore() (*store.Store, error) {
+	return g.openStore(store.Open)
+}
+
+// readStore opens the run store for reading only: it creates nothing and
+// never opens the file for writing, so a read-only store can be listed.
+func (g *globals) readStore() (*store.Store, error) {
+	return g.openStore(store.OpenReadOnly)
+}
+
+func (g *globals) openStore(open func(string, ...store.Option) (*store.Store, error)) (*store.Store, error) {
 	path := g.state
 	if path == "" {
 		path = os.Getenv("FWPUSH_STATE")
@@ -31,7 +42,11 @@ func (g *globals) runStore() (*store.Store, error) {
 			return nil, err
 		}
 	}
-	return store.Open(path)
+	st, err := open(path)
+	if err == nil {
+		g.st = st
+	}
+	return st, err
 }
 
 // opener connects through each host's driver.
@@ -58,9 +73,18 @@ func (g *globals) command() string {
 // unfinished, and the journal's warnings.
 func printJournal(w io.Writer, res *journal.Result) {
 	for _, r := range res.Reconciled {
-		fmt.Fprintf(w, "reconciled %s: run %s stopped at %s: %s (%s)\n", r.Host, r.Run, r.Phase, r.Result, r.Detail)
+		fmt.Fprintf(w, "reconciled %s: run %s stopped at %s: %s (%s)\n", termsafe.Line(r.Host), r.Run, r.Phase, r.Result, termsafe.Line(r.Detail))
 	}
 	for _, m := range res.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", m)
+		fmt.Fprintf(w, "warning: %s\n", termsafe.Line(m))
+	}
+}
+
+// printRecorded names the run the push is recorded as, and only when the
+// whole run is: after a failed journal write the error says what is
+// missing, and no line may read as success.
+func printRecorded(w io.Writer, res *journal.Result) {
+	if len(res.Unrecorded) == 0 {
+		fmt.Fprintf(w, "recorded as run %s\n", res.Run)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/internal/yamlsrc"
 )
 
@@ -28,7 +29,12 @@ func validateCmd(g *globals) *cobra.Command {
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
 			}
-			p, err := project.Load(project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit})
+			p, err := interruptible(cmd.Context(), func() (*project.Project, error) {
+				return project.Load(project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit})
+			})
+			if iv := interruption(cmd.Context()); iv != nil {
+				return iv // not a verdict on the files
+			}
 			res := validateResult{Valid: err == nil, Playbook: g.playbook, Inventory: g.inventory}
 			if err != nil {
 				res.Errors = splitErrors(err)
@@ -52,7 +58,7 @@ func validateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.out, "ok: %s with %s: %d hosts, %d flows\n", g.playbook, g.inventory, res.Hosts, res.Flows)
+			fmt.Fprintf(g.out, "ok: %s with %s: %d hosts, %d flows\n", termsafe.Line(g.playbook), termsafe.Line(g.inventory), res.Hosts, res.Flows)
 			return nil
 		},
 	}

@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxhost"
-	"github.com/fwpush/fwpush/internal/freetext"
+	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/project"
+	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/internal/verify"
 )
 
@@ -31,7 +34,12 @@ A refused connection counts as "reached": the firewall let it through.`,
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
 			}
-			p, err := g.project()
+			err := errors.Join(pf.check(), policy.CheckPositiveDuration("--probe-timeout", timeout),
+				policy.CheckAtLeast("--per-flow", perFlow, 1), policy.CheckAtLeast("--negatives", negatives, 0))
+			if err != nil {
+				return err
+			}
+			p, err := g.project(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -48,19 +56,7 @@ A refused connection counts as "reached": the firewall let it through.`,
 					return err
 				}
 			} else {
-				for _, r := range rep.Results {
-					mark := "ok  "
-					if !r.Pass {
-						mark = "FAIL"
-					}
-					note := ""
-					if r.Note != "" {
-						note = " (" + r.Note + ")"
-					}
-					// The why is playbook text: one line, no terminal escapes.
-					fmt.Fprintf(g.out, "%s %s: got %s%s — %s\n", mark, r.Probe, r.Got, note, freetext.Line(r.Why))
-				}
-				fmt.Fprintf(g.out, "%d probes: %d passed, %d failed\n", len(rep.Results), rep.Passed, rep.Failed)
+				printVerify(g.out, rep)
 			}
 			if rep.Failed > 0 {
 				return &exitErr{code: exitError, err: fmt.Errorf("%d of %d probes did not match the policy", rep.Failed, len(rep.Results))}
@@ -70,9 +66,9 @@ A refused connection counts as "reached": the firewall let it through.`,
 	}
 	f := cmd.Flags()
 	pf.register(f)
-	f.DurationVar(&timeout, "probe-timeout", 2*time.Second, "how long a probe waits before calling a port blocked")
-	f.IntVar(&perFlow, "per-flow", 4, "positive probes per flow at most")
-	f.IntVar(&negatives, "negatives", 2, "negative probes per host")
+	f.DurationVar(&timeout, "probe-timeout", 2*time.Second, "how long a probe waits before calling a port blocked (above 0)")
+	f.IntVar(&perFlow, "per-flow", 4, "positive probes per flow at most (1 or more)")
+	f.IntVar(&negatives, "negatives", 2, "negative probes per host (0 or more)")
 	return cmd
 }
 
@@ -86,4 +82,20 @@ func probeRunner(p *project.Project, topts drivers.TransportOptions) verify.Runn
 		defer c.Close()
 		return c.Run(ctx, script, stdin)
 	}
+}
+
+func printVerify(w io.Writer, rep *verify.Report) {
+	for _, r := range rep.Results {
+		mark := "ok  "
+		if !r.Pass {
+			mark = "FAIL"
+		}
+		note := ""
+		if r.Note != "" {
+			note = " (" + r.Note + ")"
+		}
+		fmt.Fprintf(w, "%s %s: got %s%s — %s\n", mark, termsafe.Line(r.Probe.String()), termsafe.Line(string(r.Got)),
+			termsafe.Line(note), termsafe.Line(r.Why))
+	}
+	fmt.Fprintf(w, "%d probes: %d passed, %d failed\n", len(rep.Results), rep.Passed, rep.Failed)
 }

@@ -37,11 +37,17 @@ const (
 // Options control a push.
 type Options struct {
 	// ConfirmWithin arms a device-side revert that fires unless the push is
-	// confirmed in time; 0 disables commit-confirm (not recommended).
+	// confirmed in time. It must be above 0 unless NoConfirm is set: a
+	// zero value is refused, never taken to mean "no revert".
 	ConfirmWithin time.Duration
 	// Trial identifies the push on every device (run id, controller,
 	// user); an empty Run gets a fresh id.
 	Trial drivers.Trial
+	// NoConfirm pushes without any device-side revert (not recommended: a
+	// policy that cuts management stays until fixed by hand). It is the
+	// only way to turn commit-confirm off; ConfirmWithin must then be 0
+	// and PostCheck nil, since nothing could undo a failed check.
+	NoConfirm bool
 	// PostCheck runs after the change, before confirming; an error rolls
 	// the device back.
 	PostCheck func(ctx context.Context, host string) error
@@ -61,6 +67,28 @@ type Options struct {
 	// does not filter (an out-of-band management port) — and for tests of
 	// the device-side revert, the last line of defence.
 	OutsideManagement bool
+}
+
+// Validate refuses options that would push without the revert the
+// caller meant to have, or that the engine cannot honour. Run and
+// RunConfigs call it before contacting any device.
+func (o Options) Validate() error {
+	var errs []error
+	switch {
+	case o.NoConfirm && o.ConfirmWithin != 0:
+		errs = append(errs, fmt.Errorf("apply: NoConfirm and ConfirmWithin %s contradict: choose one", o.ConfirmWithin))
+	case o.NoConfirm && o.PostCheck != nil:
+		errs = append(errs, errors.New("apply: a PostCheck needs commit-confirm (NoConfirm is set): nothing would undo a failed check"))
+	case !o.NoConfirm && o.ConfirmWithin <= 0:
+		errs = append(errs, fmt.Errorf("apply: ConfirmWithin %s: commit-confirm needs a revert delay above 0 (set NoConfirm to push without a revert)", o.ConfirmWithin))
+	}
+	if o.Settle < 0 {
+		errs = append(errs, fmt.Errorf("apply: Settle %s: want 0 (the default) or more", o.Settle))
+	}
+	if err := o.Engine.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("apply: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // Device is one device's push record.
@@ -95,6 +123,9 @@ func Run(ctx context.Context, p *project.Project, open plan.Opener, o Options) (
 // is read before any is changed; when the new policy would cut this
 // controller's management connection to any of them, nothing is pushed.
 func Push(ctx context.Context, p *project.Project, reviewed *plan.Plan, open plan.Opener, o Options) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	hosts := make([]string, len(p.Selected))
 	for i, h := range p.Selected {
 		hosts[i] = h.Name
@@ -148,7 +179,7 @@ func preflight(ctx context.Context, p *project.Project, hosts []string, reviewed
 			approved[d.Host] = d
 		}
 	}
-	eo := engine.Options{Forks: o.Engine.Forks, MaxFailPercentage: -1}
+	eo := engine.Options{Forks: o.Engine.Forks, MaxFailPercentage: engine.NeverStop, Stop: o.Engine.Stop}
 	results, _, _ := engine.Run(ctx, hosts, eo, func(ctx context.Context, host string) engine.Result {
 		d := Device{Device: plan.Device{Host: host, Platform: p.Intents[host].Platform}, Phase: "plan"}
 		if err := o.begin(ctx, host); err != nil {
@@ -242,8 +273,8 @@ func push(ctx context.Context, name string, hosts []string, prepared func(host s
 		case Confirmed, Applied:
 			st = engine.Changed
 		}
-		if d.Status == engine.Unreachable {
-			st = engine.Unreachable
+		if d.Status == engine.Unreachable || d.Status == engine.Skipped {
+			st = d.Status
 		}
 		d.Status = st
 		o.end(ctx, d)
@@ -320,6 +351,13 @@ func pushDevice(ctx context.Context, d Device, open plan.Opener, o Options) Devi
 		d.Outcome = Unchanged
 		return d
 	}
+	if o.Engine.Stopped() {
+		// Asked to stop between the read and the change: leave the
+		// device as it is rather than start a change nobody will watch.
+		d.Outcome, d.Status = "", engine.Skipped
+		d.Error = fmt.Sprintf("%s: not changed: the run was asked to stop before its change; the device is untouched", host)
+		return d
+	}
 	if err := o.enter(ctx, &d, "apply"); err != nil {
 		return fail("apply", err) // nothing changed yet
 	}
@@ -336,15 +374,15 @@ func pushDevice(ctx context.Context, d Device, open plan.Opener, o Options) Devi
 		}
 		d = fail("apply", err)
 		d.Outcome = readBack(ctx, open, d, o)
-		if d.Outcome == Indeterminate && o.ConfirmWithin > 0 {
+		if d.Outcome == Indeterminate && !o.NoConfirm {
 			// A dropped connection does not stop the command on the
 			// device: it may have the change with its revert armed. Let
 			// its own timer decide, then read it back.
-			d.Outcome = waitRevert(ctx, open, d, o)
+			d.Outcome = waitRevert(ctx, open, &d, o)
 		}
 		return d
 	}
-	if o.ConfirmWithin <= 0 {
+	if o.NoConfirm {
 		d.Outcome = Applied
 		return d
 	}
@@ -354,7 +392,7 @@ func pushDevice(ctx context.Context, d Device, open plan.Opener, o Options) Devi
 	check, err := open(ctx, host)
 	if err != nil {
 		d = fail("check", fmt.Errorf("new management connection failed, device reverts by itself: %w", err))
-		d.Outcome = waitRevert(ctx, open, d, o)
+		d.Outcome = waitRevert(ctx, open, &d, o)
 		return d
 	}
 	defer check.Close()
@@ -377,7 +415,7 @@ func pushDevice(ctx context.Context, d Device, open plan.Opener, o Options) Devi
 	_ = o.enter(ctx, &d, "confirm")
 	if err := check.Confirm(ctx, o.Trial); err != nil {
 		d = fail("confirm", err)
-		d.Outcome = waitRevert(ctx, open, d, o)
+		d.Outcome = waitRevert(ctx, open, &d, o)
 		return d
 	}
 	d.Outcome = Confirmed
@@ -386,8 +424,10 @@ func pushDevice(ctx context.Context, d Device, open plan.Opener, o Options) Devi
 
 // waitRevert waits for the device's own revert timer (the deadline it
 // armed, or the one asked for when arming was not confirmed), then reads
-// it back.
-func waitRevert(ctx context.Context, open plan.Opener, d Device, o Options) Outcome {
+// it back. Asked to stop, it does not wait: the timer fires all the same,
+// and the next run reconciles the indeterminate entry by reading the
+// device.
+func waitRevert(ctx context.Context, open plan.Opener, d *Device, o Options) Outcome {
 	deadline := time.Now().Add(o.ConfirmWithin)
 	if d.Armed != nil && d.Armed.Deadline.After(time.Now()) {
 		deadline = d.Armed.Deadline
@@ -396,8 +436,11 @@ func waitRevert(ctx context.Context, open plan.Opener, d Device, o Options) Outc
 	case <-time.After(time.Until(deadline) + o.Settle):
 	case <-ctx.Done():
 		return Indeterminate
+	case <-o.Engine.Stop:
+		d.Error += "; the run was asked to stop: did not wait for its revert timer, which fires by itself"
+		return Indeterminate
 	}
-	return readBack(ctx, open, d, o)
+	return readBack(ctx, open, *d, o)
 }
 
 // readBack establishes the outcome from the device itself.
@@ -413,7 +456,7 @@ func readBack(ctx context.Context, open plan.Opener, d Device, o Options) Outcom
 		return Indeterminate
 	case d.Current != nil && now.String() == d.Current.String():
 		return RolledBack
-	case now.String() == d.Desired.String() && o.ConfirmWithin <= 0:
+	case now.String() == d.Desired.String() && o.NoConfirm:
 		return Applied
 	}
 	return Indeterminate

@@ -59,6 +59,9 @@ func RunConfigs(ctx context.Context, name string, desired map[string]drivers.Con
 		hosts = append(hosts, h)
 	}
 	sort.Strings(hosts)
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	o.Trial = trial(o.Trial)
 	pre := map[string]Device{}
 	for _, h := range hosts {

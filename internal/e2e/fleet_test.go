@@ -335,9 +335,9 @@ echo 'export PATH=/root/bin:$PATH' > /root/.bashrc`)
 	before, boot := e.hash(t, "ipt-01"), e.persisted(t, "ipt-01")
 	next := e.with(t, "fleet-b.yml")
 
-	for _, within := range []time.Duration{okTimer, 0} {
+	for _, within := range []time.Duration{okTimer, 0} { // 0: --no-confirm
 		e.sh(t, "ipt-01", "rm -f /root/failed-once")
-		rep, err := apply.Run(ctx, next.p, next.opener(), apply.Options{ConfirmWithin: within, Engine: eo()})
+		rep, err := apply.Run(ctx, next.p, next.opener(), apply.Options{ConfirmWithin: within, NoConfirm: within == 0, Engine: eo()})
 		require.Error(t, err)
 		for _, d := range rep.Devices {
 			if d.Host != "ipt-01" {

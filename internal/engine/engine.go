@@ -2,12 +2,14 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/fwpush/fwpush/internal/policy"
 )
 
 // Status is a device's outcome, as a CI job and a summary table read it.
@@ -48,7 +50,7 @@ type Observer interface {
 
 // Options bound the run.
 type Options struct {
-	// Forks is the most devices worked on at once.
+	// Forks is the most devices worked on at once; 0 means DefaultForks.
 	Forks int
 	// Serial are batch sizes as Ansible's serial: "1", "10", "25%"; the
 	// last size repeats. Empty means one batch of every host.
@@ -56,10 +58,55 @@ type Options struct {
 	// Canary, when > 0, runs a first batch of that many hosts alone.
 	Canary int
 	// MaxFailPercentage stops the run after a batch in which more than
-	// this percentage of hosts failed (Ansible semantics); < 0 disables.
+	// this percentage of hosts failed (Ansible semantics): 0 stops after
+	// any failure, 100 never stops. NeverStop (any negative value) also
+	// never stops; NaN and values above 100 are refused.
 	MaxFailPercentage float64
 	Observer          Observer
+	// Stop, when closed, asks the run to stop softly: no host is started
+	// after it, and the hosts in flight run their task to the end with
+	// their context untouched, so a device is never left half-way through
+	// a change. Cancelling ctx instead cancels the tasks' context too.
+	// Tasks that may wait long watch Stop themselves (see Stopped).
+	Stop <-chan struct{}
 }
+
+// NeverStop is the MaxFailPercentage that lets every batch run whatever
+// fails.
+const NeverStop = -1.0
+
+// Validate refuses options Run cannot honour; the names are the Go
+// fields (the CLI and the playbook check their own spellings with the
+// same policy checks before building Options).
+func (o Options) Validate() error {
+	var errs []error
+	if o.Forks != 0 {
+		errs = append(errs, policy.CheckForks("Forks", o.Forks))
+	}
+	errs = append(errs, policy.CheckCanary("Canary", o.Canary))
+	if o.MaxFailPercentage >= 0 || math.IsNaN(o.MaxFailPercentage) {
+		errs = append(errs, policy.CheckMaxFailPercentage("MaxFailPercentage", o.MaxFailPercentage))
+	}
+	for _, s := range o.Serial {
+		_, err := policy.ParseSerialSize("Serial", s)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Stopped reports whether Stop is closed.
+func (o Options) Stopped() bool {
+	select {
+	case <-o.Stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// StopRequested is the Summary.Aborted of a run stopped through
+// Options.Stop.
+const StopRequested = "the run was asked to stop: no device was started after that; the devices in flight finished"
 
 // DefaultForks suits hundreds of hosts: work is network-bound.
 const DefaultForks = 64
@@ -77,7 +124,10 @@ type Summary struct {
 // Run runs task over hosts and returns every host's result in host order,
 // skipped ones included.
 func Run(ctx context.Context, hosts []string, opts Options, task Task) ([]Result, Summary, error) {
-	if opts.Forks <= 0 {
+	if err := opts.Validate(); err != nil {
+		return nil, Summary{}, err
+	}
+	if opts.Forks == 0 {
 		opts.Forks = DefaultForks
 	}
 	batches, err := Batches(len(hosts), opts.Canary, opts.Serial)
@@ -100,7 +150,13 @@ func Run(ctx context.Context, hosts []string, opts Options, task Task) ([]Result
 			sum.Aborted = "cancelled: " + ctx.Err().Error()
 			break
 		}
+		if opts.Stopped() {
+			break
+		}
 		failed := runBatch(ctx, hosts, idx, bi+1, opts, task, results)
+		if opts.Stopped() {
+			break // hosts of this batch may be unstarted: no failure rate to judge
+		}
 		if opts.MaxFailPercentage >= 0 && float64(failed)*100/float64(size) > opts.MaxFailPercentage {
 			sum.Aborted = fmt.Sprintf("batch %d: %d of %d hosts failed, more than max_fail_percentage %g%%", bi+1, failed, size, opts.MaxFailPercentage)
 			sum.AbortedBatch = bi + 1
@@ -109,6 +165,9 @@ func Run(ctx context.Context, hosts []string, opts Options, task Task) ([]Result
 	}
 	for _, r := range results {
 		sum.Counts[r.Status]++
+	}
+	if sum.Aborted == "" && sum.Counts[Skipped] > 0 && opts.Stopped() {
+		sum.Aborted = StopRequested
 	}
 	return results, sum, nil
 }
@@ -125,8 +184,13 @@ func runBatch(ctx context.Context, hosts []string, idx []int, batch int, opts Op
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				return
+			case <-opts.Stop: // nil when unset: never ready
+				return
 			}
 			defer func() { <-sem }()
+			if ctx.Err() != nil || opts.Stopped() {
+				return // select picks at random among ready cases
+			}
 			host := hosts[i]
 			// A task that never returns (its goroutine stopped dead) is
 			// still known to have started.
@@ -183,11 +247,11 @@ func Batches(n, canary int, serial []string) ([]int, error) {
 	}
 	sizes := make([]int, len(serial))
 	for i, s := range serial {
-		v, err := parseSize(s, n)
+		z, err := policy.ParseSerialSize("serial", s)
 		if err != nil {
 			return nil, err
 		}
-		sizes[i] = v
+		sizes[i] = z.Of(n)
 	}
 	for i := 0; left > 0; i++ {
 		size := sizes[min(i, len(sizes)-1)]
@@ -196,22 +260,6 @@ func Batches(n, canary int, serial []string) ([]int, error) {
 		left -= size
 	}
 	return out, nil
-}
-
-func parseSize(s string, n int) (int, error) {
-	s = strings.TrimSpace(s)
-	if pct, ok := strings.CutSuffix(s, "%"); ok {
-		f, err := strconv.ParseFloat(pct, 64)
-		if err != nil || f <= 0 || f > 100 {
-			return 0, fmt.Errorf("serial %q: want a percentage in (0, 100]", s)
-		}
-		return max(1, int(f*float64(n)/100)), nil
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 1 {
-		return 0, fmt.Errorf("serial %q: want a positive number or a percentage", s)
-	}
-	return v, nil
 }
 
 // Sorted returns results ordered by host name.

@@ -109,3 +109,79 @@ func TestCancelSkipsUnstarted(t *testing.T) {
 	assert.Equal(t, 9, sum.Counts[Skipped])
 	assert.Contains(t, sum.Aborted, "cancelled")
 }
+
+// TestOptionsRefused: the values the CLI and the playbook refuse are
+// refused by the library too, before any task runs.
+func TestOptionsRefused(t *testing.T) {
+	zero := 0.0
+	cases := map[string]struct {
+		o    Options
+		want string
+	}{
+		"negative forks":    {Options{Forks: -1}, "Forks -1: want 1 or more"},
+		"negative canary":   {Options{Canary: -1}, "Canary -1: want 0"},
+		"NaN max-fail":      {Options{MaxFailPercentage: zero / zero}, "MaxFailPercentage NaN: want 0 to 100"},
+		"max-fail over 100": {Options{MaxFailPercentage: 101}, "MaxFailPercentage 101: want 0 to 100"},
+		"serial zero":       {Options{Serial: []string{"0"}}, `Serial "0"`},
+		"serial signed":     {Options{Serial: []string{"+5"}}, `Serial "+5"`},
+		"serial fraction":   {Options{Serial: []string{"2.5%"}}, `Serial "2.5%"`},
+		"serial over 100%":  {Options{Serial: []string{"101%"}}, `Serial "101%"`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			ran := false
+			_, _, err := Run(context.Background(), hosts(3), tc.o, func(context.Context, string) Result {
+				ran = true
+				return Result{Status: Changed}
+			})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.False(t, ran)
+		})
+	}
+	for name, o := range map[string]Options{
+		"zero value":          {},
+		"never stop":          {MaxFailPercentage: NeverStop},
+		"100 never stops":     {MaxFailPercentage: 100},
+		"spaced serial":       {Serial: []string{" 2", "50%"}},
+		"forks 1, canary 0":   {Forks: 1},
+		"whole percent 100%":  {Serial: []string{"100%"}},
+		"canary above fleet":  {Canary: 10},
+		"max-fail 0 (strict)": {MaxFailPercentage: 0},
+	} {
+		_, _, err := Run(context.Background(), hosts(3), o, func(context.Context, string) Result { return Result{Status: Changed} })
+		assert.NoError(t, err, name)
+	}
+}
+
+// TestStopStartsNothingMore: closing Stop leaves every host not yet
+// started skipped, in this batch (waiting for a fork) and in later ones,
+// while the task in flight runs to its end with its context intact.
+func TestStopStartsNothingMore(t *testing.T) {
+	stop := make(chan struct{})
+	var started atomic.Int32
+	var ctxErr atomic.Value
+	var first atomic.Value
+	task := func(ctx context.Context, h string) Result {
+		if started.Add(1) == 1 {
+			first.Store(h)
+			close(stop)
+			time.Sleep(50 * time.Millisecond) // finishing its change after the stop
+			ctxErr.Store(fmt.Sprint(ctx.Err()))
+		}
+		return Result{Status: Changed}
+	}
+	// Forks 1: two hosts of the first batch of three wait for the fork the
+	// first holds; h03-h09 are later batches.
+	rs, sum, err := Run(context.Background(), hosts(10), Options{Forks: 1, Serial: []string{"3"}, MaxFailPercentage: NeverStop, Stop: stop}, task)
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), started.Load())
+	for _, r := range rs {
+		if r.Host == first.Load() {
+			assert.Equal(t, Changed, r.Status, "in flight: finished")
+		}
+	}
+	assert.Equal(t, "<nil>", ctxErr.Load(), "the task's context is not cancelled by Stop")
+	assert.Equal(t, 9, sum.Counts[Skipped])
+	assert.Equal(t, StopRequested, sum.Aborted)
+}

@@ -1,6 +1,8 @@
 package explain
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -12,12 +14,51 @@ import (
 )
 
 // Query is the packet question. From and To take a role, a host, a network
-// name, an address or any; a role means every host of the role.
+// name, an address or any; a role means every host of the role. Port is
+// for the protocols that carry ports (tcp, udp, sctp) and required there;
+// ICMPType is for icmp and icmpv6 (0-255, echo-request is 8 and 128);
+// other protocols take neither.
 type Query struct {
 	From, To string
 	Proto    policy.Proto
 	Port     int
 	ICMPType int
+}
+
+// Validate refuses a query whose printed form would not be what is
+// evaluated: a port on a protocol without ports (ICMP has types, not
+// ports), a missing or out-of-range port, an out-of-range ICMP type.
+func (q Query) Validate() error {
+	switch {
+	case q.From == "" || q.To == "":
+		return errors.New("--from and --to are required")
+	case q.Proto.HasPorts() && (q.Port < 1 || q.Port > 65535):
+		return fmt.Errorf("--port: %d is outside 1-65535 (required for %s)", q.Port, q.Proto)
+	case q.Proto.IsICMP() && q.Port != 0:
+		hint := "a type name such as echo-request, or a number 0-255"
+		if q.Port > 0 && q.Port <= 255 {
+			hint = fmt.Sprintf("--icmp-type %s is type %d", policy.ICMPTypeName(q.Proto, q.Port), q.Port)
+		}
+		return fmt.Errorf("--port: %s has no ports, it has types: give the type with --icmp-type (%s)", q.Proto, hint)
+	case q.Proto.IsICMP() && (q.ICMPType < 0 || q.ICMPType > 255):
+		return fmt.Errorf("--icmp-type: %d is outside 0-255", q.ICMPType)
+	case !q.Proto.HasPorts() && q.Port != 0:
+		return fmt.Errorf("--port: %s has no ports", q.Proto)
+	case !q.Proto.IsICMP() && q.ICMPType != 0:
+		return fmt.Errorf("--icmp-type: only for icmp and icmpv6, not %s", q.Proto)
+	}
+	return nil
+}
+
+// String is the flow as evaluated: tcp/5054, icmp/echo-request, gre.
+func (q Query) String() string {
+	switch {
+	case q.Proto.HasPorts():
+		return fmt.Sprintf("%s/%d", q.Proto, q.Port)
+	case q.Proto.IsICMP():
+		return q.Proto.String() + "/" + policy.ICMPTypeName(q.Proto, q.ICMPType)
+	}
+	return q.Proto.String()
 }
 
 // Result is the answer; Permitted is true only when every path is.
@@ -27,13 +68,14 @@ type Result struct {
 	Paths     []Path    `json:"paths"`
 }
 
-// QueryJSON is the query as printed.
+// QueryJSON is the query as printed. ICMPType is set for icmp and icmpv6
+// only (so echo-reply, type 0, still shows).
 type QueryJSON struct {
 	From     string `json:"from"`
 	To       string `json:"to"`
 	Proto    string `json:"proto"`
 	Port     int    `json:"port,omitempty"`
-	ICMPType int    `json:"icmp_type,omitempty"`
+	ICMPType *int   `json:"icmp_type,omitempty"`
 }
 
 // Path is one source address to one destination address.
@@ -66,6 +108,15 @@ type Check struct {
 
 // Run answers q over the project's compiled Intents.
 func Run(p *project.Project, q Query) (*Result, error) {
+	return RunContext(context.Background(), p, q)
+}
+
+// RunContext is Run that stops when ctx is done: a role of thousands of
+// hosts to another is millions of paths.
+func RunContext(ctx context.Context, p *project.Project, q Query) (*Result, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
 	srcs, err := endpoints(p, q.From)
 	if err != nil {
 		return nil, fmt.Errorf("--from: %w", err)
@@ -74,9 +125,16 @@ func Run(p *project.Project, q Query) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--to: %w", err)
 	}
-	res := &Result{Permitted: true, Query: QueryJSON{From: q.From, To: q.To, Proto: q.Proto.String(), Port: q.Port, ICMPType: q.ICMPType}}
+	res := &Result{Permitted: true, Query: QueryJSON{From: q.From, To: q.To, Proto: q.Proto.String(), Port: q.Port}}
+	if q.Proto.IsICMP() {
+		t := q.ICMPType
+		res.Query.ICMPType = &t
+	}
 	for _, s := range srcs {
 		for _, d := range dsts {
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
 			if s.Addr.Is4() != d.Addr.Is4() {
 				continue
 			}

@@ -59,6 +59,9 @@ func (r *Recorder) reconcileHost(ctx context.Context, host string) {
 		case <-ctx.Done():
 			r.warn("%s: cannot reconcile %s, left for a later run: %v", host, runs(touched), ctx.Err())
 			return
+		case <-r.stop:
+			r.warn("%s: cannot reconcile %s, left for a later run: the run was asked to stop", host, runs(touched))
+			return
 		}
 		if now, err = r.fetch(ctx, host); err != nil {
 			r.warn("%s: cannot reconcile %s, left for a later run: %v", host, runs(touched), err)

@@ -21,6 +21,9 @@ type Recorder struct {
 	open   plan.Opener
 	within time.Duration
 	settle time.Duration
+	// stop is the push's soft stop (engine.Options.Stop): reconciling
+	// does not wait for a dead run's revert once it is closed.
+	stop <-chan struct{}
 
 	mu         sync.Mutex
 	entries    map[string]*store.Entry
@@ -34,7 +37,7 @@ type Recorder struct {
 // used to reconcile devices that an earlier run left unfinished.
 func Start(st *store.Store, run store.Run, open plan.Opener) (*Recorder, error) {
 	if err := st.CreateRun(run); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("journal: run %s not recorded, nothing pushed: %w", run.ID, err)
 	}
 	return &Recorder{st: st, run: run, open: open, settle: 3 * time.Second,
 		entries: map[string]*store.Entry{}, locked: map[string]bool{}}, nil
@@ -47,7 +50,7 @@ func (r *Recorder) Run() store.Run { return r.run }
 // records the run as the holder of its trial lock. r learns the revert
 // delay armed, to record it with each entry.
 func (r *Recorder) Attach(o apply.Options) apply.Options {
-	r.within = o.ConfirmWithin
+	r.within, r.stop = o.ConfirmWithin, o.Engine.Stop
 	if o.Settle > 0 {
 		r.settle = o.Settle
 	}

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 
 	"github.com/fwpush/fwpush/drivers"
@@ -26,6 +27,11 @@ type Result struct {
 	// WaveRollback is the run that undid the failed wave of this apply
 	// (apply --rollback-wave-on-failure).
 	WaveRollback *Result `json:"wave_rollback,omitempty"`
+	// Unrecorded are the journal writes that failed (a full disk, a
+	// store gone read-only): the devices are as the report says, but the
+	// run store does not hold the whole run. The error returned with the
+	// Result includes them.
+	Unrecorded []string `json:"unrecorded,omitempty"`
 }
 
 // NewRun describes a run of this process: kind, command line, and the
@@ -58,6 +64,9 @@ func NewRun(kind, command, playbookFile, inventoryDir string) (store.Run, error)
 // every device. The error joins the push's and the journal's.
 func Apply(ctx context.Context, st *store.Store, run store.Run, p *project.Project, reviewed *plan.Plan, open plan.Opener, o apply.Options) (*Result, error) {
 	run.Playbook = p.Playbook.Name
+	if err := o.Validate(); err != nil {
+		return nil, err // before the run is recorded: nothing was pushed
+	}
 	rec, err := Start(st, run, open)
 	if err != nil {
 		return nil, err
@@ -74,6 +83,9 @@ func Rollback(ctx context.Context, st *store.Store, run store.Run, targets []Tar
 	for _, t := range targets {
 		run.Restores[t.Host] = t.Run
 		desired[t.Host] = t.Config
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	rec, err := Start(st, run, open)
 	if err != nil {
@@ -116,5 +128,23 @@ func Reconcile(ctx context.Context, st *store.Store, run store.Run, open plan.Op
 func (r *Recorder) result(rep *apply.Report, pushErr error) (*Result, error) {
 	jerr := r.Finish(pushErr)
 	res := &Result{Run: r.run.ID, Report: rep, Reconciled: r.Reconciled(), Warnings: r.Warnings()}
+	if jerr != nil {
+		errs := unjoin(jerr)
+		for _, e := range errs {
+			res.Unrecorded = append(res.Unrecorded, e.Error())
+		}
+		// The list is in the Result; the devices' own errors already say
+		// which of them a failed write stopped.
+		jerr = fmt.Errorf("run %s is not fully recorded in the run store %s: %d journal writes failed, the first: %w",
+			r.run.ID, r.st.Path(), len(errs), errs[0])
+	}
 	return res, errors.Join(pushErr, jerr)
+}
+
+// unjoin is the errors an errors.Join holds, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
@@ -125,47 +123,49 @@ type rawOptions struct {
 
 type rawPush struct {
 	ConfirmTimeout        string     `yaml:"confirm_timeout"`
-	Forks                 int        `yaml:"forks"`
+	Forks                 *int       `yaml:"forks"`
 	Canary                int        `yaml:"canary"`
 	Serial                StringList `yaml:"serial"`
 	MaxFailPercentage     *float64   `yaml:"max_fail_percentage"`
 	RollbackWaveOnFailure bool       `yaml:"rollback_wave_on_failure"`
 }
 
-var serialRE = regexp.MustCompile(`^[1-9][0-9]*%?$`)
-
-// parsePush checks the push section; bad reports each problem at its
-// field.
+// parsePush checks the push section with the same checks as the
+// command-line flags (push.go); bad reports each problem at its field.
 func parsePush(raw rawPush, bad func(path []any, format string, args ...any)) Push {
-	p := Push{Forks: raw.Forks, Canary: raw.Canary, Serial: raw.Serial,
+	p := Push{Canary: raw.Canary, Serial: raw.Serial,
 		MaxFailPercentage: raw.MaxFailPercentage, RollbackWaveOnFailure: raw.RollbackWaveOnFailure}
+	at := func(field ...any) []any { return append([]any{"push"}, field...) }
 	if raw.ConfirmTimeout != "" {
 		d, err := time.ParseDuration(raw.ConfirmTimeout)
-		switch {
-		case err != nil:
-			bad([]any{"push", "confirm_timeout"}, "confirm_timeout %s: want a duration such as 120s or 5m", yamlsrc.Quote(raw.ConfirmTimeout))
-		case d < 10*time.Second || d > time.Hour:
-			bad([]any{"push", "confirm_timeout"}, "confirm_timeout %s: want 10s to 1h (too short a device reverts before it can be confirmed; to push without a revert, use --no-confirm, which says so)", d)
+		if err != nil {
+			bad(at("confirm_timeout"), "confirm_timeout %s: want a duration such as 120s or 5m", yamlsrc.Quote(raw.ConfirmTimeout))
+		} else if err := CheckConfirmTimeout("confirm_timeout", d); err != nil {
+			bad(at("confirm_timeout"), "%v", err)
 		}
 		p.ConfirmTimeout = d
 	}
-	if raw.Forks < 0 {
-		bad([]any{"push", "forks"}, "forks %d: want a positive number", raw.Forks)
+	if raw.Forks != nil {
+		if err := CheckForks("forks", *raw.Forks); err != nil {
+			bad(at("forks"), "%v", err)
+		}
+		p.Forks = *raw.Forks
 	}
-	if raw.Canary < 0 {
-		bad([]any{"push", "canary"}, "canary %d: want a positive number", raw.Canary)
+	if err := CheckCanary("canary", raw.Canary); err != nil {
+		bad(at("canary"), "%v", err)
 	}
 	for i, s := range raw.Serial {
-		n, _ := strconv.Atoi(strings.TrimSuffix(s, "%"))
-		if !serialRE.MatchString(s) || (strings.HasSuffix(s, "%") && n > 100) {
-			bad([]any{"push", "serial", i}, "serial %s: want a number of devices or a percentage (1 to 100%%)", yamlsrc.Quote(s))
+		if _, err := ParseSerialSize("serial", s); err != nil {
+			bad(at("serial", i), "%v", err)
 		}
 	}
-	if m := raw.MaxFailPercentage; m != nil && (*m < 0 || *m > 100) {
-		bad([]any{"push", "max_fail_percentage"}, "max_fail_percentage %g: want 0 to 100", *m)
+	if m := raw.MaxFailPercentage; m != nil {
+		if err := CheckMaxFailPercentage("max_fail_percentage", *m); err != nil {
+			bad(at("max_fail_percentage"), "%v", err)
+		}
 	}
-	if raw.RollbackWaveOnFailure && raw.MaxFailPercentage == nil {
-		bad([]any{"push", "rollback_wave_on_failure"}, "rollback_wave_on_failure needs max_fail_percentage: without it no wave ever fails")
+	if err := CheckRollbackWave("rollback_wave_on_failure", "max_fail_percentage", raw.RollbackWaveOnFailure, raw.MaxFailPercentage != nil); err != nil {
+		bad(at("rollback_wave_on_failure"), "%v", err)
 	}
 	return p
 }

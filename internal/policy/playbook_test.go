@@ -134,6 +134,30 @@ func TestParseErrors(t *testing.T) {
 			src:  "name: t\nroles: {web: {}}\npush:\n  rollback_wave_on_failure: true\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
 			want: []string{"t.yml:4", "push.rollback_wave_on_failure", "needs max_fail_percentage"},
 		},
+		"push: max_fail_percentage NaN": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  max_fail_percentage: .nan\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.max_fail_percentage", "max_fail_percentage NaN: want 0 to 100"},
+		},
+		"push: max_fail_percentage negative": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  max_fail_percentage: -1\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.max_fail_percentage", "want 0 to 100"},
+		},
+		"push: forks 0": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  forks: 0\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.forks", "forks 0: want 1 or more"},
+		},
+		"push: canary negative": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  canary: -1\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.canary", "canary -1"},
+		},
+		"push: confirm_timeout 0s": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  confirm_timeout: 0s\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.confirm_timeout", "confirm_timeout 0s: want 10s to 1h", "--no-confirm"},
+		},
+		"push: serial fraction": {
+			src:  "name: t\nroles: {web: {}}\npush:\n  serial: [\"2.5%\"]\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
+			want: []string{"t.yml:4", "push.serial[0]", `serial "2.5%"`},
+		},
 		"push: unknown field": {
 			src:  "name: t\nroles: {web: {}}\npush:\n  serail: [1]\nflows: [{from: any, to: web, ports: [tcp/1], why: x}]\n",
 			want: []string{"t.yml:4", "serail"},

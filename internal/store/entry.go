@@ -104,24 +104,22 @@ func (s *Store) PutEntry(e Entry) error {
 	})
 }
 
-// HostEntries returns every entry of a host, oldest run first.
+// HostEntries returns every entry of a host, oldest run first; an entry
+// that cannot be decoded is skipped (see Skipped).
 func (s *Store) HostEntries(host string) ([]Entry, error) {
 	var out []Entry
 	err := s.view(func(tx *bolt.Tx) error {
 		out = nil
-		hb := tx.Bucket(bucketHosts).Bucket([]byte(host))
+		hb := sub(bucket(tx, bucketHosts), []byte(host))
 		if hb == nil {
 			return nil
 		}
 		return hb.ForEach(func(run, _ []byte) error {
-			rb := tx.Bucket(bucketEntries).Bucket(run)
-			if rb == nil {
-				return nil
-			}
 			var e Entry
-			ok, err := get(rb, host, &e)
+			ok, err := get(sub(bucket(tx, bucketEntries), run), host, &e)
 			if err != nil {
-				return fmt.Errorf("run store: entry %s/%s: %w", run, host, err)
+				s.skip(entriesOf(run), host, err)
+				return nil
 			}
 			if ok {
 				out = append(out, e)
@@ -150,16 +148,24 @@ func (s *Store) UnfinishedHosts() ([]string, error) {
 	var out []string
 	err := s.view(func(tx *bolt.Tx) error {
 		out = nil
-		return tx.Bucket(bucketHosts).ForEach(func(host, _ []byte) error {
-			hb := tx.Bucket(bucketHosts).Bucket(host)
+		hosts := bucket(tx, bucketHosts)
+		if hosts == nil {
+			return nil
+		}
+		return hosts.ForEach(func(host, _ []byte) error {
+			hb := hosts.Bucket(host)
+			if hb == nil {
+				return nil
+			}
 			return hb.ForEach(func(run, _ []byte) error {
 				var e Entry
-				rb := tx.Bucket(bucketEntries).Bucket(run)
-				if rb == nil {
+				ok, err := get(sub(bucket(tx, bucketEntries), run), string(host), &e)
+				if err != nil {
+					s.skip(entriesOf(run), string(host), err)
 					return nil
 				}
-				if ok, err := get(rb, string(host), &e); err != nil || !ok || !e.Unfinished() {
-					return err
+				if !ok || !e.Unfinished() {
+					return nil
 				}
 				if len(out) == 0 || out[len(out)-1] != string(host) {
 					out = append(out, string(host))
@@ -189,22 +195,27 @@ func (s *Store) Reconcile(r Reconciliation) error {
 	})
 }
 
-func runEntries(tx *bolt.Tx, run string) ([]Entry, error) {
+// runEntries are a run's decodable entries in host order; the others are
+// skipped (see Skipped).
+func (s *Store) runEntries(tx *bolt.Tx, run string) []Entry {
 	var out []Entry
-	rb := tx.Bucket(bucketEntries).Bucket([]byte(run))
+	rb := sub(bucket(tx, bucketEntries), []byte(run))
 	if rb == nil {
-		return nil, nil
+		return nil
 	}
-	err := rb.ForEach(func(k, v []byte) error {
+	_ = rb.ForEach(func(k, v []byte) error {
 		var e Entry
 		if err := json.Unmarshal(v, &e); err != nil {
-			return fmt.Errorf("run store: entry %s/%s: %w", run, k, err)
+			s.skip(entriesOf([]byte(run)), string(k), err)
+			return nil
 		}
 		out = append(out, e)
 		return nil
 	})
-	return out, err
+	return out
 }
+
+func entriesOf(run []byte) string { return string(bucketEntries) + "/" + string(run) }
 
 func jsonUnmarshal(data []byte, v any) error {
 	if data == nil {

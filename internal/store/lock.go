@@ -91,15 +91,22 @@ func (s *Store) Release(host, run string) error {
 	})
 }
 
-// Locks lists the locks held.
+// Locks lists the locks held; an undecodable one is skipped (see
+// Skipped). Acquire, unlike this listing, refuses a host whose lock it
+// cannot read: the holder might be alive.
 func (s *Store) Locks() ([]Lock, error) {
 	var out []Lock
 	err := s.view(func(tx *bolt.Tx) error {
 		out = nil
-		return tx.Bucket(bucketLocks).ForEach(func(k, v []byte) error {
+		b := bucket(tx, bucketLocks)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
 			var l Lock
 			if err := jsonUnmarshal(v, &l); err != nil {
-				return fmt.Errorf("run store: lock %s: %w", k, err)
+				s.skip(string(bucketLocks), string(k), err)
+				return nil
 			}
 			out = append(out, l)
 			return nil

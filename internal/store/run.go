@@ -103,23 +103,25 @@ func (s *Store) FinishRun(id string, at time.Time, errMsg string) error {
 }
 
 // Runs returns the last n runs (all when n <= 0), newest first, with their
-// entries counted.
+// entries counted. A record that cannot be decoded is skipped (see
+// Skipped), not fatal: one damaged run must not hide the others.
 func (s *Store) Runs(n int) ([]Summary, error) {
 	var out []Summary
 	err := s.view(func(tx *bolt.Tx) error {
 		out = nil
-		c := tx.Bucket(bucketRuns).Cursor()
+		b := bucket(tx, bucketRuns)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
 		for k, v := c.Last(); k != nil && (n <= 0 || len(out) < n); k, v = c.Prev() {
 			var sm Summary
 			if err := jsonUnmarshal(v, &sm.Run); err != nil {
-				return fmt.Errorf("run store: run %s: %w", k, err)
-			}
-			es, err := runEntries(tx, sm.ID)
-			if err != nil {
-				return err
+				s.skip(string(bucketRuns), string(k), err)
+				continue
 			}
 			sm.Counts = map[string]int{}
-			for _, e := range es {
+			for _, e := range s.runEntries(tx, string(k)) {
 				sm.Counts[e.State()]++
 			}
 			out = append(out, sm)
@@ -130,22 +132,28 @@ func (s *Store) Runs(n int) ([]Summary, error) {
 }
 
 // Run returns a run, found by its id or a unique prefix of it, with its
-// entries in host order.
+// entries in host order (an undecodable entry is skipped; an undecodable
+// run record is an error naming it).
 func (s *Store) Run(id string) (Run, []Entry, error) {
 	var r Run
 	var es []Entry
+	found := false
 	err := s.view(func(tx *bolt.Tx) error {
-		r = Run{}
+		r, es = Run{}, nil
 		key, err := resolve(tx, id)
 		if err != nil {
 			return err
 		}
-		if err := jsonUnmarshal(tx.Bucket(bucketRuns).Get([]byte(key)), &r); err != nil {
-			return fmt.Errorf("run store: run %s: %w", key, err)
+		found = true
+		if err := jsonUnmarshal(bucket(tx, bucketRuns).Get([]byte(key)), &r); err != nil {
+			return fmt.Errorf("run store %s: run %s: unreadable record: %w", s.path, key, err)
 		}
-		es, err = runEntries(tx, key)
-		return err
+		es = s.runEntries(tx, key)
+		return nil
 	})
+	if err == nil && !found {
+		err = fmt.Errorf("no run %q in the run store (%s does not exist)", id, s.path)
+	}
 	return r, es, err
 }
 
@@ -154,7 +162,10 @@ func resolve(tx *bolt.Tx, id string) (string, error) {
 	if id == "" {
 		return "", fmt.Errorf("no run id given")
 	}
-	b := tx.Bucket(bucketRuns)
+	b := bucket(tx, bucketRuns)
+	if b == nil {
+		return "", fmt.Errorf("no run %q in the run store", id)
+	}
 	if b.Get([]byte(id)) != nil {
 		return id, nil
 	}
@@ -173,18 +184,19 @@ func resolve(tx *bolt.Tx, id string) (string, error) {
 	return "", fmt.Errorf("run %q is ambiguous: %s", id, strings.Join(found, ", "))
 }
 
-// RunsByID returns the runs with these exact ids (missing ones are left
-// out), in one transaction.
+// RunsByID returns the runs with these exact ids (missing and undecodable
+// ones are left out), in one transaction.
 func (s *Store) RunsByID(ids []string) (map[string]Run, error) {
 	var out map[string]Run
 	err := s.view(func(tx *bolt.Tx) error {
 		out = map[string]Run{}
-		b := tx.Bucket(bucketRuns)
+		b := bucket(tx, bucketRuns)
 		for _, id := range ids {
 			var r Run
 			ok, err := get(b, id, &r)
 			if err != nil {
-				return fmt.Errorf("run store: run %s: %w", id, err)
+				s.skip(string(bucketRuns), id, err)
+				continue
 			}
 			if ok {
 				out[id] = r

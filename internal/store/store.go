@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -35,6 +36,14 @@ const DefaultTimeout = 5 * time.Second
 type Store struct {
 	path    string
 	timeout time.Duration
+	// readOnly stores open the file with bbolt's ReadOnly option (a
+	// shared lock, no write ever attempted) and refuse every update.
+	readOnly bool
+
+	// skipped are the records reads could not decode, reported once each
+	// (see Skipped).
+	smu     sync.Mutex
+	skipped []BadRecord
 
 	// Concurrent calls of this process are group-committed: one drainer
 	// opens the file, runs every queued call in one transaction and
@@ -104,14 +113,63 @@ func Open(path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
+// OpenReadOnly prepares the store at path for reading only: nothing is
+// created and the file is never opened for writing, so a store on a
+// read-only file system or a file the user may only read can still be
+// listed. A store that does not exist reads as empty.
+func OpenReadOnly(path string, opts ...Option) (*Store, error) {
+	s := &Store{path: path, timeout: DefaultTimeout, readOnly: true}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
 // Path is the store's file.
 func (s *Store) Path() string { return s.path }
+
+// BadRecord is a record a read skipped because it cannot be decoded: one
+// damaged record must not hide the whole history.
+type BadRecord struct {
+	Path   string // the store file
+	Bucket string // runs, entries/<run>, locks
+	Key    string
+	Err    error
+}
+
+func (b BadRecord) String() string {
+	return fmt.Sprintf("run store %s: record %s/%s is unreadable, skipped: %v", b.Path, b.Bucket, b.Key, b.Err)
+}
+
+// Skipped lists the records reads skipped so far, each once.
+func (s *Store) Skipped() []BadRecord {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return append([]BadRecord(nil), s.skipped...)
+}
+
+// skip notes a record a read leaves out.
+func (s *Store) skip(bucket, key string, err error) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	for _, b := range s.skipped {
+		if b.Bucket == bucket && b.Key == key {
+			return
+		}
+	}
+	s.skipped = append(s.skipped, BadRecord{Path: s.path, Bucket: bucket, Key: key, Err: err})
+}
 
 // update runs fn in a write transaction, possibly with other calls of
 // this process; it returns once that transaction is committed. fn may run
 // more than once (when another call in its batch fails, the batch is
 // retried without it), so it must reset whatever it reports.
 func (s *Store) update(fn func(*bolt.Tx) error) error {
+	if s.readOnly {
+		return fmt.Errorf("run store %s: opened read-only: %w", s.path, berrors.ErrDatabaseReadOnly)
+	}
 	c := &call{fn: fn, done: make(chan error, 1)}
 	s.qmu.Lock()
 	s.queue = append(s.queue, c)
@@ -123,8 +181,36 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 	return <-c.done
 }
 
-// view is update for a function that only reads.
-func (s *Store) view(fn func(*bolt.Tx) error) error { return s.update(fn) }
+// view runs fn in a read transaction. A writable store batches it with
+// this process's writes (one open for the lot); a read-only one opens the
+// file with bbolt's ReadOnly option, and reads a missing file as empty
+// (fn is not called). fn may run more than once, like update's.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	if !s.readOnly {
+		return s.update(fn)
+	}
+	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{ReadOnly: true, Timeout: s.timeout})
+	if err != nil {
+		return s.openErr(err)
+	}
+	err = db.View(fn)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("run store %s: close: %w", s.path, cerr)
+	}
+	return err
+}
+
+// openErr names the file, and says what a timeout means.
+func (s *Store) openErr(err error) error {
+	if errors.Is(err, berrors.ErrTimeout) {
+		return fmt.Errorf("run store %s: another process has held it for more than %s (another fwpush stuck, or a tool holding the file open): %w",
+			s.path, s.timeout, ErrBusy)
+	}
+	return fmt.Errorf("run store %s: %w", s.path, err)
+}
 
 // drain commits queued calls batch by batch until none is left.
 func (s *Store) drain() {
@@ -147,13 +233,8 @@ func (s *Store) drain() {
 // as if it had run alone after them.
 func (s *Store) commit(batch []*call) {
 	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: s.timeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		err = fmt.Errorf("run store %s: another process has held it for more than %s (another fwpush stuck, or a tool holding the file open): %w",
-			s.path, s.timeout, ErrBusy)
-	} else if err != nil {
-		err = fmt.Errorf("run store %s: %w", s.path, err)
-	}
 	if err != nil {
+		err = s.openErr(err)
 		for _, c := range batch {
 			c.done <- err
 		}
@@ -171,6 +252,11 @@ func (s *Store) commit(batch []*call) {
 			return nil
 		})
 		if failed < 0 {
+			if err != nil {
+				// The commit itself failed (a full disk, an I/O error):
+				// bbolt rolled it back, so nothing of the batch is stored.
+				err = fmt.Errorf("run store %s: %w", s.path, err)
+			}
 			break
 		}
 		batch[failed].done <- err
@@ -193,9 +279,24 @@ func put(b *bolt.Bucket, key string, v any) error {
 }
 
 func get(b *bolt.Bucket, key string, v any) (bool, error) {
+	if b == nil {
+		return false, nil
+	}
 	data := b.Get([]byte(key))
 	if data == nil {
 		return false, nil
 	}
 	return true, json.Unmarshal(data, v)
+}
+
+// bucket is a top-level bucket, nil when a store that was never written
+// to lacks it (only a read-only store can see that).
+func bucket(tx *bolt.Tx, name []byte) *bolt.Bucket { return tx.Bucket(name) }
+
+// sub is a nested bucket of b, nil when either is missing.
+func sub(b *bolt.Bucket, name []byte) *bolt.Bucket {
+	if b == nil {
+		return nil
+	}
+	return b.Bucket(name)
 }
