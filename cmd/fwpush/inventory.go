@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/internal/yamlsrc"
 	"github.com/fwpush/fwpush/inventory"
@@ -23,7 +24,9 @@ func inventoryCmd(g *globals) *cobra.Command {
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
 			}
-			inv, err := interruptible(cmd.Context(), func() (*inventory.Inventory, error) { return inventory.Load(g.inventory) })
+			inv, err := interruptible(cmd.Context(), func() (*inventory.Inventory, error) {
+				return inventory.Load(g.inventory, inventory.WithPlatforms(all.Registry()))
+			})
 			if err != nil {
 				g.printWarnings(yamlsrc.Warnings(err))
 				return err
