@@ -10,6 +10,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/fault"
+	"github.com/fwpush/fwpush/internal/shellquote"
 	"github.com/fwpush/fwpush/internal/transport/ssh"
 )
 
@@ -41,6 +42,9 @@ type Session struct {
 	// it on revert, and need not read it again right after a Fetch.
 	fetched   *drivers.Config
 	fetchedAt time.Time
+	// holder is the live trial lock the last Fetch read (nil: none).
+	holder   *drivers.Trial
+	lockRead bool
 }
 
 // fresh is how recent a Fetch Apply uses instead of reading again: the
@@ -57,7 +61,8 @@ const originMarker = "fwpush-origin:"
 // reads the address the host sees it come from, in the same round trip.
 func (s *Session) Fetch(ctx context.Context) (drivers.Config, error) {
 	s.fetched = nil
-	script := s.d.FetchScript()
+	marker := newLockMarker()
+	script := s.d.FetchScript() + "\n" + lockScript(marker)
 	if !s.c.client.Sudo() {
 		script = `printf '` + originMarker + `%s\n' "$SSH_CONNECTION"` + "\n" + script
 	}
@@ -73,9 +78,14 @@ func (s *Session) Fetch(ctx context.Context) (drivers.Config, error) {
 		s.c.client.SetOrigin(a)
 		out = rest
 	}
+	out, holder, ok := strings.Cut(out, marker+"\n")
+	if !ok {
+		return drivers.Config{}, fmt.Errorf("%s: fetch: output incomplete (no lock section)", s.c.Host)
+	}
 	c, err := s.d.Parse(out)
 	if err == nil {
 		s.fetched, s.fetchedAt = &c, time.Now()
+		s.holder, s.lockRead = holderOf(holder), true
 	}
 	return c, err
 }
@@ -89,20 +99,26 @@ func (s *Session) Origin(ctx context.Context) (netip.Addr, error) {
 	return a, nil
 }
 
-// Validate checks desired on the device without applying it.
+// Validate checks desired on the device without applying it, in a
+// scratch directory of its own.
 func (s *Session) Validate(ctx context.Context, desired drivers.Config) error {
 	var b bundle
 	if err := b.add(s.d, "check", desired); err != nil {
 		return fmt.Errorf("%s: stage: %w", s.c.Host, err)
 	}
-	return s.stageAndCheck(ctx, &b, StateDir+"/check")
+	dir := StateDir + "/trials/check-" + randHex()
+	err := s.stageAndCheck(ctx, &b, dir, dir+"/check")
+	if _, rerr := s.c.Run(ctx, "rm -rf "+shellquote.Quote(dir), nil); err == nil && rerr != nil {
+		err = fmt.Errorf("%s: clean up check: %w", s.c.Host, rerr)
+	}
+	return err
 }
 
-// stageAndCheck stages b and runs the dialect's check of the files under
-// prefix, in one round trip. Neither step touches the policy in force, so
-// any failure here leaves the device as it was.
-func (s *Session) stageAndCheck(ctx context.Context, b *bundle, prefix string) error {
-	script, stdin := b.script(StateDir)
+// stageAndCheck stages b into dir and runs the dialect's check of the
+// files under prefix, in one round trip. Neither step touches the policy
+// in force, so any failure here leaves the device as it was.
+func (s *Session) stageAndCheck(ctx context.Context, b *bundle, dir, prefix string) error {
+	script, stdin := b.script(dir)
 	script += fmt.Sprintf("%s || exit %d\n", s.d.CheckScript(prefix), exitRejected)
 	if _, err := s.c.Run(ctx, script, stdin); err != nil {
 		if exit, ok := exitStatus(err, exitRejected); ok {
@@ -122,12 +138,17 @@ const (
 	exitPersist  = 99 // the boot config could not be written
 )
 
-// Apply validates, arms the revert timer (when within > 0), then applies.
-// Each step that needs no answer before the next shares a round trip with
-// it: staging both configs with the check, arming with applying. A push
-// to hundreds of hosts spends its time in round trips and remote shells.
+// Apply stages and checks the trial's files, then, in one script under
+// the device's mutex, takes the trial lock, arms the revert timer (when
+// asked to confirm) and applies; without commit-confirm it also persists
+// and releases the lock in that script. Each step that needs no answer
+// before the next shares a round trip with it: a push to hundreds of
+// hosts spends its time in round trips and remote shells.
 func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.ApplyOptions) (drivers.Armed, error) {
-	within := o.ConfirmWithin
+	run, within := o.Trial.Run, o.ConfirmWithin
+	if !runID.MatchString(run) {
+		return drivers.Armed{}, fmt.Errorf("%s: trial %q: not a run id: %w", s.c.Host, run, fault.ErrNotApplied)
+	}
 	var before drivers.Config
 	if s.fetched != nil && time.Since(s.fetchedAt) < fresh {
 		before = *s.fetched
@@ -138,6 +159,7 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 		}
 	}
 	s.fetched = nil // from here on the device may change
+	dir := trialDir(run)
 	var b bundle
 	if err := b.add(s.d, "rollback", before); err != nil {
 		return drivers.Armed{}, fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
@@ -145,102 +167,76 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 	if err := b.add(s.d, "desired", desired); err != nil {
 		return drivers.Armed{}, fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
 	}
-	if err := s.stageAndCheck(ctx, &b, StateDir+"/desired"); err != nil {
+	if err := s.stageAndCheck(ctx, &b, dir, dir+"/desired"); err != nil {
 		return drivers.Armed{}, err
 	}
-	script := s.d.ApplyScript(StateDir + "/desired")
+	then := s.d.ApplyScript(dir + "/desired")
+	if within > 0 {
+		then = fmt.Sprintf("(\n%s\n)\n[ $? -eq 0 ] || exit %d\n%s", armScript(s.d, run, within), exitArm, then)
+	} else {
+		// No timer: the lock lives for this script only.
+		then = fmt.Sprintf("%s\nrc=$?\nif [ $rc -ne 0 ]; then rm -rf lock; exit $rc; fi\n(\n%s\n)\nrc=$?\nrm -rf lock %s\n[ $rc -eq 0 ] || exit %d\n",
+			then, s.d.PersistScript(dir+"/desired"), shellquote.Quote(dir), exitPersist)
+	}
 	// The timer counts whole seconds from when the script runs, which is
 	// after now: the deadline computed here is never later than the
 	// device's.
 	armed := drivers.ArmedFor(within, time.Second, time.Now())
-	if within > 0 {
-		script = fmt.Sprintf("(\n%s\n)\n[ $? -eq 0 ] || exit %d\n%s", s.armScript(within), exitArm, script)
-	}
-	if _, err := s.c.Run(ctx, script, nil); err != nil {
+	if _, err := s.c.Run(ctx, takeScript(run, then), holderFile(o.Trial)); err != nil {
 		var exit *ExitError
 		switch {
+		case isExit(err, exitLocked):
+			return drivers.Armed{}, &drivers.LockedError{Holder: parseHolder(lockHolderOutput(err))}
+		case isExit(err, exitMutex):
+			return drivers.Armed{}, fmt.Errorf("%s: trial lock: another fwpush script held the device's mutex for 30 s: %w", s.c.Host, fault.ErrNotApplied)
 		case isExit(err, exitArm):
 			return drivers.Armed{}, fmt.Errorf("%s: arm revert timer: %w", s.c.Host, err)
+		case isExit(err, exitPersist):
+			return drivers.Armed{}, fmt.Errorf("%s: persist: %w", s.c.Host, err)
 		case errors.As(err, &exit):
 			// The tool refused. nft changed nothing, but iptables may have
 			// restored IPv4 before IPv6 failed: put the staged previous
-			// rules back now (and drop the timer) rather than leave a mix.
-			restore := s.d.ApplyScript(StateDir + "/rollback")
-			if within > 0 {
-				restore = disarmScript + restore
-			}
-			if _, rerr := s.c.Run(ctx, restore, nil); rerr != nil && !isExit(rerr, 3) {
+			// rules back now (and end the trial) rather than leave a mix.
+			if rerr := s.end(ctx, run, s.d.ApplyScript(dir+"/rollback"), true); rerr != nil {
 				return armed, fmt.Errorf("%s: apply: %v; restoring the previous rules: %v: %w", s.c.Host, err, rerr, fault.ErrIndeterminate)
 			}
 			return drivers.Armed{}, fmt.Errorf("%s: apply: %v: %w", s.c.Host, err, fault.ErrRejected)
 		}
 		return armed, fmt.Errorf("%s: apply: %w: %w", s.c.Host, err, fault.ErrIndeterminate)
 	}
-	if within <= 0 {
-		return drivers.Armed{}, s.persist(ctx, "desired")
-	}
 	return armed, nil
 }
 
-// armScript starts the revert timer in its own session (setsid), so
-// neither a dropped SSH connection nor sshd reaping it can stop the
-// revert; it succeeds only once the timer runs.
-func (s *Session) armScript(within time.Duration) string {
-	revert := fmt.Sprintf(`#!/bin/sh
-# fwpush revert timer: restores the previous policy unless confirmed.
-echo $$ > %[1]s/armed.pid.tmp && mv -f %[1]s/armed.pid.tmp %[1]s/armed.pid
-sleep %[2]s
-# Claim the trial before restoring: disarm claims it by the same rename, so
-# a confirm that comes too late fails instead of killing a half-done
-# restore (iptables restores one family at a time) and persisting.
-mv %[1]s/armed.pid %[1]s/firing.pid 2>/dev/null || exit 0
-%[3]s
-rm -f %[1]s/firing.pid %[1]s/armed.deadline
-echo "$(date +%%s) reverted" >> %[1]s/revert.log
-`, StateDir, seconds(within), s.d.ApplyScript(StateDir+"/rollback"))
-	return fmt.Sprintf(`set -e
-cd %[1]s
-%[4]s
-if mv armed.pid stale.pid 2>/dev/null; then kill_timer stale.pid; fi
-cat > revert.sh <<'FWPUSH_REVERT_EOF'
-%[2]sFWPUSH_REVERT_EOF
-echo $(( $(date +%%s) + %[3]s )) > armed.deadline
-setsid -f sh %[1]s/revert.sh </dev/null >/dev/null 2>&1
-i=0
-while [ ! -s armed.pid ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
-test -s armed.pid`, StateDir, revert, seconds(within), killTimer)
+// lockHolderOutput is what a locked script printed: the holder file.
+func lockHolderOutput(err error) string {
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		return exit.Stdout
+	}
+	return ""
 }
 
-// killTimer defines kill_timer FILE: kill the process group of the revert
-// timer whose pid FILE holds, then remove FILE. It checks the process is
-// still a revert timer: the pid file outlives a reboot, and its pid may
-// since belong to anything.
-const killTimer = `kill_timer() {
-	p=$(cat "$1") && tr '\0' ' ' < /proc/"$p"/cmdline 2>/dev/null | grep -q 'revert\.sh' && kill -- -"$p" 2>/dev/null || true
-	rm -f "$1"
-}`
-
-// errNothingArmed means the revert already fired (or was never armed).
-var errNothingArmed = errors.New("no revert timer armed: the change was already reverted or never armed")
-
-// disarmScript claims the armed trial by renaming armed.pid, the same
-// rename the timer makes when it fires: whoever wins, the other backs off,
-// so a confirm racing the deadline either stops the timer or fails. It
-// exits 3 when nothing is armed.
-var disarmScript = fmt.Sprintf(`cd %s || exit 3
-%s
-mv armed.pid disarmed.pid 2>/dev/null || exit 3
-kill_timer disarmed.pid
-rm -f armed.deadline
-`, StateDir, killTimer)
-
-func (s *Session) disarm(ctx context.Context) error {
-	_, err := s.c.Run(ctx, disarmScript, nil)
-	if isExit(err, 3) {
+// end ends trial run on the device with then (see endScript).
+func (s *Session) end(ctx context.Context, run, then string, lenient bool) error {
+	_, err := s.c.Run(ctx, endScript(run, then, lenient), nil)
+	switch {
+	case err == nil:
+		return nil
+	case isExit(err, exitLocked):
+		return &drivers.LockedError{Holder: parseHolder(lockHolderOutput(err))}
+	case isExit(err, exitNothingArmed):
 		return errNothingArmed
+	case isExit(err, exitMutex):
+		return fmt.Errorf("another fwpush script held the device's mutex for 30 s")
+	case isExit(err, exitPersist):
+		return fmt.Errorf("persist: %w", err)
 	}
 	return err
 }
+
+// errNothingArmed means the trial's revert already fired (or was never
+// armed).
+var errNothingArmed = errors.New("no revert timer armed for this trial: the change was already reverted or never armed")
 
 // exitStatus returns err's ExitError when the remote command exited with
 // status.
@@ -258,49 +254,69 @@ func isExit(err error, status int) bool {
 	return ok
 }
 
-// Confirm stops the revert timer and only then makes the change
-// persistent, in one round trip. It works from any session: all state is
-// on the device.
+// Confirm stops the trial's revert timer and only then makes the change
+// persistent, in one round trip, releasing the lock. It works from any
+// session (all state is on the device) but only for its own trial.
 func (s *Session) Confirm(ctx context.Context, t drivers.Trial) error {
-	script := fmt.Sprintf("%s(\n%s\n)\n[ $? -eq 0 ] || exit %d\n", disarmScript, s.d.PersistScript(StateDir+"/desired"), exitPersist)
-	_, err := s.c.Run(ctx, script, nil)
-	switch {
-	case err == nil:
-		return nil
-	case isExit(err, 3):
-		return fmt.Errorf("%s: confirm: %w", s.c.Host, errNothingArmed)
-	case isExit(err, exitPersist):
-		return fmt.Errorf("%s: persist: %w", s.c.Host, err)
+	if !runID.MatchString(t.Run) {
+		return fmt.Errorf("%s: confirm: trial %q: not a run id", s.c.Host, t.Run)
 	}
-	return fmt.Errorf("%s: confirm: %w", s.c.Host, err)
+	if err := s.end(ctx, t.Run, s.d.PersistScript(trialDir(t.Run)+"/desired"), false); err != nil {
+		return fmt.Errorf("%s: confirm: %w", s.c.Host, err)
+	}
+	return nil
 }
 
-// Rollback restores to (and persists it), disarming any pending timer.
+// Rollback ends trial t by restoring to and persisting it, in one round
+// trip: staging, then under the mutex, stopping the trial's timer. It
+// refuses while another trial holds the device.
 func (s *Session) Rollback(ctx context.Context, to drivers.Config, t drivers.Trial) error {
 	s.fetched = nil
+	if !runID.MatchString(t.Run) {
+		return fmt.Errorf("%s: rollback: trial %q: not a run id: %w", s.c.Host, t.Run, fault.ErrNotApplied)
+	}
+	dir := trialDir(t.Run)
 	var b bundle
-	if err := b.add(s.d, "rollback", to); err != nil {
+	if err := b.add(s.d, "restore", to); err != nil {
 		return fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
 	}
-	script, stdin := b.script(StateDir)
-	if _, err := s.c.Run(ctx, script, stdin); err != nil {
-		return fmt.Errorf("%s: stage rollback: %w: %w", s.c.Host, err, fault.ErrNotApplied)
-	}
-	if err := s.disarm(ctx); err != nil && !errors.Is(err, errNothingArmed) {
+	stage, stdin := b.script(dir)
+	then := s.d.ApplyScript(dir+"/restore") + "\n" + s.d.PersistScript(dir+"/restore")
+	if _, err := s.c.Run(ctx, stage+"\n"+endScript(t.Run, then, true), stdin); err != nil {
+		switch {
+		case isExit(err, exitLocked):
+			return fmt.Errorf("%s: rollback: %w", s.c.Host, &drivers.LockedError{Holder: parseHolder(lockHolderOutput(err))})
+		case isExit(err, exitPersist):
+			return fmt.Errorf("%s: rollback: %w", s.c.Host, err)
+		}
 		return fmt.Errorf("%s: rollback: %w", s.c.Host, err)
 	}
-	if _, err := s.c.Run(ctx, s.d.ApplyScript(StateDir+"/rollback"), nil); err != nil {
-		return fmt.Errorf("%s: rollback: %w", s.c.Host, err)
+	return nil
+}
+
+// DeviceLock returns the trial holding the host, or nil: read by the last
+// Fetch when it is fresh, else now.
+func (s *Session) DeviceLock(ctx context.Context) (*drivers.Trial, error) {
+	if s.lockRead && time.Since(s.fetchedAt) < fresh {
+		return s.holder, nil
 	}
-	return s.persist(ctx, "rollback")
+	marker := newLockMarker()
+	out, err := s.c.Run(ctx, lockScript(marker), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read trial lock: %w", s.c.Host, err)
+	}
+	_, holder, _ := strings.Cut(out, marker+"\n")
+	return holderOf(holder), nil
+}
+
+// holderOf parses a live lock's holder ("" means no live lock).
+func holderOf(s string) *drivers.Trial {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	t := parseHolder(s)
+	return &t
 }
 
 // Close closes the connection.
 func (s *Session) Close() error { return s.c.Close() }
-
-func (s *Session) persist(ctx context.Context, prefix string) error {
-	if _, err := s.c.Run(ctx, s.d.PersistScript(StateDir+"/"+prefix), nil); err != nil {
-		return fmt.Errorf("%s: persist: %w", s.c.Host, err)
-	}
-	return nil
-}

@@ -1,7 +1,6 @@
 package linuxnftables
 
 import (
-	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,8 +17,6 @@ import (
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/inventory"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/render/*.golden from the current renderer")
 
 // system is a playbook over its example inventory: the webapp example and
 // every seed playbook whose inventory/examples/<system> exists.
