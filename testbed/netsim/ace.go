@@ -157,7 +157,15 @@ func (p *ruleParser) addr() (Addr, error) {
 		}
 		ip := a
 		if p.plat() == PlatformIOSXE {
-			ip = maskWild(a, w)
+			// IOS stores "A 0.0.0.0" as host A and "A 255.255.255.255" as
+			// any; it keeps A as typed (fixture ansible_ios_acls__parsed.cfg:
+			// "10.57.66.243 0.0.0.7").
+			switch w {
+			case netip.IPv4Unspecified():
+				return Addr{Kind: AddrHost, IP: a}, nil
+			case netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+				return Addr{Kind: AddrAny}, nil
+			}
 		}
 		return Addr{Kind: AddrWild, IP: ip, Wild: w}, nil
 	}
@@ -204,13 +212,6 @@ func (p *ruleParser) addr() (Addr, error) {
 	}
 }
 
-func maskWild(a, w netip.Addr) netip.Addr {
-	ab, wb := a.As4(), w.As4()
-	for i := range ab {
-		ab[i] &^= wb[i]
-	}
-	return netip.AddrFrom4(ab)
-}
 
 func (p *ruleParser) ports(proto string) (*PortMatch, error) {
 	if proto != "tcp" && proto != "udp" && proto != "sctp" && proto != "tcp-udp" {

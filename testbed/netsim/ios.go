@@ -737,8 +737,10 @@ func parseService(d dialect, proto string, toks []token, end int) (*GroupEntry, 
 			return nil, err
 		}
 		if pm != nil {
+			// IOS prints object-group ports as they were typed (fixture
+			// cisco_ios_show_object-group.raw: "tcp range 79 www").
 			e.Port = pm
-			text = append(text, renderPorts(d, strings.TrimSuffix(proto, "-udp"), pm)...)
+			text = append(append(text, pm.Op), pm.Typed...)
 		}
 	}
 	if err := expectEnd(toks[p.i:]); err != nil {
