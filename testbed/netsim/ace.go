@@ -212,7 +212,6 @@ func (p *ruleParser) addr() (Addr, error) {
 	}
 }
 
-
 func (p *ruleParser) ports(proto string) (*PortMatch, error) {
 	if proto != "tcp" && proto != "udp" && proto != "sctp" && proto != "tcp-udp" {
 		return nil, nil

@@ -66,7 +66,7 @@ func (e *msgError) Error() string { return e.msg }
 
 func refuse(format string, a ...any) error { return &msgError{fmt.Sprintf(format, a...)} }
 
-func invalidAt(t token) error  { return &cliError{kind: errInvalid, col: t.col} }
+func invalidAt(t token) error { return &cliError{kind: errInvalid, col: t.col} }
 func invalidDetail(t token, d string) error {
 	return &cliError{kind: errInvalid, col: t.col, detail: d}
 }

@@ -85,3 +85,46 @@ func (s *sim) driver(t *testing.T, user, pass string) *network.Driver {
 	t.Cleanup(func() { d.Close() })
 	return d
 }
+
+// send runs one command and fails the test on a transport error.
+func send(t *testing.T, d *network.Driver, cmd string) (string, error) {
+	t.Helper()
+	r, err := d.SendCommand(cmd)
+	require.NoError(t, err, cmd)
+	return r.Result, r.Failed
+}
+
+// sendAll runs commands in order (in whatever mode they lead to), as a
+// driver does for configuration sessions, and returns the failures.
+func sendAll(t *testing.T, d *network.Driver, cmds ...string) []error {
+	t.Helper()
+	var errs []error
+	for _, c := range cmds {
+		_, f := send(t, d, c)
+		errs = append(errs, f)
+	}
+	return errs
+}
+
+// prompts runs lines in an internal session and returns the prompt after
+// each one.
+func prompts(dev *Device, user string, priv int, lines ...string) []string {
+	s := dev.newSession(user, priv, "test", nil)
+	defer dev.closeSession(s)
+	var out []string
+	for _, l := range lines {
+		s.input(l)
+		out = append(out, s.prompt())
+	}
+	return out
+}
+
+// boundFilter is the filter on a Linux interface's side, "" when none.
+func boundFilter(st enforce.State, ifname string, dir enforce.Direction) string {
+	for _, b := range st.Bindings {
+		if b.Interface == ifname && b.Direction == dir && b.Filter != nil {
+			return b.Filter.Name
+		}
+	}
+	return ""
+}
