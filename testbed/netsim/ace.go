@@ -169,6 +169,9 @@ func (p *ruleParser) addr() (Addr, error) {
 		}
 		return Addr{Kind: AddrWild, IP: ip, Wild: w}, nil
 	}
+	if looksLikeAddr(t.text) {
+		return Addr{}, invalidDetail(t, "Invalid ip address")
+	}
 	words := []string{"any", "host"}
 	switch {
 	case p.plat() == PlatformIOSXE && !p.v6:
@@ -452,4 +455,10 @@ func renderPorts(d dialect, proto string, p *PortMatch) []string {
 		out = append(out, portName(d, proto, v))
 	}
 	return out
+}
+
+// looksLikeAddr: a token starting with a digit and holding a dot or colon
+// was meant as an address (NX-OS then says "Invalid ip address").
+func looksLikeAddr(s string) bool {
+	return s != "" && s[0] >= '0' && s[0] <= '9' && strings.ContainsAny(s, ".:")
 }

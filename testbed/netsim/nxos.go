@@ -17,6 +17,7 @@ type nxosState struct {
 	checkpoints map[string]*checkpoint
 	cpOrder     []string
 	sessions    map[string]*nxSession
+	order       []string // session names in creation order
 	armed       map[string]*armedApplet
 }
 
@@ -414,6 +415,7 @@ func (d *nxos) confSession(c *cmdCtx) error {
 		}
 		ns = &nxSession{cs: &cfgSession{name: name, cfg: dev.running.clone(), user: c.s.user, tty: c.s.tty}, created: dev.clock.Now()}
 		dev.nxos.sessions[name] = ns
+		dev.nxos.order = append(dev.nxos.order, name)
 		dev.logf("session", "config session %s created by %s", name, c.s.user)
 	}
 	ns.attached = c.s

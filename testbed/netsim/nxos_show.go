@@ -217,8 +217,11 @@ func (d *nxos) showSessionSummary(c *cmdCtx) error {
 	dev := c.s.dev
 	line := strings.Repeat("-", 68)
 	c.s.printf("Session Manager Database:\n%s\n%-24s%-24s%s\n%s\n", line, "Name", "Session Owner", "Creation Time", line)
-	for _, n := range sortedKeys(dev.nxos.sessions) {
+	for _, n := range dev.nxos.order {
 		ns := dev.nxos.sessions[n]
+		if ns == nil {
+			continue
+		}
 		c.s.printf("%-24s%-24s%s\n", n, ns.cs.user, ns.created.UTC().Format("15:04:05 UTC Jan 02 2006"))
 	}
 	c.s.printf("\nNumber of active configuration sessions = %d\n\n", len(dev.nxos.sessions))
