@@ -157,14 +157,14 @@ func (d *eos) build() {
 		kw("exit").do(quit), kw("logout").do(quit), term, show,
 	}
 	end := kw("end").do(func(c *cmdCtx) error {
-		c.s.cfgs = nil
+		d.leave(c.s)
 		c.s.setMode(modePriv)
 		return nil
 	})
 	exitCfg := kw("exit").do(func(c *cmdCtx) error {
 		switch c.s.mode {
 		case modeConfig, modeSession:
-			c.s.cfgs = nil
+			d.leave(c.s)
 			c.s.setMode(modePriv)
 		default:
 			c.s.setMode(d.parentMode(c.s))
@@ -220,6 +220,17 @@ func (d *eos) build() {
 	d.trees[modeACL] = sub(aclNodes()...)
 	d.trees[modeACL6] = sub(aclNodes()...)
 	d.trees[modeIface] = sub(ifaceNodes("access-group")...)
+}
+
+// leave takes the CLI session out of its configuration session, which
+// stays pending for a later `configure session NAME`.
+func (d *eos) leave(s *session) {
+	if s.cfgs != nil {
+		if es := s.dev.eos.sessions[s.cfgs.name]; es != nil && es.attached == s {
+			es.attached = nil
+		}
+	}
+	s.cfgs = nil
 }
 
 func (d *eos) reseq(c *cmdCtx) error {
