@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -348,5 +347,3 @@ func (dev *Device) closeSession(s *session) {
 }
 
 func (dev *Device) hostname() string { return dev.running.Hostname }
-
-func trimLines(s string) string { return strings.TrimRight(s, "\n") }

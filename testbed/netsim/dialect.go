@@ -394,18 +394,6 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// aclsInOrder lists a config's ACLs of one family sorted by name, as the
-// show commands list them.
-func aclsInOrder(c *Config, v6 bool) []*ACL {
-	var out []*ACL
-	for _, k := range sortedKeys(c.acls) {
-		if a := c.acls[k]; a.V6 == v6 {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 // ifaceShort is the EOS prompt's interface abbreviation (Ethernet1 → Et1).
 func ifaceShort(name string) string {
 	cut := strings.IndexFunc(name, unicode.IsDigit)

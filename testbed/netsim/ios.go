@@ -495,7 +495,6 @@ func (d *ios) showACLs(v6, v4 bool) func(c *cmdCtx) error {
 	return func(c *cmdCtx) error {
 		cfg := c.s.dev.running
 		name := c.arg("name")
-		found := false
 		for _, sec := range cfg.sections {
 			if sec.kind != secACL {
 				continue
@@ -504,7 +503,6 @@ func (d *ios) showACLs(v6, v4 bool) func(c *cmdCtx) error {
 			if (a.V6 && !v6) || (!a.V6 && !v4) || (name != "" && a.Name != name) {
 				continue
 			}
-			found = true
 			if a.V6 {
 				c.s.printf("IPv6 access list %s\n", a.Name)
 				for _, e := range a.Entries {
@@ -521,7 +519,6 @@ func (d *ios) showACLs(v6, v4 bool) func(c *cmdCtx) error {
 				}
 			}
 		}
-		_ = found
 		return nil
 	}
 }

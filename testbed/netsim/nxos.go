@@ -729,5 +729,3 @@ func (d *nxos) fire(dev *Device, aa *armedApplet) {
 	dev.mu.Unlock()
 	dev.deliver()
 }
-
-var _ = netip.Addr{}
