@@ -189,7 +189,6 @@ func (d *ios) build() {
 	do := kw("do", prm(pLine, "cmd").do(func(c *cmdCtx) error {
 		saved := c.s.mode
 		c.s.mode = modePriv
-		c.s.dev.configCmds-- // counted once, as the config line it is
 		c.s.process(c.arg("cmd"))
 		c.s.mode = saved
 		return nil

@@ -183,7 +183,6 @@ func (d *nxos) build() {
 	do := kw("do", prm(pLine, "cmd").do(func(c *cmdCtx) error {
 		saved, cs := c.s.mode, c.s.cfgs
 		c.s.mode, c.s.cfgs = modePriv, nil
-		c.s.dev.configCmds--
 		c.s.process(c.arg("cmd"))
 		c.s.mode, c.s.cfgs = saved, cs
 		return nil
