@@ -134,3 +134,35 @@ func plain(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// SecretValues returns every credential the inventory holds, revealed:
+// host passwords and every Secret in data and connection_options. A log
+// handler scrubs them from whatever it writes.
+func (inv *Inventory) SecretValues() []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch m := v.(type) {
+		case Secret:
+			out = append(out, m.Reveal())
+		case map[string]any:
+			for _, x := range m {
+				walk(x)
+			}
+		case map[any]any:
+			for _, x := range m {
+				walk(x)
+			}
+		case []any:
+			for _, x := range m {
+				walk(x)
+			}
+		}
+	}
+	for _, h := range inv.Hosts {
+		out = append(out, h.Password.Reveal())
+		walk(h.Data)
+		walk(h.ConnectionOptions)
+	}
+	return out
+}

@@ -247,6 +247,7 @@ func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushF
 	if err != nil {
 		return err
 	}
+	g.scrub(inv)
 	var hosts []string
 	if host != "" {
 		hosts = []string{host}

@@ -31,6 +31,7 @@ func inventoryCmd(g *globals) *cobra.Command {
 				g.printWarnings(yamlsrc.Warnings(err))
 				return err
 			}
+			g.scrub(inv)
 			if g.format != "json" {
 				g.printWarnings(inv.Warnings)
 			}

@@ -65,6 +65,7 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 			if err != nil {
 				return err
 			}
+			g.scrub(inv)
 			if err := journal.CheckTargets(inv, targets); err != nil {
 				return err
 			}

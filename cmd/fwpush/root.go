@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fwpush/fwpush/internal/logging"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"
 	"github.com/fwpush/fwpush/internal/termsafe"
@@ -52,6 +53,7 @@ type globals struct {
 	// st is the run store the command opened, if any: the records its
 	// reads skipped are reported when it ends.
 	st *store.Store
+	log logFlags
 }
 
 // project loads, validates and compiles (printing the inputs' warnings);
@@ -94,9 +96,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root := &cobra.Command{
 		Use:           "fwpush",
 		Short:         "Turn a communication matrix into firewall policy on real devices",
-		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := g.log.logger(g)
+			if err != nil {
+				return err
+			}
+			cmd.SetContext(logging.With(cmd.Context(), l))
+			return nil
+		},
 	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -107,9 +116,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	pf.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
 	pf.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
 	pf.StringVar(&g.format, "format", "text", "output format: text|json (plan and apply also junit)")
+	g.log.register(pf)
 	pf.StringVar(&g.state, "state", "", "run store file (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")
 	root.AddCommand(validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
-		historyCmd(g), rollbackCmd(g))
+		historyCmd(g), rollbackCmd(g), versionCmd())
 
 	err := root.ExecuteContext(ctx)
 	if g.st != nil {

@@ -13,6 +13,9 @@ import (
 // fails they go to stderr in every format: they often explain the error.
 func (g *globals) loadProject() (*project.Project, error) {
 	p, err := project.Load(project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit})
+	if p != nil {
+		g.scrub(p.Inv)
+	}
 	switch {
 	case err != nil:
 		g.printWarnings(yamlsrc.Warnings(err))

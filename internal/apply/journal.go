@@ -6,6 +6,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/logging"
 	"github.com/fwpush/fwpush/internal/plan"
 )
 
@@ -36,6 +37,7 @@ func (o Options) begin(ctx context.Context, host string) error {
 // enter sets the device's phase and tells the journal.
 func (o Options) enter(ctx context.Context, d *Device, phase string) error {
 	d.Phase = phase
+	logging.From(ctx).Info("push", "host", d.Host, "phase", phase, "run", o.Trial.Run)
 	if o.Journal == nil {
 		return nil
 	}
@@ -44,6 +46,9 @@ func (o Options) enter(ctx context.Context, d *Device, phase string) error {
 
 // end tells the journal the device's outcome.
 func (o Options) end(ctx context.Context, d Device) {
+	if d.Outcome != "" {
+		logging.From(ctx).Info("push done", "host", d.Host, "outcome", string(d.Outcome), "phase", d.Phase, "error", d.Error)
+	}
 	if o.Journal != nil {
 		o.Journal.End(ctx, d)
 	}

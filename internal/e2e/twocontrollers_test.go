@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"errors"
-	"github.com/fwpush/fwpush/testbed"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/store"
+	"github.com/fwpush/fwpush/testbed"
 )
 
 // TestTwoControllers replays the report on both Linux drivers:

@@ -11,6 +11,7 @@ import (
 	"github.com/fwpush/fwpush/internal/diff"
 	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/fault"
+	"github.com/fwpush/fwpush/internal/logging"
 	"github.com/fwpush/fwpush/internal/project"
 )
 
@@ -100,6 +101,7 @@ func Fetch(ctx context.Context, p *project.Project, open Opener, host string) De
 	if df.Changed {
 		d.Status = engine.Changed
 	}
+	logging.From(ctx).Info("read", "host", host, "status", string(d.Status), "origin", d.Origin)
 	return d
 }
 

@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/fwpush/fwpush/internal/fault"
+	"github.com/fwpush/fwpush/internal/logging"
 )
 
 // readLoop hands each rpc-reply to the call waiting for its message-id.
@@ -123,11 +124,14 @@ func (s *Session) call(ctx context.Context, op any, mutating bool) (*replyMsg, e
 			return nil, fmt.Errorf("waiting out the hello settle: %w", ctxErr(ctx.Err()))
 		}
 	}
+	log := logging.From(ctx).With("device", s.name, "message_id", id)
+	log.Debug("netconf rpc", "rpc", string(b))
 	if err := s.send(ctx, msg); err != nil {
 		return nil, lost(err, mutating)
 	}
 	select {
 	case raw := <-ch:
+		log.Debug("netconf reply", "reply", debugClip(raw))
 		return parseReply(raw)
 	case <-s.done:
 		select {
@@ -216,4 +220,13 @@ func validText(s string) bool {
 		return false
 	}
 	return !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// debugClip bounds one reply in a debug log.
+func debugClip(b []byte) string {
+	const n = 8 << 10
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/fwpush/fwpush/internal/fault"
+	"github.com/fwpush/fwpush/internal/logging"
 )
 
 // Dial connects to cfg.Host (through its jump hosts), verifies every hop's
@@ -47,11 +48,15 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		backoff = DefaultRetryBackoff
 	}
 	maxBackoff := 8 * backoff
+	log := logging.From(ctx).With("device", name)
 	for attempt := 0; ; attempt++ {
+		log.Debug("ssh connect", "user", p.target.user, "jump_hosts", len(p.jumps), "attempt", attempt+1)
 		hops, err := d.connect(ctx)
 		if err == nil {
+			log.Debug("ssh connected", "host_key", ssh.FingerprintSHA256(hops[len(hops)-1].hostKey))
 			return newClient(cfg, p, hops), nil
 		}
+		log.Debug("ssh connect failed", "error", err.Error())
 		if attempt >= retries || !transient(err) || ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: ssh connect: %w", name, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/fwpush/fwpush/internal/fault"
+	"github.com/fwpush/fwpush/internal/logging"
 	"github.com/fwpush/fwpush/internal/shellquote"
 )
 
@@ -58,6 +59,9 @@ func (c *Client) exec(ctx context.Context, cmd string, stdin io.Reader, sudo boo
 	if sudo {
 		cmd = wrapSudo(cmd)
 	}
+	log := logging.From(ctx).With("device", c.name)
+	log.Debug("ssh exec", "command", cmd, "stdin_bytes", stdinLen(stdin))
+	t0 := time.Now()
 	if err := s.Start(cmd); err != nil {
 		return Result{}, fmt.Errorf("%s: start: %w", what, c.connErr(err))
 	}
@@ -83,9 +87,12 @@ func (c *Client) exec(ctx context.Context, cmd string, stdin io.Reader, sudo boo
 	case errors.As(err, &exitErr):
 		res.ExitStatus = exitErr.ExitStatus()
 	default:
+		log.Debug("ssh exec lost", "error", err.Error())
 		// Typically ExitMissingError: the connection or channel went away.
 		return res, fmt.Errorf("%s: %w: %w", what, fault.ErrIndeterminate, c.connErr(err))
 	}
+	log.Debug("ssh reply", "exit", res.ExitStatus, "elapsed", time.Since(t0).Round(time.Millisecond),
+		"stdout", clip(res.Stdout), "stderr", clip(res.Stderr))
 	if sudo && res.ExitStatus == 1 && sudoWantsPassword(res.Stderr) {
 		return res, fmt.Errorf("%s: sudo asks user %s for a password; grant it NOPASSWD for fwpush's commands or log in as root: %w",
 			what, c.user, fault.ErrAuth)
@@ -130,4 +137,23 @@ func abbrev(cmd string) string {
 		return cmd[:57] + "..."
 	}
 	return cmd
+}
+
+// logClip bounds what a debug log shows of one reply.
+const logClip = 8 << 10
+
+// clip is b for a log record, cut at logClip bytes.
+func clip(b []byte) string {
+	if len(b) > logClip {
+		return string(b[:logClip]) + fmt.Sprintf("… (%d bytes in all)", len(b))
+	}
+	return string(b)
+}
+
+// stdinLen is how much stdin a command is fed, when that is known.
+func stdinLen(r io.Reader) int {
+	if l, ok := r.(interface{ Len() int }); ok {
+		return l.Len()
+	}
+	return 0
 }
