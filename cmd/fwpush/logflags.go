@@ -60,10 +60,10 @@ func (g *globals) scrub(inv *inventory.Inventory) {
 
 func versionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print fwpush's version",
+		Use:     "version",
+		Short:   "Print fwpush's version",
 		Example: `  fwpush version`,
-		Args: cobra.NoArgs,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), versionString())
 			return nil
