@@ -33,6 +33,10 @@ management connection succeeds (and, with --verify, the probes that reach
 the device see the policy), so a policy that locks fwpush out, or does not
 work on the device, undoes itself. On a terminal it shows the plan and asks first (--yes skips that);
 without a terminal it never waits for input.`,
+		Example: `  fwpush apply -i INV -p PLAYBOOK                        # shows the plan, asks, pushes commit-confirmed
+  fwpush apply --plan plan.json --yes                    # pushes exactly what plan --out saved
+  fwpush apply -i INV -p PLAYBOOK --canary 1 --serial 25% --max-fail-percentage 0 --rollback-wave-on-failure
+  fwpush apply -i INV -p PLAYBOOK --verify -v            # probe each device before confirming it`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkFormat("text", "json", "junit"); err != nil {
@@ -207,7 +211,8 @@ without a terminal it never waits for input.`,
 		},
 	}
 	f := cmd.Flags()
-	pf.register(f)
+	pf.register(f, true)
+	g.addInputs(cmd, useInventory|usePlaybook|useLimit|useState, "text", "json", "junit")
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask before pushing")
 	f.StringVar(&planFile, "plan", "", "push exactly the plan saved by `fwpush plan --out FILE`; devices changed since are refused")
 	f.BoolVar(&outsideMgmt, "outside-management", false, "skip the lock-out guard: push even when the new policy would not admit this controller's own address (for a controller that reaches devices through a path their policy does not filter)")

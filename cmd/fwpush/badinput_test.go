@@ -81,7 +81,10 @@ func TestBadInputOpensNothing(t *testing.T) {
 					require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte(text), 0o644))
 				}
 				state := filepath.Join(dir, "state", "runs.db")
-				args := append(verb, "-i", inv, "-p", filepath.Join(dir, "pb.yml"), "--state", state)
+				args := append(verb, "-i", inv, "-p", filepath.Join(dir, "pb.yml"))
+				if verb[0] == "apply" {
+					args = append(args, "--state", state)
+				}
 				code, out, errOut := fwpush(t, args...)
 				assert.Equal(t, exitError, code, "%s\n%s", out, errOut)
 				for _, w := range tc.want {

@@ -21,6 +21,9 @@ func explainCmd(g *globals) *cobra.Command {
 --port; icmp and icmpv6 take --icmp-type (a name such as echo-request or
 timestamp-request, or a number 0-255; default echo-request) and refuse
 --port, since ICMP has types, not ports.`,
+		Example: `  fwpush explain -i inventory/examples/clearwater -p playbooks/clearwater.yml --from bono --to sprout --proto tcp --port 5054
+  fwpush explain -i INV -p PLAYBOOK --from any --to web-1 --proto icmp --icmp-type echo-request
+  fwpush explain -i INV -p PLAYBOOK --from 203.0.113.9 --to db --proto tcp --port 5432 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkFormat("text", "json"); err != nil {
@@ -58,6 +61,7 @@ timestamp-request, or a number 0-255; default echo-request) and refuse
 	f.StringVar(&proto, "proto", "tcp", "protocol: tcp, udp, icmp, icmpv6, sctp, gre, ... or a number")
 	f.IntVar(&port, "port", 0, "destination port 1-65535 (tcp, udp, sctp only)")
 	f.StringVar(&icmpType, "icmp-type", "echo-request", "ICMP type name or number 0-255 (icmp, icmpv6 only)")
+	g.addInputs(cmd, useInventory|usePlaybook, "text", "json")
 	return cmd
 }
 

@@ -33,6 +33,10 @@ first; with HOST, that host's entry in every run; with --show RUN, the
 run's stored plan and diff per device (RUN may be a unique prefix).
 --reconcile -i INVENTORY reads the devices that killed runs left
 unfinished and records what they ended with, without pushing anything.`,
+		Example: `  fwpush history                         # recent runs
+  fwpush history web-1                   # one host's outcomes
+  fwpush history --show 20261201T2209    # a run's stored diffs (id or unique prefix)
+  fwpush history --reconcile -i INV      # settle runs a killed controller left`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := g.checkFormat("text", "json"); err != nil {
@@ -94,7 +98,8 @@ unfinished and records what they ended with, without pushing anything.`,
 	f.StringVar(&show, "show", "", "print this run's stored plan and diffs (id or unique prefix)")
 	f.IntVarP(&last, "last", "n", 50, "list at most this many runs (0: all)")
 	f.BoolVar(&reconcile, "reconcile", false, "read devices left unfinished by killed runs and record their state (needs -i)")
-	pf.register(f)
+	pf.register(f, false)
+	g.addInputs(cmd, useInventory|useState, "text", "json")
 	return cmd
 }
 

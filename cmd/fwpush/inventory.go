@@ -16,10 +16,13 @@ import (
 
 func inventoryCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "inventory", Short: "Inspect the inventory"}
-	cmd.AddCommand(&cobra.Command{
+	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the selected hosts with platform, roles and addresses (secrets never shown)",
-		Args:  cobra.NoArgs,
+		Example: `  fwpush inventory list -i inventory/examples/clearwater
+  fwpush inventory list -i inventory/examples/clearwater --limit 'group:sprout and not sprout-2'
+  fwpush inventory list -i inventory/examples/clearwater --format json | jq '.hosts[].name'`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
@@ -62,6 +65,8 @@ func inventoryCmd(g *globals) *cobra.Command {
 			}
 			return tw.Flush()
 		},
-	})
+	}
+	g.addInputs(list, useInventory|useLimit, "text", "json")
+	cmd.AddCommand(list)
 	return cmd
 }

@@ -26,6 +26,10 @@ func planCmd(g *globals) *cobra.Command {
 and shows a unified diff plus what becomes permitted or denied. It never
 opens a configuration transaction and arms nothing: devices stay
 byte-identical. With --offline it renders without connecting at all.`,
+		Example: `  fwpush plan -i inventory/examples/clearwater -p playbooks/clearwater.yml
+  fwpush plan -i INV -p PLAYBOOK --limit 'group:sprout' --out plan.json   # review, then: fwpush apply --plan plan.json
+  fwpush plan -i INV -p PLAYBOOK --format junit > plan.xml               # CI: exit 2 when changes are pending
+  fwpush plan --offline -i inventory/examples/webapp -p playbooks/examples/webapp.yml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkFormat("text", "json", "junit"); err != nil {
@@ -86,7 +90,8 @@ byte-identical. With --offline it renders without connecting at all.`,
 	}
 	cmd.Flags().BoolVar(&offline, "offline", false, "render the config for every device without connecting to any")
 	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for `fwpush apply --plan FILE` (pushes exactly what was reviewed)")
-	pf.register(cmd.Flags())
+	pf.register(cmd.Flags(), false)
+	g.addInputs(cmd, useInventory|usePlaybook|useLimit, "text", "json", "junit")
 	return cmd
 }
 

@@ -13,7 +13,9 @@ import (
 	"github.com/fwpush/fwpush/internal/policy"
 )
 
-// pushFlags are the connection and fleet flags plan and apply share.
+// pushFlags are the connection flags of every command that reaches
+// devices, and the fleet flags (serial, canary, max-fail) of those that
+// change them.
 type pushFlags struct {
 	forks          int
 	serial         []string
@@ -30,14 +32,16 @@ type pushFlags struct {
 	fs             *pflag.FlagSet
 }
 
-func (f *pushFlags) register(fs *pflag.FlagSet) {
+func (f *pushFlags) register(fs *pflag.FlagSet, fleet bool) {
 	f.fs = fs
 	fs.IntVarP(&f.forks, "forks", "f", engine.DefaultForks, "devices worked on at once (1 or more)")
-	fs.StringSliceVar(&f.serial, "serial", nil, "batch sizes, Ansible style: 1,10,25% (a number of devices, or 1% to 100%; the last repeats)")
-	fs.IntVar(&f.canary, "canary", 0, "push to this many devices first, alone (0: no canary)")
-	// Unset means "never stop" (or the playbook's value): the default
-	// shown is no value, and only a given flag is read.
-	fs.Float64Var(&f.maxFail, "max-fail-percentage", 0, "stop after a batch where more than this % failed, 0 to 100 (unset: the playbook's push.max_fail_percentage, else never stop; 100 never stops either)")
+	if fleet {
+		fs.StringSliceVar(&f.serial, "serial", nil, "batch sizes, Ansible style: 1,10,25% (a number of devices, or 1% to 100%; the last repeats)")
+		fs.IntVar(&f.canary, "canary", 0, "push to this many devices first, alone (0: no canary)")
+		// Unset means "never stop" (or the playbook's value): the default
+		// shown is no value, and only a given flag is read.
+		fs.Float64Var(&f.maxFail, "max-fail-percentage", 0, "stop after a batch where more than this % failed, 0 to 100 (unset: the playbook's push.max_fail_percentage, else never stop; 100 never stops either)")
+	}
 	fs.StringSliceVar(&f.knownHosts, "known-hosts", nil, "known_hosts files (default ~/.ssh/known_hosts)")
 	fs.BoolVar(&f.tofu, "trust-on-first-use", false, "accept and record UNKNOWN host keys (changed keys are always refused)")
 	fs.StringSliceVar(&f.identities, "identity", nil, "SSH private key files (default: ssh-agent, ~/.ssh/id_*)")

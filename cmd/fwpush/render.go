@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/termsafe"
 )
 
@@ -14,7 +13,10 @@ func renderCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "render HOST",
 		Short: "Print the device-native config for one host (no device touched)",
-		Args:  cobra.ExactArgs(1),
+		Example: `  fwpush render -i inventory/examples/clearwater -p playbooks/clearwater.yml sprout-1
+  fwpush render -i inventory/examples/webapp -p playbooks/examples/webapp.yml web-2 --part ip6tables
+  fwpush render -i inventory/examples/webapp -p playbooks/examples/webapp.yml web-1 --format json | jq .intent`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
@@ -27,7 +29,7 @@ func renderCmd(g *globals) *cobra.Command {
 			if in == nil {
 				return fmt.Errorf("no host %q in %s", args[0], g.inventory)
 			}
-			drv, err := all.Registry().Get(in.Platform)
+			drv, err := p.Registry.Get(in.Platform)
 			if err != nil {
 				return fmt.Errorf("%s: %w", in.Host, err)
 			}
@@ -47,5 +49,6 @@ func renderCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&part, "part", "", "print only this part (e.g. ip6tables)")
+	g.addInputs(cmd, useInventory|usePlaybook, "text", "json")
 	return cmd
 }

@@ -33,6 +33,9 @@ a run, so rolling back twice undoes the first rollback). It is a push like
 apply: a device-side revert is armed, the result is checked over a new
 connection, then confirmed; and it is recorded as a run. The inventory is
 -i, else the one the restored run used.`,
+		Example: `  fwpush rollback web-1 web-2                 # undo the latest change on each
+  fwpush rollback web-1 --to 20261201T2209    # back to the config from before that run
+  fwpush rollback web-1 -i INV --yes`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, hosts []string) error {
 			if err := g.checkFormat("text", "json"); err != nil {
@@ -127,7 +130,8 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 		},
 	}
 	f := cmd.Flags()
-	pf.register(f)
+	pf.register(f, true)
+	g.addInputs(cmd, useInventory|useState, "text", "json")
 	f.StringVar(&to, "to", "", "restore the config from before this run (id or unique prefix)")
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask before rolling back")
 	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time (10s to 1h)")

@@ -76,6 +76,37 @@ func (g *globals) fromPlan(in project.Inputs) {
 	}
 }
 
+// inputs are the input flags a command reads (see addInputs).
+type inputs uint8
+
+const (
+	useInventory inputs = 1 << iota
+	usePlaybook
+	useLimit
+	useState
+)
+
+// addInputs registers the input flags cmd uses and --format with the
+// formats it prints, so every command lists only flags it reads.
+func (g *globals) addInputs(cmd *cobra.Command, use inputs, formats ...string) {
+	f := cmd.Flags()
+	if use&useInventory != 0 {
+		f.StringVarP(&g.inventory, "inventory", "i", "", "inventory directory (Nornir SimpleInventory + networks.yaml)")
+	}
+	if use&usePlaybook != 0 {
+		f.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
+	}
+	if use&useLimit != 0 {
+		f.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
+	}
+	if use&useState != 0 {
+		f.StringVar(&g.state, "state", "", "run store file (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")
+	}
+	if len(formats) > 0 {
+		f.StringVar(&g.format, "format", "text", "output format: "+strings.Join(formats, "|"))
+	}
+}
+
 func (g *globals) checkFormat(allowed ...string) error {
 	for _, a := range allowed {
 		if g.format == a {
@@ -111,13 +142,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetIn(stdin)
-	pf := root.PersistentFlags()
-	pf.StringVarP(&g.inventory, "inventory", "i", "", "inventory directory (Nornir SimpleInventory + networks.yaml)")
-	pf.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
-	pf.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
-	pf.StringVar(&g.format, "format", "text", "output format: text|json (plan and apply also junit)")
-	g.log.register(pf)
-	pf.StringVar(&g.state, "state", "", "run store file (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")
+	g.log.register(root.PersistentFlags())
 	root.AddCommand(validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
 		historyCmd(g), rollbackCmd(g), versionCmd())
 

@@ -21,10 +21,17 @@ type validateResult struct {
 }
 
 func validateCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check inventory and playbook; connect to nothing",
-		Args:  cobra.NoArgs,
+		Long: `validate loads the inventory and the playbook, checks every name, address,
+port and flow against each other and compiles every device's policy, then
+proves that every device keeps fwpush's management access. Every problem is
+reported at once as file:line:col: field: message; warnings (a data key one
+letter off a known one, a service no flow uses) too. Nothing is contacted.`,
+		Example: `  fwpush validate -i inventory/examples/clearwater -p playbooks/clearwater.yml
+  fwpush validate -i inventory/examples/clearwater -p playbooks/clearwater.yml --format json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkFormat("text", "json"); err != nil {
 				return err
@@ -62,4 +69,6 @@ func validateCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	g.addInputs(cmd, useInventory|usePlaybook|useLimit, "text", "json")
+	return cmd
 }

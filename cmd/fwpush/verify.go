@@ -29,6 +29,8 @@ from a host of the source role to hosts of the destination role (which must
 connect), and per host a few unlisted ports (which must be blocked). It runs
 them over SSH from the inventory hosts with bash's /dev/tcp and /dev/udp.
 A refused connection counts as "reached": the firewall let it through.`,
+		Example: `  fwpush verify -i INV -p PLAYBOOK
+  fwpush verify -i INV -p PLAYBOOK --limit group:web --negatives 4 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkFormat("text", "json"); err != nil {
@@ -65,7 +67,8 @@ A refused connection counts as "reached": the firewall let it through.`,
 		},
 	}
 	f := cmd.Flags()
-	pf.register(f)
+	pf.register(f, false)
+	g.addInputs(cmd, useInventory|usePlaybook|useLimit, "text", "json")
 	f.DurationVar(&timeout, "probe-timeout", 2*time.Second, "how long a probe waits before calling a port blocked (above 0)")
 	f.IntVar(&perFlow, "per-flow", 4, "positive probes per flow at most (1 or more)")
 	f.IntVar(&negatives, "negatives", 2, "negative probes per host (0 or more)")

@@ -36,7 +36,10 @@ func TestCLIAgainstLab(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		argv := append([]string{"netns", "exec", e.lab.Namespace(testbed.Controller), bin}, args...)
-		argv = append(argv, "-i", inv, "-p", pb, "--ssh-config", "none", "--state", state)
+		argv = append(argv, "-i", inv, "-p", pb, "--ssh-config", "none")
+		if args[0] == "apply" {
+			argv = append(argv, "--state", state)
+		}
 		cmd := exec.CommandContext(ctx, "ip", argv...)
 		cmd.Stdin = nil // no terminal: apply must not wait for an answer
 		out, err := cmd.CombinedOutput()

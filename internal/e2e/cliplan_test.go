@@ -52,7 +52,10 @@ func TestCLIPlanFileAndDialogue(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		argv := append([]string{"netns", "exec", e.lab.Namespace(testbed.Controller), bin}, args...)
-		argv = append(argv, "--ssh-config", "none", "--state", state)
+		argv = append(argv, "--ssh-config", "none")
+		if args[0] == "apply" {
+			argv = append(argv, "--state", state)
+		}
 		cmd := exec.CommandContext(ctx, "ip", argv...)
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
