@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -111,29 +107,23 @@ without a terminal it never waits for input.`,
 			if outsideMgmt {
 				fmt.Fprintln(g.errOut, "WARNING: --outside-management: the lock-out guard is off; a policy that cuts this controller's management is pushed, and only each device's own revert undoes it")
 			}
-			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) && !yes && saved == nil {
+			if g.interactive(yes) && saved == nil {
 				pl, _, perr := plan.Live(ctx, p, open, pf.engine(pp))
 				if pl == nil {
 					return perr
 				}
 				rows := planRows(pl)
-				printDiffs(g.out, rows, true)
-				printTable(g.out, rows, false)
+				printDiffs(g.humanOut(), rows, true)
+				printTable(g.humanOut(), rows, false)
 				if perr != nil {
 					return &exitErr{code: exitError, err: perr}
 				}
 				if !pl.Changes() {
-					fmt.Fprintln(g.out, "no changes")
+					fmt.Fprintln(g.humanOut(), "no changes")
 					return nil
 				}
-				fmt.Fprint(g.out, "push these changes? [y/N] ")
-				// A signal at the prompt returns at once (ctx), unlike a read.
-				answer, err := interruptible(cmd.Context(), func() (string, error) { return bufio.NewReader(g.stdin).ReadString('\n') })
-				if iv := interruption(cmd.Context()); iv != nil && err != nil {
-					return iv
-				}
-				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-					return &exitErr{code: exitError, err: fmt.Errorf("not pushed")}
+				if err := g.ask(ctx, "push these changes?", "not pushed"); err != nil {
+					return err
 				}
 				// Push what was shown: a device that changes meanwhile is
 				// refused, not pushed over.
@@ -156,15 +146,7 @@ without a terminal it never waits for input.`,
 			var aerr error
 			err = changeDevices(ctx, func(work context.Context, stop <-chan struct{}) error {
 				o.Engine.Stop = stop
-				res, aerr = journal.Apply(work, st, run, p, reviewed, open, o)
-				prog.done()
-				if res == nil || res.Report == nil || !rollbackWave {
-					return nil
-				}
-				o.Engine.Observer = nil
-				wr, werr := journal.RollbackWave(work, st, res, g.command()+" # wave rollback of run "+res.Run, open, o)
-				res.WaveRollback = wr // nil when no wave failed or it confirmed nothing
-				aerr = errors.Join(aerr, werr)
+				res, aerr = journal.ApplyWaves(work, st, run, p, reviewed, open, o, rollbackWave, prog.done)
 				return nil
 			})
 			if err != nil {

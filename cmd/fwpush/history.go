@@ -253,59 +253,25 @@ func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushF
 		return err
 	}
 	g.scrub(inv)
-	var hosts []string
-	if host != "" {
-		hosts = []string{host}
-	} else if hosts, err = st.UnfinishedHosts(); err != nil {
+	run, err := journal.NewRun("reconcile", g.command(), "", g.inventory)
+	if err != nil {
 		return err
 	}
-	var missing []string
-	known := hosts[:0:0]
-	for _, h := range hosts {
-		if inv.Hosts[h] == nil {
-			missing = append(missing, h)
-		} else {
-			known = append(known, h)
-		}
-	}
-	if len(known) == 0 {
-		if len(missing) > 0 {
-			return fmt.Errorf("unfinished entries for %s, not in inventory %s", strings.Join(missing, ", "), inv.Dir)
-		}
+	res, rerr := journal.ReconcileInventory(cmd.Context(), st, run, inv, g.opener(reg, inv, pf.transport()), host, pf.engine(policy.Push{}))
+	switch {
+	case res == nil && rerr == nil:
 		if g.format == "json" {
 			return g.json(&journal.Result{})
 		}
 		fmt.Fprintln(g.out, "nothing to reconcile")
 		return nil
-	}
-	run, err := journal.NewRun("reconcile", g.command(), "", g.inventory)
-	if err != nil {
-		return err
-	}
-	res, rerr := journal.Reconcile(cmd.Context(), st, run, g.opener(reg, inv, pf.transport()), known, pf.engine(policy.Push{}))
-	if res != nil {
-		for _, h := range missing {
-			res.Warnings = append(res.Warnings, h+": not in the inventory: not reconciled")
+	case res != nil && g.format == "json":
+		if err := g.json(res); err != nil {
+			return err
 		}
-		if g.format == "json" {
-			if err := g.json(res); err != nil {
-				return err
-			}
-		} else {
-			printJournal(g.out, res)
-			fmt.Fprintf(g.out, "%d reconciled\n", len(res.Reconciled))
-		}
-	}
-	if rerr == nil {
-		var left []string
-		for _, h := range hosts {
-			if es, err := st.Unfinished(h, ""); err != nil || len(es) > 0 {
-				left = append(left, h)
-			}
-		}
-		if len(left) > 0 {
-			rerr = fmt.Errorf("not reconciled: %s", strings.Join(left, ", "))
-		}
+	case res != nil:
+		printJournal(g.out, res)
+		fmt.Fprintf(g.out, "%d reconciled\n", len(res.Reconciled))
 	}
 	if rerr != nil {
 		return &exitErr{code: exitError, err: rerr}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,15 +74,9 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 					fmt.Fprintf(g.out, "restore %s to its config from before run %s (%s, %s)\n", termsafe.Line(t.Host), t.Run, when(t.When), termsafe.Line(t.Who))
 				}
 			}
-			if f, ok := g.stdin.(*os.File); ok && isTerminal(f) && !yes {
-				fmt.Fprint(g.out, "roll back? [y/N] ")
-				// A signal at the prompt returns at once (ctx), unlike a read.
-				answer, err := interruptible(cmd.Context(), func() (string, error) { return bufio.NewReader(g.stdin).ReadString('\n') })
-				if iv := interruption(cmd.Context()); iv != nil && err != nil {
-					return iv
-				}
-				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-					return &exitErr{code: exitError, err: fmt.Errorf("not rolled back")}
+			if g.interactive(yes) {
+				if err := g.ask(cmd.Context(), "roll back?", "not rolled back"); err != nil {
+					return err
 				}
 			}
 			run, err := journal.NewRun("rollback", g.command(), "", invDir)

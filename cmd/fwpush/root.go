@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -172,4 +174,35 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return iv.code()
 	}
 	return code
+}
+
+// interactive says whether to ask before changing devices: on a terminal,
+// unless --yes. Without a terminal fwpush never waits for input.
+func (g *globals) interactive(yes bool) bool {
+	f, ok := g.stdin.(*os.File)
+	return ok && isTerminal(f) && !yes
+}
+
+// humanOut is where text for a person goes: stdout, or stderr when stdout
+// carries a machine format (json, junit), so `> out.json` holds only it.
+func (g *globals) humanOut() io.Writer {
+	if g.format != "text" {
+		return g.errOut
+	}
+	return g.out
+}
+
+// ask puts a yes/no question to the operator and returns an error (exit
+// 1, saying refusal) unless the answer is yes. A signal at the prompt
+// returns at once.
+func (g *globals) ask(ctx context.Context, question, refusal string) error {
+	fmt.Fprintf(g.humanOut(), "%s [y/N] ", question)
+	answer, err := interruptible(ctx, func() (string, error) { return bufio.NewReader(g.stdin).ReadString('\n') })
+	if iv := interruption(ctx); iv != nil && err != nil {
+		return iv
+	}
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return &exitErr{code: exitError, err: errors.New(refusal)}
+	}
+	return nil
 }

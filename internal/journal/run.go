@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/apply"
@@ -12,6 +13,7 @@ import (
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"
+	"github.com/fwpush/fwpush/inventory"
 )
 
 // Result is a recorded push: apply's report plus the run id and what was
@@ -147,4 +149,55 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// ReconcileInventory settles what dead runs left on inventory hosts: on
+// host, or, when host is empty, on every host that has an unfinished
+// entry, recorded as run (only when there is something to settle: the
+// Result is then nil). Hosts the inventory does not hold are named in the
+// Warnings and left for a run that can reach them; the error names every
+// host still unfinished afterwards.
+func ReconcileInventory(ctx context.Context, st *store.Store, run store.Run, inv *inventory.Inventory, open plan.Opener, host string, eo engine.Options) (*Result, error) {
+	var hosts []string
+	if host != "" {
+		hosts = []string{host}
+	} else {
+		var err error
+		if hosts, err = st.UnfinishedHosts(); err != nil {
+			return nil, err
+		}
+	}
+	var missing, known []string
+	for _, h := range hosts {
+		if inv.Hosts[h] == nil {
+			missing = append(missing, h)
+		} else {
+			known = append(known, h)
+		}
+	}
+	if len(known) == 0 {
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("unfinished entries for %s, not in inventory %s", strings.Join(missing, ", "), inv.Dir)
+		}
+		return nil, nil
+	}
+	res, err := Reconcile(ctx, st, run, open, known, eo)
+	if res != nil {
+		for _, h := range missing {
+			res.Warnings = append(res.Warnings, h+": not in the inventory: not reconciled")
+		}
+	}
+	if err != nil {
+		return res, err
+	}
+	var left []string
+	for _, h := range hosts {
+		if es, err := st.Unfinished(h, ""); err != nil || len(es) > 0 {
+			left = append(left, h)
+		}
+	}
+	if len(left) > 0 {
+		return res, fmt.Errorf("not reconciled: %s", strings.Join(left, ", "))
+	}
+	return res, nil
 }

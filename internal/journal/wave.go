@@ -2,10 +2,12 @@ package journal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/plan"
+	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"
 )
 
@@ -48,4 +50,22 @@ func RollbackWave(ctx context.Context, st *store.Store, res *Result, command str
 	run.Playbook = parent.Playbook
 	o.Engine.Serial, o.Engine.Canary, o.Engine.MaxFailPercentage = nil, 0, -1
 	return Rollback(ctx, st, run, targets, open, o)
+}
+
+// ApplyWaves is Apply, then, when rollbackWave is set and a wave failed
+// past max_fail_percentage, RollbackWave of that wave as a run of its own
+// (Result.WaveRollback). applied, when set, is called once the push is
+// over, before the wave rollback starts (a progress display ends there).
+func ApplyWaves(ctx context.Context, st *store.Store, run store.Run, p *project.Project, reviewed *plan.Plan, open plan.Opener, o apply.Options, rollbackWave bool, applied func()) (*Result, error) {
+	res, err := Apply(ctx, st, run, p, reviewed, open, o)
+	if applied != nil {
+		applied()
+	}
+	if res == nil || res.Report == nil || !rollbackWave {
+		return res, err
+	}
+	o.Engine.Observer = nil
+	wr, werr := RollbackWave(ctx, st, res, run.Command+" # wave rollback of run "+res.Run, open, o)
+	res.WaveRollback = wr // nil when no wave failed or it confirmed nothing
+	return res, errors.Join(err, werr)
 }
