@@ -7,13 +7,11 @@ package drivers
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/fwpush/fwpush/internal/intent"
-	"github.com/fwpush/fwpush/inventory"
 )
 
 // Driver is one platform.
@@ -117,16 +115,6 @@ type LockReporter interface {
 // hosts and NAT): the lock-out guard proves the new policy admits it.
 type OriginReporter interface {
 	Origin(ctx context.Context) (netip.Addr, error)
-}
-
-// Target is what Open needs: the host and how to reach it.
-type Target struct {
-	Host *inventory.Host
-	// Dial, when set, replaces the network dialer (the lab dials from
-	// inside a network namespace).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// Options carries transport settings (known_hosts, keys, timeouts).
-	Options TransportOptions
 }
 
 // Config is device-native configuration in canonical form, in one or more

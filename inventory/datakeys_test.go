@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/fwpush/fwpush/drivers/linuxhost"
+	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/inventory"
 )
 
@@ -13,7 +13,7 @@ import (
 // misspelling of it draws a did-you-mean warning, and none looks like a
 // secret, which would hide its value from the driver's plain reads.
 func TestKnownDataKeysComplete(t *testing.T) {
-	for _, k := range []string{linuxhost.DataKnownHosts, linuxhost.DataIdentityFile, linuxhost.DataProxyJump} {
+	for _, k := range []string{drivers.DataKnownHosts, drivers.DataIdentityFile, drivers.DataProxyJump} {
 		assert.Contains(t, inventory.KnownDataKeys, k)
 	}
 	for _, k := range inventory.KnownDataKeys {

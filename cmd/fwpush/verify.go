@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fwpush/fwpush/drivers"
-	"github.com/fwpush/fwpush/drivers/linuxhost"
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/termsafe"
@@ -77,14 +75,7 @@ A refused connection counts as "reached": the firewall let it through.`,
 
 // probeRunner runs probe scripts on inventory hosts over SSH.
 func probeRunner(p *project.Project, topts drivers.TransportOptions) verify.Runner {
-	return func(ctx context.Context, host, script string, stdin []byte) (string, error) {
-		c, err := linuxhost.Dial(ctx, drivers.Target{Host: p.Inv.Hosts[host], Options: topts})
-		if err != nil {
-			return "", err
-		}
-		defer c.Close()
-		return c.Run(ctx, script, stdin)
-	}
+	return verify.SSHRunner(p.Inv, topts, nil)
 }
 
 func printVerify(w io.Writer, rep *verify.Report) {

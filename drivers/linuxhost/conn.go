@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"time"
 
@@ -22,32 +21,15 @@ type Conn struct {
 
 // Dial connects to the target's host over SSH with the run's options.
 func Dial(ctx context.Context, t drivers.Target) (*Conn, error) {
-	h := t.Host
-	if h == nil {
-		return nil, fmt.Errorf("open: no host in target")
-	}
-	o := t.Options
-	cfg := ssh.Config{
-		Host: h.Hostname, Port: h.Port, User: h.Username, Password: ssh.Secret(h.Password.Reveal()),
-		IdentityFiles: o.IdentityFiles, UseAgent: o.UseAgent, KnownHostsFiles: o.KnownHostsFiles,
-		TrustOnFirstUse: o.TrustOnFirstUse, SSHConfigFile: o.SSHConfigFile, ConnectTimeout: o.ConnectTimeout,
-		CommandTimeout: o.CommandTimeout, KeepaliveInterval: o.Keepalive, ConnectRetries: o.ConnectRetries,
-		Sudo: h.Username != "" && h.Username != "root",
-	}
-	if pj := dataList(h, DataProxyJump); len(pj) > 0 {
-		cfg.ProxyJump = pj[0]
-	}
-	// Inventory-declared files come first; the run's flags add to them.
-	cfg.KnownHostsFiles = append(dataList(h, DataKnownHosts), cfg.KnownHostsFiles...)
-	cfg.IdentityFiles = append(dataList(h, DataIdentityFile), cfg.IdentityFiles...)
-	if t.Dial != nil {
-		cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) { return t.Dial(ctx, network, addr) }
+	cfg, err := t.SSH()
+	if err != nil {
+		return nil, err
 	}
 	c, err := ssh.Dial(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", h.Name, err)
+		return nil, err
 	}
-	return &Conn{Host: h.Name, client: c, sudo: cfg.Sudo}, nil
+	return &Conn{Host: t.Host.Name, client: c, sudo: cfg.Sudo}, nil
 }
 
 // Run runs a shell script (via sh -c) and returns stdout; a non-zero exit

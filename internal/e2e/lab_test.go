@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -9,7 +8,6 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/all"
-	"github.com/fwpush/fwpush/drivers/linuxhost"
 	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/project"
@@ -43,14 +41,7 @@ func (e *env) opener() plan.Opener {
 }
 
 func (e *env) runner() verify.Runner {
-	return func(ctx context.Context, host, script string, stdin []byte) (string, error) {
-		c, err := linuxhost.Dial(ctx, drivers.Target{Host: e.p.Inv.Hosts[host], Options: e.opts, Dial: e.lab.DialContext})
-		if err != nil {
-			return "", err
-		}
-		defer c.Close()
-		return c.Run(ctx, script, stdin)
-	}
+	return verify.SSHRunner(e.p.Inv, e.opts, e.lab.DialContext)
 }
 
 // rulesetHash hashes every selected host's whole firewall state (see
