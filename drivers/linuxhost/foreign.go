@@ -16,7 +16,7 @@ import (
 func (s *Session) Foreign(ctx context.Context) ([]string, error) {
 	out, err := s.c.Run(ctx, "nft -s list ruleset 2>/dev/null || true", nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: foreign rules: %w", s.c.Host, err)
+		return nil, fmt.Errorf("foreign rules: %w", err)
 	}
 	return ForeignRules(out), nil
 }

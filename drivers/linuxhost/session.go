@@ -68,19 +68,19 @@ func (s *Session) Fetch(ctx context.Context) (drivers.Config, error) {
 	}
 	out, err := s.c.Run(ctx, script, nil)
 	if err != nil {
-		return drivers.Config{}, fmt.Errorf("%s: fetch: %w", s.c.Host, err)
+		return drivers.Config{}, err
 	}
 	if first, rest, ok := strings.Cut(out, "\n"); ok && strings.HasPrefix(first, originMarker) {
 		a, err := ssh.ParseSSHConnection(strings.TrimPrefix(first, originMarker))
 		if err != nil {
-			return drivers.Config{}, fmt.Errorf("%s: fetch: %w", s.c.Host, err)
+			return drivers.Config{}, err
 		}
 		s.c.client.SetOrigin(a)
 		out = rest
 	}
 	out, holder, ok := strings.Cut(out, marker+"\n")
 	if !ok {
-		return drivers.Config{}, fmt.Errorf("%s: fetch: output incomplete (no lock section)", s.c.Host)
+		return drivers.Config{}, errors.New("output incomplete (no lock section)")
 	}
 	c, err := s.d.Parse(out)
 	if err == nil {
@@ -94,7 +94,7 @@ func (s *Session) Fetch(ctx context.Context) (drivers.Config, error) {
 func (s *Session) Origin(ctx context.Context) (netip.Addr, error) {
 	a, err := s.c.client.Origin(ctx)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%s: origin: %w", s.c.Host, err)
+		return netip.Addr{}, err
 	}
 	return a, nil
 }
@@ -104,12 +104,12 @@ func (s *Session) Origin(ctx context.Context) (netip.Addr, error) {
 func (s *Session) Validate(ctx context.Context, desired drivers.Config) error {
 	var b bundle
 	if err := b.add(s.d, "check", desired); err != nil {
-		return fmt.Errorf("%s: stage: %w", s.c.Host, err)
+		return fmt.Errorf("stage: %w", err)
 	}
 	dir := StateDir + "/trials/check-" + randHex()
 	err := s.stageAndCheck(ctx, &b, dir, dir+"/check")
 	if _, rerr := s.c.Run(ctx, "rm -rf "+shellquote.Quote(dir), nil); err == nil && rerr != nil {
-		err = fmt.Errorf("%s: clean up check: %w", s.c.Host, rerr)
+		err = fmt.Errorf("clean up check: %w", rerr)
 	}
 	return err
 }
@@ -122,9 +122,9 @@ func (s *Session) stageAndCheck(ctx context.Context, b *bundle, dir, prefix stri
 	script += fmt.Sprintf("%s || exit %d\n", s.d.CheckScript(prefix), exitRejected)
 	if _, err := s.c.Run(ctx, script, stdin); err != nil {
 		if exit, ok := exitStatus(err, exitRejected); ok {
-			return fmt.Errorf("%s: check: %s: %w", s.c.Host, exit.Output(), fault.ErrRejected)
+			return fmt.Errorf("check: %s: %w", exit.Output(), fault.ErrRejected)
 		}
-		return fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
+		return fmt.Errorf("stage: %w: %w", err, fault.ErrNotApplied)
 	}
 	return nil
 }
@@ -147,7 +147,7 @@ const (
 func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.ApplyOptions) (drivers.Armed, error) {
 	run, within := o.Trial.Run, o.ConfirmWithin
 	if !runID.MatchString(run) {
-		return drivers.Armed{}, fmt.Errorf("%s: trial %q: not a run id: %w", s.c.Host, run, fault.ErrNotApplied)
+		return drivers.Armed{}, fmt.Errorf("trial %q: not a run id: %w", run, fault.ErrNotApplied)
 	}
 	var before drivers.Config
 	if s.fetched != nil && time.Since(s.fetchedAt) < fresh {
@@ -162,10 +162,10 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 	dir := trialDir(run)
 	var b bundle
 	if err := b.add(s.d, "rollback", before); err != nil {
-		return drivers.Armed{}, fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
+		return drivers.Armed{}, fmt.Errorf("stage: %w: %w", err, fault.ErrNotApplied)
 	}
 	if err := b.add(s.d, "desired", desired); err != nil {
-		return drivers.Armed{}, fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
+		return drivers.Armed{}, fmt.Errorf("stage: %w: %w", err, fault.ErrNotApplied)
 	}
 	if err := s.stageAndCheck(ctx, &b, dir, dir+"/desired"); err != nil {
 		return drivers.Armed{}, err
@@ -188,21 +188,21 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 		case isExit(err, exitLocked):
 			return drivers.Armed{}, &drivers.LockedError{Holder: parseHolder(lockHolderOutput(err))}
 		case isExit(err, exitMutex):
-			return drivers.Armed{}, fmt.Errorf("%s: trial lock: another fwpush script held the device's mutex for 30 s: %w", s.c.Host, fault.ErrNotApplied)
+			return drivers.Armed{}, fmt.Errorf("trial lock: another fwpush script held the device's mutex for 30 s: %w", fault.ErrNotApplied)
 		case isExit(err, exitArm):
-			return drivers.Armed{}, fmt.Errorf("%s: arm revert timer: %w", s.c.Host, err)
+			return drivers.Armed{}, fmt.Errorf("arm revert timer: %w", err)
 		case isExit(err, exitPersist):
-			return drivers.Armed{}, fmt.Errorf("%s: persist: %w", s.c.Host, err)
+			return drivers.Armed{}, fmt.Errorf("persist: %w", err)
 		case errors.As(err, &exit):
 			// The tool refused. nft changed nothing, but iptables may have
 			// restored IPv4 before IPv6 failed: put the staged previous
 			// rules back now (and end the trial) rather than leave a mix.
 			if rerr := s.end(ctx, run, s.d.ApplyScript(dir+"/rollback"), true); rerr != nil {
-				return armed, fmt.Errorf("%s: apply: %v; restoring the previous rules: %v: %w", s.c.Host, err, rerr, fault.ErrIndeterminate)
+				return armed, fmt.Errorf("%v; restoring the previous rules: %v: %w", err, rerr, fault.ErrIndeterminate)
 			}
-			return drivers.Armed{}, fmt.Errorf("%s: apply: %v: %w", s.c.Host, err, fault.ErrRejected)
+			return drivers.Armed{}, fmt.Errorf("%v: %w", err, fault.ErrRejected)
 		}
-		return armed, fmt.Errorf("%s: apply: %w: %w", s.c.Host, err, fault.ErrIndeterminate)
+		return armed, fmt.Errorf("%w: %w", err, fault.ErrIndeterminate)
 	}
 	return armed, nil
 }
@@ -259,10 +259,10 @@ func isExit(err error, status int) bool {
 // session (all state is on the device) but only for its own trial.
 func (s *Session) Confirm(ctx context.Context, t drivers.Trial) error {
 	if !runID.MatchString(t.Run) {
-		return fmt.Errorf("%s: confirm: trial %q: not a run id", s.c.Host, t.Run)
+		return fmt.Errorf("trial %q: not a run id", t.Run)
 	}
 	if err := s.end(ctx, t.Run, s.d.PersistScript(trialDir(t.Run)+"/desired"), false); err != nil {
-		return fmt.Errorf("%s: confirm: %w", s.c.Host, err)
+		return err
 	}
 	return nil
 }
@@ -273,23 +273,23 @@ func (s *Session) Confirm(ctx context.Context, t drivers.Trial) error {
 func (s *Session) Rollback(ctx context.Context, to drivers.Config, t drivers.Trial) error {
 	s.fetched = nil
 	if !runID.MatchString(t.Run) {
-		return fmt.Errorf("%s: rollback: trial %q: not a run id: %w", s.c.Host, t.Run, fault.ErrNotApplied)
+		return fmt.Errorf("trial %q: not a run id: %w", t.Run, fault.ErrNotApplied)
 	}
 	dir := trialDir(t.Run)
 	var b bundle
 	if err := b.add(s.d, "restore", to); err != nil {
-		return fmt.Errorf("%s: stage: %w: %w", s.c.Host, err, fault.ErrNotApplied)
+		return fmt.Errorf("stage: %w: %w", err, fault.ErrNotApplied)
 	}
 	stage, stdin := b.script(dir)
 	then := s.d.ApplyScript(dir+"/restore") + "\n" + s.d.PersistScript(dir+"/restore")
 	if _, err := s.c.Run(ctx, stage+"\n"+endScript(t.Run, then, true), stdin); err != nil {
 		switch {
 		case isExit(err, exitLocked):
-			return fmt.Errorf("%s: rollback: %w", s.c.Host, &drivers.LockedError{Holder: parseHolder(lockHolderOutput(err))})
+			return &drivers.LockedError{Holder: parseHolder(lockHolderOutput(err))}
 		case isExit(err, exitPersist):
-			return fmt.Errorf("%s: rollback: %w", s.c.Host, err)
+			return err
 		}
-		return fmt.Errorf("%s: rollback: %w", s.c.Host, err)
+		return err
 	}
 	return nil
 }
@@ -303,7 +303,7 @@ func (s *Session) DeviceLock(ctx context.Context) (*drivers.Trial, error) {
 	marker := newLockMarker()
 	out, err := s.c.Run(ctx, lockScript(marker), nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read trial lock: %w", s.c.Host, err)
+		return nil, err
 	}
 	_, holder, _ := strings.Cut(out, marker+"\n")
 	return holderOf(holder), nil

@@ -65,7 +65,7 @@ func (*Driver) Render(in *intent.Intent) (drivers.Config, error) {
 	}{{PartIPv4, 4}, {PartIPv6, 6}} {
 		text, err := render(in, p.fam)
 		if err != nil {
-			return drivers.Config{}, fmt.Errorf("%s: render %s: %w", in.Host, p.name, err)
+			return drivers.Config{}, fmt.Errorf("%s: %w", p.name, err)
 		}
 		c.Parts = append(c.Parts, drivers.Part{Name: p.name, Text: text})
 	}

@@ -2,7 +2,6 @@ package linuxnftables
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/fwpush/fwpush/drivers"
@@ -53,7 +52,7 @@ func (*Driver) Open(ctx context.Context, t drivers.Target) (drivers.Session, err
 func (*Driver) Render(in *intent.Intent) (drivers.Config, error) {
 	text, err := render(in)
 	if err != nil {
-		return drivers.Config{}, fmt.Errorf("%s: render: %w", in.Host, err)
+		return drivers.Config{}, err
 	}
 	return drivers.Config{Platform: ID, Parts: []drivers.Part{{Name: PartName, Text: text}}}, nil
 }
