@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/fwpush/fwpush/drivers/linuxhost"
-	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/freetext"
 	"github.com/fwpush/fwpush/internal/intent"
@@ -120,7 +119,7 @@ func (r *renderer) protoMatches(rule *intent.Rule) ([]string, error) {
 	name := linuxhost.ProtocolName(p)
 	switch {
 	case p.HasPorts() && len(rule.Ports) > 0:
-		return portMatches(name, compile.MergePorts(rule.Ports)), nil
+		return portMatches(name, policy.MergePorts(rule.Ports)), nil
 	case p.IsICMP() && len(rule.ICMP) > 0:
 		mod := " -m icmp --icmp-type "
 		if p == policy.ICMPv6 {

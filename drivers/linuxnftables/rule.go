@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/fwpush/fwpush/drivers/linuxhost"
-	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 )
@@ -130,7 +129,7 @@ func protoMatch(rule *intent.Rule) ([]string, error) {
 // set: "lo-hi" for a range. An anonymous set keeps the canonical form one
 // line per rule, where a named port set would add a block per rule.
 func ports(rs []policy.PortRange) string {
-	merged := compile.MergePorts(rs)
+	merged := policy.MergePorts(rs)
 	vals := make([]string, len(merged))
 	for i, pr := range merged {
 		vals[i] = pr.String()

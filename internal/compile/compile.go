@@ -307,7 +307,7 @@ func (c *compiler) finish(in *intent.Intent) {
 	for _, f := range in.Filters {
 		n := 0
 		for _, r := range f.Rules {
-			r.Ports = MergePorts(r.Ports)
+			r.Ports = policy.MergePorts(r.Ports)
 			r.ICMP = uniqBytes(r.ICMP)
 			if r.Kind == intent.FlowRule {
 				n++
@@ -315,27 +315,6 @@ func (c *compiler) finish(in *intent.Intent) {
 			}
 		}
 	}
-}
-
-// MergePorts sorts ranges and joins overlapping or adjacent ones.
-func MergePorts(in []policy.PortRange) []policy.PortRange {
-	if len(in) < 2 {
-		return in
-	}
-	rs := append([]policy.PortRange(nil), in...)
-	sort.Slice(rs, func(i, j int) bool { return rs[i].Lo < rs[j].Lo || rs[i].Lo == rs[j].Lo && rs[i].Hi < rs[j].Hi })
-	out := rs[:1]
-	for _, r := range rs[1:] {
-		last := &out[len(out)-1]
-		if uint32(r.Lo) <= uint32(last.Hi)+1 {
-			if r.Hi > last.Hi {
-				last.Hi = r.Hi
-			}
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
 }
 
 func uniqBytes(in []int) []int {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -128,4 +129,25 @@ func parsePort(s string) (uint16, error) {
 		return 0, fmt.Errorf("port %d is outside 1-65535", n)
 	}
 	return uint16(n), nil
+}
+
+// MergePorts sorts ranges and joins overlapping or adjacent ones.
+func MergePorts(in []PortRange) []PortRange {
+	if len(in) < 2 {
+		return in
+	}
+	rs := append([]PortRange(nil), in...)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Lo < rs[j].Lo || rs[i].Lo == rs[j].Lo && rs[i].Hi < rs[j].Hi })
+	out := rs[:1]
+	for _, r := range rs[1:] {
+		last := &out[len(out)-1]
+		if uint32(r.Lo) <= uint32(last.Hi)+1 {
+			if r.Hi > last.Hi {
+				last.Hi = r.Hi
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
