@@ -9,7 +9,7 @@ import (
 // ParseLimit compiles a --limit expression into a host predicate.
 //
 //	sprout-1                  a host name, else a group
-//	host:sprout-1 group:bono platform:linux-nftables data.site=lab
+//	host:sprout-1 group:bono platform:PLATFORM data.site=lab
 //	a and b, a or b, not a, a,b (or), parentheses
 //
 // Unknown hosts or groups are errors, so a typo never selects nothing

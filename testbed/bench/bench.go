@@ -13,9 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/inventory"
 	"github.com/fwpush/fwpush/testbed"
 	"github.com/fwpush/fwpush/testbed/gen"
+	"github.com/fwpush/fwpush/testbed/labinv"
 )
 
 // Options sizes and tunes a benchmark run.
@@ -98,10 +100,15 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if err := b.prepare(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	specs, _, err := testbed.HostsFromInventory(b.invDir)
+	inv, err := inventory.Load(b.invDir, inventory.WithPlatforms(all.Registry()))
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	topo, err := labinv.FromInventory(inv)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	specs := topo.Hosts
 	o.Log("lab: starting %d hosts (namespaces fwp-bench-*, root link %s)", len(specs), testbed.DefaultRootLink)
 	start := time.Now()
 	lab, err := testbed.Start(ctx, specs, testbed.WithDir(filepath.Join(work, "lab")),
@@ -144,7 +151,7 @@ func (b *bench) prepare() error {
 		return err
 	}
 	b.invDir, b.playbook = filepath.Join(sys, "inventory"), filepath.Join(sys, "playbook.yml")
-	inv, err := inventory.Load(b.invDir)
+	inv, err := inventory.Load(b.invDir, inventory.WithPlatforms(all.Registry()))
 	if err != nil {
 		return err
 	}

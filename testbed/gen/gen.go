@@ -8,13 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/fwpush/fwpush/drivers/linuxiptables"
+	"github.com/fwpush/fwpush/drivers/linuxnftables"
 )
 
 // Spec sizes a synthetic system.
 type Spec struct {
 	Hosts, Roles, Flows int
 	Seed                uint64
-	// IptablesEvery puts every n-th host on linux-iptables (0: none).
+	// IptablesEvery puts every n-th host on iptables (0: none).
 	IptablesEvery int
 }
 
@@ -35,9 +38,9 @@ func Write(dir string, s Spec) error {
 	}
 	for i := 0; i < s.Hosts; i++ {
 		n := i + 256 // skip 198.18.0.0/24: the management network
-		platform := "linux-nftables"
+		platform := linuxnftables.ID
 		if s.IptablesEvery > 0 && i%s.IptablesEvery == 0 {
-			platform = "linux-iptables"
+			platform = linuxiptables.ID
 		}
 		fmt.Fprintf(&hosts, "h%d:\n  hostname: 198.%d.%d.%d\n  platform: %s\n  groups: [role-%d]\n  data:\n    addresses: [198.%d.%d.%d, \"2001:db8:%x::%x\"]\n",
 			i, 18+n/65536, n/256%256, n%256, platform, i%s.Roles, 18+n/65536, n/256%256, n%256, n/65536+1, n%65536)

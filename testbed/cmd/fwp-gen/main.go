@@ -15,7 +15,7 @@ func main() {
 	flag.IntVar(&s.Hosts, "hosts", 5000, "hosts")
 	flag.IntVar(&s.Roles, "roles", 100, "roles")
 	flag.IntVar(&s.Flows, "flows", 2000, "flows")
-	flag.IntVar(&s.IptablesEvery, "iptables-every", 3, "every n-th host on linux-iptables")
+	flag.IntVar(&s.IptablesEvery, "iptables-every", 3, "every n-th host on iptables (the rest on nftables)")
 	flag.Uint64Var(&s.Seed, "seed", 1, "random seed")
 	flag.Parse()
 	if flag.NArg() != 1 {
