@@ -418,23 +418,11 @@ func settled(seq []string) []string {
 
 // TestKilledInEachPhase SIGKILLs a real controller process, journaling
 // into a real run store, at each phase of a push to an nftables and an
-// iptables host (RELIABILITY.md A14, and the issue's "killed in each
-// phase"): before fetch, before apply, while the device-side apply
-// command runs, before the check, before the confirm, and just after the
-// confirm persisted. Every device has exactly the old or the new ruleset
-// at every moment; the old one for good, by its own timer, unless the
-// confirm went through; its boot config changes only then. The next run
-// breaks each stale lock, reconciles the dead run's entries naming its
-// phase with the right result, and pushes cleanly, leaving no timer.
+// iptables host (RELIABILITY A14): before fetch, before apply, while the
+// device-side apply command runs, before the check, before the confirm,
+// and just after the confirm persisted. Each case runs the same steps.
 func TestKilledInEachPhase(t *testing.T) {
-	cases := []struct {
-		name    string
-		stallAt string // where the child stalls (see killSpec)
-		slow    bool   // kill while the device-side apply command runs
-		phase   string // the dead run's recorded phase
-		result  string // the next run's reconciliation
-		landed  bool   // the change reached the device before the kill
-	}{
+	cases := []killCase{
 		{name: "fetch", stallAt: "fetch", phase: "fetch", result: store.Untouched},
 		{name: "apply", stallAt: "apply", phase: "apply", result: store.RolledBack},
 		{name: "mid-apply", stallAt: "check", slow: true, phase: "apply", result: store.RolledBack, landed: true},
@@ -445,214 +433,284 @@ func TestKilledInEachPhase(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			t0 := time.Now()
-			e := newRelEnv(t, "baseline.yml", nil)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			e.push(t, ctx)
-			next := e.with(t, "disjoint-a.yml")
-			hosts := e.hostNames()
-			old, boot, watches := map[string]string{}, map[string]string{}, map[string]*famWatch{}
-			for _, h := range hosts {
-				if tc.slow {
-					slowDevice(t, e, h, "slow-apply")
-				}
-				old[h], boot[h] = e.hash(t, h), e.persisted(t, h)
-				watches[h] = watchFamilies(e.lab, h)
-			}
-			t.Cleanup(func() {
-				for _, w := range watches {
-					w.Stop(t)
-				}
-			})
+			k := newKillRun(t, tc)
+			k.startController(t)           // a real fwpush process pushes the next policy
+			k.killAtPhase(t)               // SIGKILL once every device reached the phase
+			k.devicesSettleByThemselves(t) // old ruleset by the device's own timer (new if confirmed)
+			k.deadRunLeftItsRecord(t)      // the phase, no outcome, its locks
+			k.nextRunReconciles(t)         // breaks the locks, names the phase and result, pushes
+			k.neverAMix(t)                 // old or new at every moment, never both
+		})
+	}
+}
 
-			state := filepath.Join(t.TempDir(), "runs.db")
-			inv, err := filepath.Abs(next.p.Inv.Dir)
-			require.NoError(t, err)
-			pb, err := filepath.Abs(rel + "disjoint-a.yml")
-			require.NoError(t, err)
-			spec, err := json.Marshal(killSpec{LabDir: e.lab.Dir(), Inventory: inv, Playbook: pb, State: state,
-				Within: trialTimer, Transport: e.opts, StallAt: tc.stallAt})
-			require.NoError(t, err)
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), killEnv+"="+string(spec))
-			stderr := &lockedBuffer{}
-			cmd.Stderr = stderr
-			stdout, err := cmd.StdoutPipe()
-			require.NoError(t, err)
-			require.NoError(t, cmd.Start())
-			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-			lines := make(chan string, 64)
-			go func() {
-				defer close(lines)
-				sc := bufio.NewScanner(stdout)
-				for sc.Scan() {
-					lines <- sc.Text()
-				}
-			}()
+// killCase is where the controller dies and what must follow.
+type killCase struct {
+	name    string
+	stallAt string // where the child stalls (see killSpec)
+	slow    bool   // kill while the device-side apply command runs
+	phase   string // the dead run's recorded phase
+	result  string // the next run's reconciliation
+	landed  bool   // the change reached the device before the kill
+}
 
-			// Wait for the moment to kill: every host at the stall point,
-			// or, for mid-apply, every device inside its apply command.
-			var devErr error
-			devReady := make(chan struct{})
-			if tc.slow {
+// killRun is one case's lab, the controller process and what it left.
+type killRun struct {
+	tc        killCase
+	t0        time.Time
+	e, next   *env
+	ctx       context.Context
+	hosts     []string
+	old, boot map[string]string
+	watches   map[string]*famWatch
+	state     string // the run store file
+	inv, pb   string
+	cmd       *exec.Cmd
+	stderr    *lockedBuffer
+	lines     chan string
+	deadRun   string
+	killed    time.Time
+	seen      map[string][]famSample
+}
+
+// newKillRun starts the lab on the baseline policy, slows the devices
+// where the case needs it, and starts watching every host's ruleset.
+func newKillRun(t *testing.T, tc killCase) *killRun {
+	k := &killRun{tc: tc, t0: time.Now(), old: map[string]string{}, boot: map[string]string{}, watches: map[string]*famWatch{}}
+	k.e = newRelEnv(t, "baseline.yml", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	k.ctx = ctx
+	k.e.push(t, ctx)
+	k.next = k.e.with(t, "disjoint-a.yml")
+	k.hosts = k.e.hostNames()
+	for _, h := range k.hosts {
+		if tc.slow {
+			slowDevice(t, k.e, h, "slow-apply")
+		}
+		k.old[h], k.boot[h] = k.e.hash(t, h), k.e.persisted(t, h)
+		k.watches[h] = watchFamilies(k.e.lab, h)
+	}
+	t.Cleanup(func() {
+		for _, w := range k.watches {
+			w.Stop(t)
+		}
+	})
+	k.state = filepath.Join(t.TempDir(), "runs.db")
+	var err error
+	k.inv, err = filepath.Abs(k.next.p.Inv.Dir)
+	require.NoError(t, err)
+	k.pb, err = filepath.Abs(rel + "disjoint-a.yml")
+	require.NoError(t, err)
+	return k
+}
+
+// startController runs this test binary as a controller (killEnv) that
+// journals a push of the next policy into the run store and stalls at
+// the case's point.
+func (k *killRun) startController(t *testing.T) {
+	spec, err := json.Marshal(killSpec{LabDir: k.e.lab.Dir(), Inventory: k.inv, Playbook: k.pb, State: k.state,
+		Within: trialTimer, Transport: k.e.opts, StallAt: k.tc.stallAt})
+	require.NoError(t, err)
+	k.cmd = exec.CommandContext(k.ctx, os.Args[0], "-test.run=^$")
+	k.cmd.Env = append(os.Environ(), killEnv+"="+string(spec))
+	k.stderr = &lockedBuffer{}
+	k.cmd.Stderr = k.stderr
+	stdout, err := k.cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, k.cmd.Start())
+	t.Cleanup(func() { _ = k.cmd.Process.Kill(); _ = k.cmd.Wait() })
+	k.lines = make(chan string, 64)
+	go func() {
+		defer close(k.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			k.lines <- sc.Text()
+		}
+	}()
+}
+
+// killAtPhase waits for the moment to kill — every host at the stall
+// point, or, for mid-apply, every device inside its apply command — then
+// SIGKILLs the controller: nothing deferred runs.
+func (k *killRun) killAtPhase(t *testing.T) {
+	var devErr error
+	devReady := make(chan struct{})
+	if k.tc.slow {
+		go func() {
+			defer close(devReady)
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for _, h := range k.hosts {
+				wg.Add(1)
 				go func() {
-					defer close(devReady)
-					var mu sync.Mutex
-					var wg sync.WaitGroup
-					for _, h := range hosts {
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							if err := waitDeviceFile(ctx, e.lab, h, "/root/at-apply"); err != nil {
-								mu.Lock()
-								devErr = err
-								mu.Unlock()
-							}
-						}()
+					defer wg.Done()
+					if err := waitDeviceFile(k.ctx, k.e.lab, h, "/root/at-apply"); err != nil {
+						mu.Lock()
+						devErr = err
+						mu.Unlock()
 					}
-					wg.Wait()
 				}()
 			}
-			var deadRun string
-			at := map[string]bool{}
-			timeout := time.After(time.Minute)
-		wait:
-			for {
-				select {
-				case l, ok := <-lines:
-					if !ok {
-						t.Fatalf("controller exited early: %v: %s", cmd.Wait(), stderr)
-					}
-					if id, ok := strings.CutPrefix(l, "run "); ok {
-						deadRun = id
-					}
-					f := strings.Fields(l)
-					if !tc.slow && len(f) == 3 && f[0] == "at" && f[2] == tc.stallAt {
-						at[f[1]] = true
-					}
-					if !tc.slow && len(f) == 2 && f[0] == "confirmed" && tc.stallAt == "confirmed" {
-						at[f[1]] = true
-					}
-					if !tc.slow && len(at) == len(hosts) {
-						break wait
-					}
-				case <-devReady:
-					require.NoError(t, devErr)
-					break wait
-				case <-timeout:
-					t.Fatalf("controller did not reach %s within a minute (at %v): %s", tc.name, at, stderr)
-				}
+			wg.Wait()
+		}()
+	}
+	at := map[string]bool{}
+	timeout := time.After(time.Minute)
+wait:
+	for {
+		select {
+		case l, ok := <-k.lines:
+			if !ok {
+				t.Fatalf("controller exited early: %v: %s", k.cmd.Wait(), k.stderr)
 			}
-			killed := time.Now()
-			require.NoError(t, cmd.Process.Kill()) // SIGKILL: nothing deferred runs
-			go func() {
-				for range lines {
-				}
-			}()
-			err = cmd.Wait()
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "killed")
-			require.NotEmpty(t, deadRun, "the controller printed its run id")
-			t.Logf("killed at %s, %v into the subtest", tc.name, killed.Sub(t0).Round(time.Millisecond))
+			if id, ok := strings.CutPrefix(l, "run "); ok {
+				k.deadRun = id
+			}
+			f := strings.Fields(l)
+			if !k.tc.slow && len(f) == 3 && f[0] == "at" && f[2] == k.tc.stallAt {
+				at[f[1]] = true
+			}
+			if !k.tc.slow && len(f) == 2 && f[0] == "confirmed" && k.tc.stallAt == "confirmed" {
+				at[f[1]] = true
+			}
+			if !k.tc.slow && len(at) == len(k.hosts) {
+				break wait
+			}
+		case <-devReady:
+			require.NoError(t, devErr)
+			break wait
+		case <-timeout:
+			t.Fatalf("controller did not reach %s within a minute (at %v): %s", k.tc.name, at, k.stderr)
+		}
+	}
+	k.killed = time.Now()
+	require.NoError(t, k.cmd.Process.Kill())
+	go func() {
+		for range k.lines {
+		}
+	}()
+	err := k.cmd.Wait()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "killed")
+	require.NotEmpty(t, k.deadRun, "the controller printed its run id")
+	t.Logf("killed at %s, %v into the subtest", k.tc.name, k.killed.Sub(k.t0).Round(time.Millisecond))
+}
 
-			// The devices are on their own now.
-			if tc.landed && tc.stallAt != "confirmed" {
-				time.Sleep(time.Until(killed.Add(trialTimer + 5*time.Second)))
-			} else {
-				time.Sleep(time.Second) // anything still in flight lands
-			}
-			seen := map[string][]famSample{}
-			for _, h := range hosts {
-				seen[h] = watches[h].Stop(t)
-			}
-			for _, h := range hosts {
-				if tc.stallAt == "confirmed" {
-					assert.NotEqual(t, old[h], e.hash(t, h), "%s: confirmed: the new ruleset stays", h)
-					assert.NotEqual(t, boot[h], e.persisted(t, h), "%s: confirmed: the new ruleset is the boot config", h)
-				} else {
-					assert.Equal(t, old[h], e.hash(t, h), "%s: the old ruleset, by the device's own timer", h)
-					assert.Equal(t, boot[h], e.persisted(t, h), "%s: boot config untouched", h)
-				}
-				assert.False(t, e.armed(t, h), "%s: no timer armed once its deadline passed", h)
-			}
+// devicesSettleByThemselves: with no controller, each device ends on the
+// old ruleset by its own timer (or keeps the new one when the confirm went
+// through), its boot config changed only then, no timer left.
+func (k *killRun) devicesSettleByThemselves(t *testing.T) {
+	if k.tc.landed && k.tc.stallAt != "confirmed" {
+		time.Sleep(time.Until(k.killed.Add(trialTimer + 5*time.Second)))
+	} else {
+		time.Sleep(time.Second) // anything still in flight lands
+	}
+	k.seen = map[string][]famSample{}
+	for _, h := range k.hosts {
+		k.seen[h] = k.watches[h].Stop(t)
+	}
+	for _, h := range k.hosts {
+		if k.tc.stallAt == "confirmed" {
+			assert.NotEqual(t, k.old[h], k.e.hash(t, h), "%s: confirmed: the new ruleset stays", h)
+			assert.NotEqual(t, k.boot[h], k.e.persisted(t, h), "%s: confirmed: the new ruleset is the boot config", h)
+		} else {
+			assert.Equal(t, k.old[h], k.e.hash(t, h), "%s: the old ruleset, by the device's own timer", h)
+			assert.Equal(t, k.boot[h], k.e.persisted(t, h), "%s: boot config untouched", h)
+		}
+		assert.False(t, k.e.armed(t, h), "%s: no timer armed once its deadline passed", h)
+	}
+}
 
-			// What the dead run left in the store: its phase, no outcome,
-			// its locks.
-			st, err := store.Open(state)
-			require.NoError(t, err)
-			_, es, err := st.Run(deadRun)
-			require.NoError(t, err)
-			require.Len(t, es, len(hosts))
-			for _, en := range es {
-				assert.Equal(t, tc.phase, en.Phase, en.Host)
-				assert.Equal(t, "unfinished", en.State(), en.Host)
-			}
-			locks, err := st.Locks()
-			require.NoError(t, err)
-			require.Len(t, locks, len(hosts))
-			for _, l := range locks {
-				assert.Equal(t, deadRun, l.Run, "%s: the dead run's lock", l.Host)
-			}
+// deadRunLeftItsRecord: the store holds the dead run's phase, no outcome,
+// and its locks.
+func (k *killRun) deadRunLeftItsRecord(t *testing.T) {
+	st, err := store.Open(k.state)
+	require.NoError(t, err)
+	_, es, err := st.Run(k.deadRun)
+	require.NoError(t, err)
+	require.Len(t, es, len(k.hosts))
+	for _, en := range es {
+		assert.Equal(t, k.tc.phase, en.Phase, en.Host)
+		assert.Equal(t, "unfinished", en.State(), en.Host)
+	}
+	locks, err := st.Locks()
+	require.NoError(t, err)
+	require.Len(t, locks, len(k.hosts))
+	for _, l := range locks {
+		assert.Equal(t, k.deadRun, l.Run, "%s: the dead run's lock", l.Host)
+	}
+}
 
-			// The next run: reconcile, then push.
-			run, err := journal.NewRun("apply", "fwpush apply (next run)", pb, inv)
-			require.NoError(t, err)
-			res, err := journal.Apply(ctx, st, run, next.p, nil, next.opener(),
-				apply.Options{ConfirmWithin: okTimer, Settle: 2 * time.Second, Engine: eo()})
-			require.NoError(t, err)
-			warnings := strings.Join(res.Warnings, "\n")
-			got := map[string]store.Reconciliation{}
-			for _, r := range res.Reconciled {
-				got[r.Host] = r
-			}
-			for _, h := range hosts {
-				r, ok := got[h]
-				if !assert.True(t, ok, "%s: the next run reports a reconciliation: %v", h, res.Reconciled) {
-					continue
-				}
-				t.Logf("%s: reconciled run %s (stopped at %s): %s: %s", h, r.Run, r.Phase, r.Result, r.Detail)
-				assert.Equal(t, deadRun, r.Run, h)
-				assert.Equal(t, tc.phase, r.Phase, h)
-				assert.Equal(t, tc.result, r.Result, "%s: %s", h, r.Detail)
-				assert.Equal(t, res.Run, r.By, h)
-				assert.Contains(t, warnings, h+": broke the stale lock of run "+deadRun)
-			}
-			want := apply.Confirmed
-			if tc.stallAt == "confirmed" {
-				want = apply.Unchanged
-			}
-			for _, d := range res.Devices {
-				assert.Equal(t, want, d.Outcome, "%s: %s", d.Host, d.Error)
-			}
-			locks, err = st.Locks()
-			require.NoError(t, err)
-			assert.Empty(t, locks, "no lock left")
-			left, err := st.UnfinishedHosts()
-			require.NoError(t, err)
-			assert.Empty(t, left, "nothing left to reconcile")
+// nextRunReconciles: the next run breaks each stale lock, reconciles the
+// dead run's entries naming its phase with the right result, pushes
+// cleanly and leaves no timer.
+func (k *killRun) nextRunReconciles(t *testing.T) {
+	st, err := store.Open(k.state)
+	require.NoError(t, err)
+	run, err := journal.NewRun("apply", "fwpush apply (next run)", k.pb, k.inv)
+	require.NoError(t, err)
+	res, err := journal.Apply(k.ctx, st, run, k.next.p, nil, k.next.opener(),
+		apply.Options{ConfirmWithin: okTimer, Settle: 2 * time.Second, Engine: eo()})
+	require.NoError(t, err)
+	warnings := strings.Join(res.Warnings, "\n")
+	got := map[string]store.Reconciliation{}
+	for _, r := range res.Reconciled {
+		got[r.Host] = r
+	}
+	for _, h := range k.hosts {
+		r, ok := got[h]
+		if !assert.True(t, ok, "%s: the next run reports a reconciliation: %v", h, res.Reconciled) {
+			continue
+		}
+		t.Logf("%s: reconciled run %s (stopped at %s): %s: %s", h, r.Run, r.Phase, r.Result, r.Detail)
+		assert.Equal(t, k.deadRun, r.Run, h)
+		assert.Equal(t, k.tc.phase, r.Phase, h)
+		assert.Equal(t, k.tc.result, r.Result, "%s: %s", h, r.Detail)
+		assert.Equal(t, res.Run, r.By, h)
+		assert.Contains(t, warnings, h+": broke the stale lock of run "+k.deadRun)
+	}
+	want := apply.Confirmed
+	if k.tc.stallAt == "confirmed" {
+		want = apply.Unchanged
+	}
+	for _, d := range res.Devices {
+		assert.Equal(t, want, d.Outcome, "%s: %s", d.Host, d.Error)
+	}
+	locks, err := st.Locks()
+	require.NoError(t, err)
+	assert.Empty(t, locks, "no lock left")
+	left, err := st.UnfinishedHosts()
+	require.NoError(t, err)
+	assert.Empty(t, left, "nothing left to reconcile")
+	for _, h := range k.hosts {
+		assert.False(t, k.e.armed(t, h), "%s: no timer left armed", h)
+		assert.NotEqual(t, k.boot[h], k.e.persisted(t, h), "%s: the new policy persisted", h)
+	}
+}
 
-			for _, h := range hosts {
-				assert.False(t, e.armed(t, h), "%s: no timer left armed", h)
-				assert.NotEqual(t, boot[h], e.persisted(t, h), "%s: the new policy persisted", h)
-				seq := states(t, h, e.p.Inv.Hosts[h].Platform, seen[h], old[h], e.hash(t, h))
-				t.Logf("%s: states seen from before the controller started until %s: %v", h, tc.name, seq)
-				seq = settled(seq)
-				require.NotEmpty(t, seq, h)
-				assert.Equal(t, "old", seq[0], h)
-				switch {
-				case !tc.landed:
-					assert.Equal(t, []string{"old"}, seq, "%s: the change never reached the device", h)
-				case tc.stallAt == "confirmed":
-					assert.Equal(t, []string{"old", "new"}, seq, h)
-				default:
-					assert.Equal(t, []string{"old", "new", "old"}, seq, "%s: changed, then reverted by the device", h)
-				}
-				if tc.slow && len(seen[h]) > 1 {
-					assert.True(t, seen[h][1].at.After(killed),
-						"%s: the change must land after the kill, from the apply command the dead controller started", h)
-				}
-			}
-		})
+// neverAMix: every host's ruleset was the old or the new one at every
+// moment, and changed only as the phase of the kill allows; a change
+// that landed mid-apply came from the command the dead controller
+// started.
+func (k *killRun) neverAMix(t *testing.T) {
+	for _, h := range k.hosts {
+		seq := states(t, h, k.e.p.Inv.Hosts[h].Platform, k.seen[h], k.old[h], k.e.hash(t, h))
+		t.Logf("%s: states seen from before the controller started until %s: %v", h, k.tc.name, seq)
+		seq = settled(seq)
+		require.NotEmpty(t, seq, h)
+		assert.Equal(t, "old", seq[0], h)
+		switch {
+		case !k.tc.landed:
+			assert.Equal(t, []string{"old"}, seq, "%s: the change never reached the device", h)
+		case k.tc.stallAt == "confirmed":
+			assert.Equal(t, []string{"old", "new"}, seq, h)
+		default:
+			assert.Equal(t, []string{"old", "new", "old"}, seq, "%s: changed, then reverted by the device", h)
+		}
+		if k.tc.slow && len(k.seen[h]) > 1 {
+			assert.True(t, k.seen[h][1].at.After(k.killed),
+				"%s: the change must land after the kill, from the apply command the dead controller started", h)
+		}
 	}
 }

@@ -102,33 +102,15 @@ func (c *linkCutter) Log() []string {
 }
 
 // TestLinkCut cuts the link between the controller and each device
-// (RELIABILITY.md A4; the switch port of the host goes down) at four
-// points of a journaled, commit-confirmed push to an nftables and an
-// iptables host: before upload (once the snapshot is journaled, before
-// anything is staged), after arming (the device-side timer runs, the
-// change was not sent), mid-apply (the device-side apply command runs)
-// and before confirm. The link comes back once the controller has given
-// up on the connection (or after linkCutBound). The device has exactly
-// the old or the new ruleset at every moment and ends with the old one;
-// the report's outcome is read back from the device; the run record shows
-// the phase reached; the next run leaves no timer armed, nothing
-// unreconciled and pushes cleanly.
+// (RELIABILITY A4; the switch port of the host goes down) at four points
+// of a journaled, commit-confirmed push to an nftables and an iptables
+// host: before upload (once the snapshot is journaled, before anything is
+// staged), after arming (the device-side timer runs, the change was not
+// sent), mid-apply (the device-side apply command runs) and before
+// confirm. The link comes back once the controller has given up on the
+// connection (or after linkCutBound). Each case runs the same steps.
 func TestLinkCut(t *testing.T) {
-	const within = 8 * time.Second // the read-back after a cut must come before the revert
-	cases := []struct {
-		name   string
-		cutAt  string // the journal phase at which the cut is set off
-		marker string // wait for this device-side file before cutting ("": at once)
-		slow   string // slowDevice marker
-		phase  string // the phase recorded
-		// outcomes the report may give, established by reading back
-		outcomes []apply.Outcome
-		landed   bool // the change reached the device
-		// the change may reach the device or not: a driver that arms and
-		// applies in one command finishes it on the device after the cut
-		mayLand bool
-		armed   bool // a revert timer was armed
-	}{
+	cases := []linkCutCase{
 		{name: "before upload", cutAt: "apply", phase: "apply",
 			outcomes: []apply.Outcome{apply.RolledBack, apply.Failed}},
 		{name: "after arming", cutAt: "apply", marker: "at-arm", slow: "slow-arm", phase: "apply",
@@ -141,162 +123,244 @@ func TestLinkCut(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newRelEnv(t, "baseline.yml", nil)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			e.push(t, ctx)
-			next := e.with(t, "disjoint-a.yml")
-			// Give up on a dead connection in ~4 s, not the default ~8 s.
-			next.opts.Keepalive, next.opts.ConnectTimeout, next.opts.ConnectRetries = time.Second, 3*time.Second, 1
-			hosts := e.hostNames()
-			old, boot, watches := map[string]string{}, map[string]string{}, map[string]*famWatch{}
-			for _, h := range hosts {
-				if tc.slow != "" {
-					slowDevice(t, e, h, tc.slow)
-				}
-				old[h], boot[h] = e.hash(t, h), e.persisted(t, h)
-				watches[h] = watchFamilies(e.lab, h)
-			}
-			t.Cleanup(func() {
-				for _, w := range watches {
-					w.Stop(t)
-				}
-			})
-
-			cutter := newLinkCutter(t, e.lab)
-			st, err := store.Open(filepath.Join(t.TempDir(), "runs.db"))
-			require.NoError(t, err)
-			inv, err := filepath.Abs(next.p.Inv.Dir)
-			require.NoError(t, err)
-			pb, err := filepath.Abs(rel + "disjoint-a.yml")
-			require.NoError(t, err)
-			run, err := journal.NewRun("apply", "fwpush apply (link cut)", pb, inv)
-			require.NoError(t, err)
-			open := next.opener()
-			rec, err := journal.Start(st, run, open)
-			require.NoError(t, err)
-			o := rec.Attach(apply.Options{ConfirmWithin: within, Settle: 2 * time.Second, Engine: eo()})
-			var cutAt sync.Map // host → time of the cut
-			var waiting sync.WaitGroup
-			defer waiting.Wait() // bounded by waitDeviceFile
-			o.Journal = &hookJournal{Recorder: rec, hook: func(d apply.Device) {
-				if d.Phase != tc.cutAt {
-					return
-				}
-				if tc.marker == "" {
-					cutAt.Store(d.Host, time.Now())
-					cutter.cut(d.Host, "before "+d.Phase)
-					return
-				}
-				waiting.Add(1)
-				go func() {
-					defer waiting.Done()
-					if err := waitDeviceFile(ctx, e.lab, d.Host, "/root/"+tc.marker); err != nil {
-						t.Errorf("%v", err)
-						return
-					}
-					cutAt.Store(d.Host, time.Now())
-					cutter.cut(d.Host, "on "+tc.marker)
-				}()
-			}}
-			restoring := func(ctx context.Context, host string) (drivers.Session, error) {
-				s, err := open(ctx, host)
-				if err != nil {
-					return nil, err
-				}
-				return &hookSession{Session: s, host: host, failed: func(host string) {
-					cutter.restore(host, "once the controller gave up")
-				}}, nil
-			}
-			t0 := time.Now()
-			rep, pushErr := apply.Run(ctx, next.p, restoring, o)
-			waiting.Wait()
-			require.NoError(t, rec.Finish(pushErr))
-			t.Logf("push took %v: %v", time.Since(t0).Round(10*time.Millisecond), pushErr)
-			for _, l := range cutter.Log() {
-				t.Log(l)
-			}
-			require.Error(t, pushErr, "no device can confirm through a cut link")
-			require.NotNil(t, rep)
-			require.Len(t, rep.Devices, len(hosts))
-			outcome := map[string]apply.Outcome{}
-			for _, d := range rep.Devices {
-				t.Logf("%s: %s in %s: %s", d.Host, d.Outcome, d.Phase, d.Error)
-				outcome[d.Host] = d.Outcome
-				assert.Contains(t, tc.outcomes, d.Outcome, d.Host)
-				assert.Equal(t, tc.phase, d.Phase, "%s: the phase reached", d.Host)
-				_, cut := cutAt.Load(d.Host)
-				assert.True(t, cut, "%s: the link was cut", d.Host)
-			}
-
-			// The run record shows the phase, and the outcome reported.
-			_, es, err := st.Run(run.ID)
-			require.NoError(t, err)
-			require.Len(t, es, len(hosts))
-			for _, en := range es {
-				assert.Equal(t, tc.phase, en.Phase, "%s: the run record shows the phase", en.Host)
-				assert.Equal(t, string(outcome[en.Host]), en.Outcome, en.Host)
-				if en.Outcome == string(apply.RolledBack) && assert.NotNil(t, en.After, en.Host) && assert.NotNil(t, en.Before, en.Host) {
-					assert.Equal(t, en.Before.String(), en.After.String(), "%s: rolled back: read back as the snapshot", en.Host)
-				}
-			}
-
-			// The device ends with the old policy: wait out its timer.
-			for _, h := range hosts {
-				v, ok := cutAt.Load(h)
-				if ok && tc.armed {
-					time.Sleep(time.Until(v.(time.Time).Add(within + 5*time.Second)))
-				}
-			}
-			seen := map[string][]famSample{}
-			for _, h := range hosts {
-				seen[h] = watches[h].Stop(t)
-				assert.Equal(t, old[h], e.hash(t, h), "%s: the old ruleset after the deadline + 5 s", h)
-				assert.Equal(t, boot[h], e.persisted(t, h), "%s: boot config untouched", h)
-				assert.False(t, e.armed(t, h), "%s: no timer armed past its deadline", h)
-			}
-
-			// The next run (the standard options) reconciles and pushes.
-			nrun, err := journal.NewRun("apply", "fwpush apply (next run)", pb, inv)
-			require.NoError(t, err)
-			res, err := journal.Apply(ctx, st, nrun, next.p, nil, e.with(t, "disjoint-a.yml").opener(),
-				apply.Options{ConfirmWithin: okTimer, Settle: 2 * time.Second, Engine: eo()})
-			require.NoError(t, err)
-			for _, r := range res.Reconciled {
-				t.Logf("%s: reconciled run %s (stopped at %s): %s: %s", r.Host, r.Run, r.Phase, r.Result, r.Detail)
-			}
-			assert.NotContains(t, strings.Join(res.Warnings, "\n"), "stale lock", "the cut run released its locks")
-			for _, d := range res.Devices {
-				assert.Equal(t, apply.Confirmed, d.Outcome, "%s: %s", d.Host, d.Error)
-			}
-			locks, err := st.Locks()
-			require.NoError(t, err)
-			assert.Empty(t, locks, "no lock left")
-			left, err := st.UnfinishedHosts()
-			require.NoError(t, err)
-			assert.Empty(t, left, "nothing left to reconcile")
-			_, es, err = st.Run(run.ID)
-			require.NoError(t, err)
-			for _, en := range es {
-				t.Logf("%s: the cut run's record: phase %s, %s", en.Host, en.Phase, en.State())
-				assert.NotEqual(t, string(apply.Indeterminate), en.State(),
-					"%s: the device has long since settled (old ruleset, no timer), yet the cut run's record stays indeterminate and no later run reconciles it", en.Host)
-			}
-			for _, h := range hosts {
-				assert.False(t, e.armed(t, h), "%s: no stale timer after the next run", h)
-				assert.NotEqual(t, boot[h], e.persisted(t, h), "%s: the new policy persisted", h)
-				seq := states(t, h, e.p.Inv.Hosts[h].Platform, seen[h], old[h], e.hash(t, h))
-				t.Logf("%s: states seen during the cut run and until its deadline + 5 s: %v", h, seq)
-				seq = settled(seq)
-				switch {
-				case tc.landed:
-					assert.Equal(t, []string{"old", "new", "old"}, seq, "%s: changed, then reverted by the device", h)
-				case tc.mayLand && len(seq) > 1:
-					assert.Equal(t, []string{"old", "new", "old"}, seq, "%s: changed (the device went on with the command), then reverted by the device", h)
-				default:
-					assert.Equal(t, []string{"old"}, seq, "%s: the change never reached the device", h)
-				}
-			}
+			r := newLinkCutRun(t, tc)
+			r.pushCuttingLinks(t)          // the push; the links go down at tc's point
+			r.reportShowsOutcomes(t)       // outcomes read back, the phase reached
+			r.recordShowsPhase(t)          // the run store says the same
+			r.devicesRevertByThemselves(t) // the old ruleset after the deadline, no timer
+			r.nextRunReconciles(t)         // the next run settles the record and pushes
+			r.neverAMix(t)                 // old or new at every moment, never both
 		})
+	}
+}
+
+// cutWithin is the cut run's revert delay: its read-back after the cut
+// must come before the device's timer fires.
+const cutWithin = 8 * time.Second
+
+// linkCutCase is where the link is cut and what must follow.
+type linkCutCase struct {
+	name   string
+	cutAt  string // the journal phase at which the cut is set off
+	marker string // wait for this device-side file before cutting ("": at once)
+	slow   string // slowDevice marker
+	phase  string // the phase recorded
+	// outcomes the report may give, established by reading back
+	outcomes []apply.Outcome
+	landed   bool // the change reached the device
+	// the change may reach the device or not: a driver that arms and
+	// applies in one command finishes it on the device after the cut
+	mayLand bool
+	armed   bool // a revert timer was armed
+}
+
+// linkCutRun is one case's lab, the run that is cut and what it saw.
+type linkCutRun struct {
+	tc        linkCutCase
+	e, next   *env
+	ctx       context.Context
+	hosts     []string
+	old, boot map[string]string
+	watches   map[string]*famWatch
+	cutter    *linkCutter
+	st        *store.Store
+	run       store.Run
+	inv, pb   string
+	cutAt     sync.Map // host → time of the cut
+	rep       *apply.Report
+	pushErr   error
+	seen      map[string][]famSample
+}
+
+// newLinkCutRun starts the lab on the baseline policy, slows the devices
+// where the case needs it, and starts watching every host's ruleset.
+func newLinkCutRun(t *testing.T, tc linkCutCase) *linkCutRun {
+	r := &linkCutRun{tc: tc, old: map[string]string{}, boot: map[string]string{}, watches: map[string]*famWatch{}}
+	r.e = newRelEnv(t, "baseline.yml", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	r.ctx = ctx
+	r.e.push(t, ctx)
+	r.next = r.e.with(t, "disjoint-a.yml")
+	// Give up on a dead connection in ~4 s, not the default ~8 s.
+	r.next.opts.Keepalive, r.next.opts.ConnectTimeout, r.next.opts.ConnectRetries = time.Second, 3*time.Second, 1
+	r.hosts = r.e.hostNames()
+	for _, h := range r.hosts {
+		if tc.slow != "" {
+			slowDevice(t, r.e, h, tc.slow)
+		}
+		r.old[h], r.boot[h] = r.e.hash(t, h), r.e.persisted(t, h)
+		r.watches[h] = watchFamilies(r.e.lab, h)
+	}
+	t.Cleanup(func() {
+		for _, w := range r.watches {
+			w.Stop(t)
+		}
+	})
+	r.cutter = newLinkCutter(t, r.e.lab)
+	var err error
+	r.st, err = store.Open(filepath.Join(t.TempDir(), "runs.db"))
+	require.NoError(t, err)
+	r.inv, err = filepath.Abs(r.next.p.Inv.Dir)
+	require.NoError(t, err)
+	r.pb, err = filepath.Abs(rel + "disjoint-a.yml")
+	require.NoError(t, err)
+	return r
+}
+
+// pushCuttingLinks pushes the next policy, journaled, and cuts each
+// device's link when its push reaches the case's phase (and marker); a
+// link comes back once the controller gave up on it.
+func (r *linkCutRun) pushCuttingLinks(t *testing.T) {
+	var err error
+	r.run, err = journal.NewRun("apply", "fwpush apply (link cut)", r.pb, r.inv)
+	require.NoError(t, err)
+	open := r.next.opener()
+	rec, err := journal.Start(r.st, r.run, open)
+	require.NoError(t, err)
+	o := rec.Attach(apply.Options{ConfirmWithin: cutWithin, Settle: 2 * time.Second, Engine: eo()})
+	var waiting sync.WaitGroup
+	defer waiting.Wait() // bounded by waitDeviceFile
+	o.Journal = &hookJournal{Recorder: rec, hook: func(d apply.Device) {
+		if d.Phase != r.tc.cutAt {
+			return
+		}
+		if r.tc.marker == "" {
+			r.cutAt.Store(d.Host, time.Now())
+			r.cutter.cut(d.Host, "before "+d.Phase)
+			return
+		}
+		waiting.Add(1)
+		go func() {
+			defer waiting.Done()
+			if err := waitDeviceFile(r.ctx, r.e.lab, d.Host, "/root/"+r.tc.marker); err != nil {
+				t.Errorf("%v", err)
+				return
+			}
+			r.cutAt.Store(d.Host, time.Now())
+			r.cutter.cut(d.Host, "on "+r.tc.marker)
+		}()
+	}}
+	restoring := func(ctx context.Context, host string) (drivers.Session, error) {
+		s, err := open(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		return &hookSession{Session: s, host: host, failed: func(host string) {
+			r.cutter.restore(host, "once the controller gave up")
+		}}, nil
+	}
+	t0 := time.Now()
+	r.rep, r.pushErr = apply.Run(r.ctx, r.next.p, restoring, o)
+	waiting.Wait()
+	require.NoError(t, rec.Finish(r.pushErr))
+	t.Logf("push took %v: %v", time.Since(t0).Round(10*time.Millisecond), r.pushErr)
+	for _, l := range r.cutter.Log() {
+		t.Log(l)
+	}
+}
+
+// reportShowsOutcomes: no device could confirm; each outcome is one the
+// case allows (read back from the device), at the phase reached.
+func (r *linkCutRun) reportShowsOutcomes(t *testing.T) {
+	require.Error(t, r.pushErr, "no device can confirm through a cut link")
+	require.NotNil(t, r.rep)
+	require.Len(t, r.rep.Devices, len(r.hosts))
+	for _, d := range r.rep.Devices {
+		t.Logf("%s: %s in %s: %s", d.Host, d.Outcome, d.Phase, d.Error)
+		assert.Contains(t, r.tc.outcomes, d.Outcome, d.Host)
+		assert.Equal(t, r.tc.phase, d.Phase, "%s: the phase reached", d.Host)
+		_, cut := r.cutAt.Load(d.Host)
+		assert.True(t, cut, "%s: the link was cut", d.Host)
+	}
+}
+
+// recordShowsPhase: the run store holds the phase and outcome reported,
+// and a rolled-back device was read back as its snapshot.
+func (r *linkCutRun) recordShowsPhase(t *testing.T) {
+	outcome := map[string]apply.Outcome{}
+	for _, d := range r.rep.Devices {
+		outcome[d.Host] = d.Outcome
+	}
+	_, es, err := r.st.Run(r.run.ID)
+	require.NoError(t, err)
+	require.Len(t, es, len(r.hosts))
+	for _, en := range es {
+		assert.Equal(t, r.tc.phase, en.Phase, "%s: the run record shows the phase", en.Host)
+		assert.Equal(t, string(outcome[en.Host]), en.Outcome, en.Host)
+		if en.Outcome == string(apply.RolledBack) && assert.NotNil(t, en.After, en.Host) && assert.NotNil(t, en.Before, en.Host) {
+			assert.Equal(t, en.Before.String(), en.After.String(), "%s: rolled back: read back as the snapshot", en.Host)
+		}
+	}
+}
+
+// devicesRevertByThemselves waits out each armed timer: every device
+// ends on the old ruleset, its boot config untouched, no timer left.
+func (r *linkCutRun) devicesRevertByThemselves(t *testing.T) {
+	for _, h := range r.hosts {
+		v, ok := r.cutAt.Load(h)
+		if ok && r.tc.armed {
+			time.Sleep(time.Until(v.(time.Time).Add(cutWithin + 5*time.Second)))
+		}
+	}
+	r.seen = map[string][]famSample{}
+	for _, h := range r.hosts {
+		r.seen[h] = r.watches[h].Stop(t)
+		assert.Equal(t, r.old[h], r.e.hash(t, h), "%s: the old ruleset after the deadline + 5 s", h)
+		assert.Equal(t, r.boot[h], r.e.persisted(t, h), "%s: boot config untouched", h)
+		assert.False(t, r.e.armed(t, h), "%s: no timer armed past its deadline", h)
+	}
+}
+
+// nextRunReconciles: a run with the standard options settles what the
+// cut run left, releases nothing stale, and pushes cleanly.
+func (r *linkCutRun) nextRunReconciles(t *testing.T) {
+	nrun, err := journal.NewRun("apply", "fwpush apply (next run)", r.pb, r.inv)
+	require.NoError(t, err)
+	res, err := journal.Apply(r.ctx, r.st, nrun, r.next.p, nil, r.e.with(t, "disjoint-a.yml").opener(),
+		apply.Options{ConfirmWithin: okTimer, Settle: 2 * time.Second, Engine: eo()})
+	require.NoError(t, err)
+	for _, rc := range res.Reconciled {
+		t.Logf("%s: reconciled run %s (stopped at %s): %s: %s", rc.Host, rc.Run, rc.Phase, rc.Result, rc.Detail)
+	}
+	assert.NotContains(t, strings.Join(res.Warnings, "\n"), "stale lock", "the cut run released its locks")
+	for _, d := range res.Devices {
+		assert.Equal(t, apply.Confirmed, d.Outcome, "%s: %s", d.Host, d.Error)
+	}
+	locks, err := r.st.Locks()
+	require.NoError(t, err)
+	assert.Empty(t, locks, "no lock left")
+	left, err := r.st.UnfinishedHosts()
+	require.NoError(t, err)
+	assert.Empty(t, left, "nothing left to reconcile")
+	_, es, err := r.st.Run(r.run.ID)
+	require.NoError(t, err)
+	for _, en := range es {
+		t.Logf("%s: the cut run's record: phase %s, %s", en.Host, en.Phase, en.State())
+		assert.NotEqual(t, string(apply.Indeterminate), en.State(),
+			"%s: the device has long since settled (old ruleset, no timer), yet the cut run's record stays indeterminate and no later run reconciles it", en.Host)
+	}
+	for _, h := range r.hosts {
+		assert.False(t, r.e.armed(t, h), "%s: no stale timer after the next run", h)
+		assert.NotEqual(t, r.boot[h], r.e.persisted(t, h), "%s: the new policy persisted", h)
+	}
+}
+
+// neverAMix: every host's ruleset was the old or the new one at every
+// moment of the cut run; whether the new one ever showed depends on where
+// the link was cut.
+func (r *linkCutRun) neverAMix(t *testing.T) {
+	for _, h := range r.hosts {
+		seq := states(t, h, r.e.p.Inv.Hosts[h].Platform, r.seen[h], r.old[h], r.e.hash(t, h))
+		t.Logf("%s: states seen during the cut run and until its deadline + 5 s: %v", h, seq)
+		seq = settled(seq)
+		switch {
+		case r.tc.landed:
+			assert.Equal(t, []string{"old", "new", "old"}, seq, "%s: changed, then reverted by the device", h)
+		case r.tc.mayLand && len(seq) > 1:
+			assert.Equal(t, []string{"old", "new", "old"}, seq, "%s: changed (the device went on with the command), then reverted by the device", h)
+		default:
+			assert.Equal(t, []string{"old"}, seq, "%s: the change never reached the device", h)
+		}
 	}
 }
