@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/project"
@@ -45,6 +46,12 @@ type Suite struct {
 	// simulator) for the session checks. Every driver has one: a driver
 	// that cannot be exercised is not done.
 	Device func(t *testing.T) Target
+	// Load, when set, loads a render into a real device or kernel and
+	// checks it is accepted and listed back as rendered. It runs for the
+	// render of every host of every system (whatever its platform: an
+	// Intent is vendor-neutral) and of every Extra Intent, in turn, so
+	// each load must replace the previous one.
+	Load func(t *testing.T, c drivers.Config)
 }
 
 // System is a playbook over an inventory.
@@ -73,6 +80,9 @@ type Target struct {
 // foreign config left alone.
 func Conformance(t *testing.T, s Suite) {
 	t.Run("render", func(t *testing.T) { testRender(t, s) })
+	if s.Load != nil {
+		t.Run("load", func(t *testing.T) { testLoad(t, s) })
+	}
 	t.Run("device", func(t *testing.T) {
 		require.NotNil(t, s.Device, "%s: no device to run the session checks against", s.Platform.ID)
 		testDevice(t, s, s.Device(t))
@@ -85,7 +95,9 @@ type renderCase struct {
 	in   *intent.Intent
 }
 
-func (s Suite) cases(t *testing.T) []renderCase {
+// systems are the playbook+inventory pairs the suite renders: the
+// repository's examples and seeds, and the suite's own.
+func (s Suite) systems(t *testing.T) []System {
 	t.Helper()
 	systems := append([]System{{"webapp", filepath.Join(s.Root, "playbooks/examples/webapp.yml"), filepath.Join(s.Root, "inventory/examples/webapp")}}, s.Systems...)
 	files, err := filepath.Glob(filepath.Join(s.Root, "playbooks/*.yml"))
@@ -98,10 +110,21 @@ func (s Suite) cases(t *testing.T) []renderCase {
 			systems = append(systems, System{name, f, inv})
 		}
 	}
+	return systems
+}
+
+func (s Suite) load(t *testing.T, sys System) *project.Project {
+	t.Helper()
+	p, err := project.Load(project.Options{Inventory: sys.Inventory, Playbook: sys.Playbook, Registry: s.Registry})
+	require.NoError(t, err, sys.Name)
+	return p
+}
+
+func (s Suite) cases(t *testing.T) []renderCase {
+	t.Helper()
 	var out []renderCase
-	for _, sys := range systems {
-		p, err := project.Load(project.Options{Inventory: sys.Inventory, Playbook: sys.Playbook, Registry: s.Registry})
-		require.NoError(t, err, sys.Name)
+	for _, sys := range s.systems(t) {
+		p := s.load(t, sys)
 		h := goldenHost(p, s.Platform.ID)
 		if h == "" {
 			continue // the system has no host this platform can render
@@ -130,6 +153,35 @@ func goldenHost(p *project.Project, platform string) string {
 		}
 	}
 	return ""
+}
+
+// testLoad loads every host's render of every system, then every Extra
+// Intent's, into the suite's Load.
+func testLoad(t *testing.T, s Suite) {
+	n := 0
+	for _, sys := range s.systems(t) {
+		p := s.load(t, sys)
+		for _, name := range p.Inv.Names() {
+			in := p.Intents[name]
+			if err := compile.CheckCapabilities(in, s.Platform.Driver.Capabilities(), p.Playbook); err != nil {
+				continue // a host of another kind (a router for a host firewall)
+			}
+			t.Run(sys.Name+"/"+name, func(t *testing.T) {
+				c, err := s.Platform.Driver.Render(in)
+				require.NoError(t, err)
+				s.Load(t, c)
+			})
+			n++
+		}
+	}
+	require.Positive(t, n, "no host the platform can render")
+	for name, in := range s.Extra {
+		t.Run(name, func(t *testing.T) {
+			c, err := s.Platform.Driver.Render(in)
+			require.NoError(t, err)
+			s.Load(t, c)
+		})
+	}
 }
 
 func testRender(t *testing.T, s Suite) {

@@ -18,6 +18,7 @@ func TestConformance(t *testing.T) {
 		Registry: all.Registry(),
 		Root:     "../..",
 		Extra:    map[string]*intent.Intent{"edge": linuxiptables.EdgeIntent()},
+		Load:     linuxiptables.LabLoader(t),
 		Device: driverstest.LinuxTarget("../..", "ipt-1",
 			[][]string{{"iptables", "-N", "FOREIGN"}, {"iptables", "-A", "FOREIGN", "-p", "tcp", "--dport", "9999", "-j", "DROP"},
 				{"iptables", "-A", "INPUT", "-j", "FOREIGN"}},

@@ -2,9 +2,6 @@ package linuxnftables
 
 import (
 	"net/netip"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -12,53 +9,9 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxiptables"
-	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
-	"github.com/fwpush/fwpush/inventory"
 )
-
-// system is a playbook over its example inventory: the webapp example and
-// every seed playbook whose inventory/examples/<system> exists.
-type system struct{ name, playbook, inventory string }
-
-func systems(t *testing.T) []system {
-	t.Helper()
-	out := []system{{"webapp", "../../playbooks/examples/webapp.yml", "../../inventory/examples/webapp"}}
-	files, err := filepath.Glob("../../playbooks/*.yml")
-	require.NoError(t, err)
-	sort.Strings(files)
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".yml")
-		inv := "../../inventory/examples/" + name
-		if st, err := os.Stat(inv); err == nil && st.IsDir() {
-			out = append(out, system{name, f, inv})
-		}
-	}
-	return out
-}
-
-// compiled is a seed system compiled for every host.
-type compiled struct {
-	Inv     *inventory.Inventory
-	Intents map[string]*intent.Intent
-}
-
-// load compiles a system; the seeds are data this package depends on, so a
-// broken one fails here rather than being skipped. The registry holds the
-// Linux drivers the example inventories use (drivers/all would import this
-// package).
-func load(t *testing.T, s system) *compiled {
-	t.Helper()
-	reg := linuxRegistry(t)
-	inv, err := inventory.Load(s.inventory, inventory.WithPlatforms(reg))
-	require.NoError(t, err, s.name)
-	pb, err := policy.Load(s.playbook)
-	require.NoError(t, err, s.name)
-	intents, err := compile.Compile(pb, inv, nil, reg)
-	require.NoError(t, err, s.name)
-	return &compiled{Inv: inv, Intents: intents}
-}
 
 // linuxRegistry holds the two Linux platforms the example inventories use.
 func linuxRegistry(t *testing.T) *drivers.Registry {
@@ -67,18 +20,6 @@ func linuxRegistry(t *testing.T) *drivers.Registry {
 	require.NoError(t, reg.Register(Platform()))
 	require.NoError(t, reg.Register(linuxiptables.Platform()))
 	return reg
-}
-
-// goldenHost picks the host whose render is kept as a golden file: the
-// first nftables host, or the first host when the system has none.
-func goldenHost(p *compiled) string {
-	names := p.Inv.Names()
-	for _, n := range names {
-		if p.Inv.Hosts[n].Platform == ID {
-			return n
-		}
-	}
-	return names[0]
 }
 
 func pfx(s ...string) []netip.Prefix {
@@ -154,21 +95,4 @@ func manyPorts() []policy.PortRange {
 		out = append(out, policy.PortRange{Lo: p, Hi: p})
 	}
 	return append(out, portRanges(20000, 20010, 30000, 30010, 40000, 40010)...)
-}
-
-// renderCase is one Intent kept as a golden file.
-type renderCase struct {
-	name string
-	in   *intent.Intent
-}
-
-// renderCases are one host per system plus the edge Intent.
-func renderCases(t *testing.T) []renderCase {
-	var out []renderCase
-	for _, s := range systems(t) {
-		p := load(t, s)
-		h := goldenHost(p)
-		out = append(out, renderCase{s.name + "-" + h, p.Intents[h]})
-	}
-	return append(out, renderCase{"edge", edgeIntent()})
 }

@@ -18,6 +18,7 @@ func TestConformance(t *testing.T) {
 		Registry: all.Registry(),
 		Root:     "../..",
 		Extra:    map[string]*intent.Intent{"edge": linuxnftables.EdgeIntent()},
+		Load:     linuxnftables.LabLoader(t),
 		Device: driverstest.LinuxTarget("../..", "nft-1",
 			[][]string{{"nft", "add table inet foreign { chain c { tcp dport 9999 drop; }; }"}},
 			[]string{"nft", "list", "table", "inet", "foreign"}),

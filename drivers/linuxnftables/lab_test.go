@@ -36,49 +36,33 @@ func inNS(ns string, stdin []byte, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// TestLabLoad loads every host of every example and seed inventory, and the
-// edge Intent, into one namespace in turn: nft -c accepts the apply script,
-// the real load replaces the previous host's table, and nft lists exactly
-// the rendered text back.
-func TestLabLoad(t *testing.T) {
+// labLoad loads a render into the namespace the way a session will: nft
+// -c accepts the apply script, the real load replaces what was there, and
+// nft lists exactly the rendered text back.
+func labLoad(t *testing.T, ns string, cfg drivers.Config) {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "apply.nft")
+	require.NoError(t, os.WriteFile(script, []byte(ApplyScript(cfg)), 0o600))
+	_, err := inNS(ns, nil, "nft", "-c", "-f", script)
+	require.NoError(t, err)
+	_, err = inNS(ns, nil, "nft", "-f", script)
+	require.NoError(t, err)
+	got, err := inNS(ns, nil, "nft", "list", "table", "inet", "fwpush")
+	require.NoError(t, err)
+	if d := cmp.Diff(cfg.Part(PartName), got); d != "" {
+		t.Errorf("nft lists something else than the render (-render +listed):\n%s", d)
+	}
+}
+
+// TestLabRemove: an empty config removes the table.
+func TestLabRemove(t *testing.T) {
 	ns := labNamespace(t)
-	dir := t.TempDir()
-	apply := func(t *testing.T, cfg drivers.Config) {
-		script := filepath.Join(dir, "apply.nft")
-		require.NoError(t, os.WriteFile(script, []byte(ApplyScript(cfg)), 0o600))
-		_, err := inNS(ns, nil, "nft", "-c", "-f", script)
-		require.NoError(t, err)
-		_, err = inNS(ns, nil, "nft", "-f", script)
-		require.NoError(t, err)
-		got, err := inNS(ns, nil, "nft", "list", "table", "inet", "fwpush")
-		require.NoError(t, err)
-		if d := cmp.Diff(cfg.Part(PartName), got); d != "" {
-			t.Errorf("nft lists something else than the render (-render +listed):\n%s", d)
-		}
-	}
-	hosts := 0
-	for _, s := range systems(t) {
-		p := load(t, s)
-		for _, name := range p.Inv.Names() {
-			t.Run(s.name+"/"+name, func(t *testing.T) {
-				cfg, err := New().Render(p.Intents[name])
-				require.NoError(t, err)
-				apply(t, cfg)
-			})
-			hosts++
-		}
-	}
-	t.Run("edge", func(t *testing.T) {
-		cfg, err := New().Render(edgeIntent())
-		require.NoError(t, err)
-		apply(t, cfg)
-	})
-	require.Greater(t, hosts, 5)
-	t.Run("remove", func(t *testing.T) {
-		_, err := inNS(ns, []byte(ApplyScript(drivers.Config{})), "nft", "-f", "-")
-		require.NoError(t, err)
-		out, err := inNS(ns, nil, "nft", "list", "tables")
-		require.NoError(t, err)
-		require.Empty(t, out, "an empty config removes the table")
-	})
+	cfg, err := New().Render(edgeIntent())
+	require.NoError(t, err)
+	labLoad(t, ns, cfg)
+	_, err = inNS(ns, []byte(ApplyScript(drivers.Config{})), "nft", "-f", "-")
+	require.NoError(t, err)
+	out, err := inNS(ns, nil, "nft", "list", "tables")
+	require.NoError(t, err)
+	require.Empty(t, out, "an empty config removes the table")
 }
