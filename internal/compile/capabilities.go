@@ -16,6 +16,14 @@ import (
 // as aerleon refuses a term its generator has no token for. A renderer
 // never drops what it cannot say.
 func CheckCapabilities(in *intent.Intent, caps drivers.Capabilities, pb *policy.Playbook) error {
+	if len(in.Filters) == 0 {
+		kind := "a host firewall"
+		if caps.NetworkACL && !caps.HostFirewall {
+			kind = "interface ACLs, and the host binds none (data.acls)"
+		}
+		return fmt.Errorf("%s: platform %s enforces with %s: the host would enforce nothing: %w",
+			in.Host, in.Platform, kind, fault.ErrUnsupported)
+	}
 	var missing []string
 	need := func(have bool, what string, r *intent.Rule, f *intent.Filter) {
 		if have {

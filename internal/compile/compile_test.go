@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/inventory"
@@ -151,3 +153,41 @@ func TestCheckManagementNamesBlocker(t *testing.T) {
 	in.Filters[0].Rules = nil
 	assert.ErrorContains(t, CheckManagement(in, []netipPrefix{mustPrefix("198.18.0.0/24")}), "the default deny")
 }
+
+// TestCapabilitiesRefuseWhatAPlatformCannotExpress: an Intent that needs
+// what its platform lacks is refused before rendering, naming the host,
+// the flow and the capability (never a rule silently dropped).
+func TestCapabilitiesRefuseWhatAPlatformCannotExpress(t *testing.T) {
+	pb, inv := load(t, "../../playbooks/examples/webapp.yml", "../../inventory/examples/webapp")
+	cases := map[string]struct {
+		caps drivers.Capabilities
+		want []string
+	}{
+		"no IPv6": {drivers.Capabilities{HostFirewall: true, Egress: true, Logging: true, ICMPTypes: true},
+			[]string{"platform linux-nftables cannot express this policy", "needs IPv6", `flow 1 ("Users reach the site")`}},
+		"no egress": {drivers.Capabilities{HostFirewall: true, IPv6: true, Logging: true, ICMPTypes: true},
+			[]string{"filter output needs egress filtering"}},
+		"no ICMP types": {drivers.Capabilities{HostFirewall: true, Egress: true, IPv6: true, Logging: true},
+			[]string{"always-on icmp rule needs ICMP type matching", `flow 5 ("Prometheus scrapes every host") needs ICMP type matching`}},
+		"a router only": {drivers.Capabilities{NetworkACL: true, IPv6: true, Logging: true, ICMPTypes: true},
+			[]string{"enforces with interface ACLs, and the host binds none (data.acls)"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Compile(pb, inv, nil, fixedCaps(tc.caps))
+			require.Error(t, err)
+			assert.ErrorIs(t, err, fault.ErrUnsupported)
+			assert.Contains(t, err.Error(), "web-1: ", "the host is named")
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+	_, err := Compile(pb, inv, nil, platforms{})
+	require.NoError(t, err, "the real capabilities express it all")
+}
+
+// fixedCaps gives every platform the same capabilities.
+type fixedCaps drivers.Capabilities
+
+func (c fixedCaps) Capabilities(string) (drivers.Capabilities, error) { return drivers.Capabilities(c), nil }
