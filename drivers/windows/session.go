@@ -177,6 +177,9 @@ func (s *Session) Fetch(ctx context.Context) (drivers.Config, error) {
 		rules = append(rules, r)
 	}
 	s.last, s.lastAt = &f, time.Now()
+	if len(rules) == 0 {
+		return config(""), nil // the group does not exist yet
+	}
 	return config(text(rules, nil)), nil
 }
 

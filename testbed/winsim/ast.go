@@ -73,10 +73,10 @@ type arg struct {
 type expr interface{}
 
 type (
-	litExpr     struct{ v value }
-	varExpr     struct{ name string }
-	strExpr     struct{ parts []strPart }
-	memberExpr  struct {
+	litExpr    struct{ v value }
+	varExpr    struct{ name string }
+	strExpr    struct{ parts []strPart }
+	memberExpr struct {
 		x    expr
 		name string
 	}
@@ -95,14 +95,14 @@ type (
 		typ string
 		x   expr
 	}
-	typeExpr   struct{ typ string }
-	arrayExpr  struct{ items []expr }
-	hashExpr   struct{ keys, vals []expr }
-	subExpr    struct{ body []stmt } // $( )
-	arraySub   struct{ body []stmt } // @( )
-	parenExpr  struct{ p *pipeline }
-	blockExpr  struct{ sb *scriptBlock }
-	unaryExpr  struct {
+	typeExpr  struct{ typ string }
+	arrayExpr struct{ items []expr }
+	hashExpr  struct{ keys, vals []expr }
+	subExpr   struct{ body []stmt } // $( )
+	arraySub  struct{ body []stmt } // @( )
+	parenExpr struct{ p *pipeline }
+	blockExpr struct{ sb *scriptBlock }
+	unaryExpr struct {
 		op string
 		x  expr
 	}

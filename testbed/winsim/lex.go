@@ -139,7 +139,7 @@ func (s *scanner) word(extra string) string {
 	return string(s.src[start:s.pos])
 }
 
-// singleQuoted reads '...' ('' is a quote).
+// singleQuoted reads '...' (” is a quote).
 func (s *scanner) singleQuoted() string {
 	s.next()
 	var b strings.Builder

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -23,27 +24,56 @@ type Certs struct {
 	Server tls.Certificate
 }
 
-// NewCerts makes a CA ("fwpush lab simulator (winsim) CA") and a server
-// certificate for the given names and addresses, valid for a day.
-func NewCerts(names ...string) (*Certs, error) {
+// CA is a lab certificate authority ("fwpush lab simulator (winsim) CA").
+type CA struct {
+	PEM  []byte
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	mu   sync.Mutex
+	next int64
+}
+
+// NewCA makes a CA valid for a day.
+func NewCA() (*CA, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fwpush lab simulator (winsim) CA"},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fwpush lab simulator (winsim) CA"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &caKey.PublicKey, caKey)
 	if err != nil {
 		return nil, err
 	}
-	caCert, _ := x509.ParseCertificate(caDER)
+	cert, _ := x509.ParseCertificate(der)
+	return &CA{PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), cert: cert, key: caKey, next: 1}, nil
+}
+
+// NewCerts makes a CA and a server certificate for the given names and
+// addresses, valid for a day.
+func NewCerts(names ...string) (*Certs, error) {
+	ca, err := NewCA()
+	if err != nil {
+		return nil, err
+	}
+	return ca.Issue(names...)
+}
+
+// Issue makes a server certificate for the given names and addresses.
+func (ca *CA) Issue(names ...string) (*Certs, error) {
+	ca.mu.Lock()
+	ca.next++
+	serial := ca.next
+	ca.mu.Unlock()
+	now := time.Now()
+	caCert, caKey, caDER := ca.cert, ca.key, ca.cert.Raw
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "fwpush lab simulator (winsim)"},
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "fwpush lab simulator (winsim)"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	for _, n := range names {
