@@ -23,9 +23,8 @@ const maxDescription = 1024
 // Block rule when no earlier permit overlaps it (else Windows would block
 // what the playbook permits), which render refuses otherwise.
 func render(in *intent.Intent) (string, error) {
-	var rules, notes []string
+	var notes []string
 	var out []rule
-	_ = rules
 	for _, f := range in.Filters {
 		if f.Binding.Kind != intent.Input {
 			return "", fmt.Errorf("filter %s: binding %s: the windows driver renders inbound host filters only (outbound needs the profile's default outbound action set to Block, outside fwpush's group): %w",

@@ -206,7 +206,7 @@ func (in *interp) command(c *command, input []value, piped bool) []value {
 		target := in.eval(c.invoke)
 		sb, ok := target.(*scriptBlock)
 		if !ok {
-			in.fail(&psError{msg: fmt.Sprintf("The expression after '&' in a pipeline element produced an object that was not valid. It must result in a command name, a script block, or a CommandInfo object."), category: "InvalidOperation", fqid: "BadExpression", line: c.ln})
+			in.fail(&psError{msg: "The expression after '&' in a pipeline element produced an object that was not valid. It must result in a command name, a script block, or a CommandInfo object.", category: "InvalidOperation", fqid: "BadExpression", line: c.ln})
 		}
 		var args []value
 		for _, a := range c.args {

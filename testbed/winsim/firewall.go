@@ -50,7 +50,7 @@ func normAddress(s string) (string, error) {
 	if strings.EqualFold(s, "any") {
 		return "Any", nil
 	}
-	bad := fmt.Errorf("The address is invalid. Addresses may be specified as IP addresses, ranges, or subnets. Also, the following address keywords are allowed in certain places: LocalSubnet, DNS, DHCP, WINS, DefaultGateway, Internet, Intranet, IntranetRemoteAccess, PlayToDevice. Keywords can be restricted to IPv4 or IPv6 by appending a 4 or 6.")
+	bad := winErr("The address is invalid. Addresses may be specified as IP addresses, ranges, or subnets. Also, the following address keywords are allowed in certain places: LocalSubnet, DNS, DHCP, WINS, DefaultGateway, Internet, Intranet, IntranetRemoteAccess, PlayToDevice. Keywords can be restricted to IPv4 or IPv6 by appending a 4 or 6.")
 	if lo, hi, ok := strings.Cut(s, "-"); ok {
 		a, err1 := netip.ParseAddr(lo)
 		b, err2 := netip.ParseAddr(hi)
@@ -86,7 +86,7 @@ func normAddress(s string) (string, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		if isKeyword(s) {
-			return "", fmt.Errorf(invented+"the address keyword %s is not modelled", s)
+			return "", winErr(invented+"the address keyword %s is not modelled", s)
 		}
 		return "", bad
 	}
@@ -166,7 +166,7 @@ func normPorts(ps []string) ([]string, error) {
 			b, err2 = strconv.Atoi(hi)
 		}
 		if err1 != nil || err2 != nil || a < 0 || b > 65535 || b < a {
-			return nil, fmt.Errorf("The port is invalid. When Protocol is TCP or UDP, individual ports or ranges are allowed. Also, the following port keywords are allowed on LocalPort: RPC, RPCEPMap, Teredo, IPHTTPSIn, IPHTTPSOut, PlayToDiscovery.")
+			return nil, winErr("The port is invalid. When Protocol is TCP or UDP, individual ports or ranges are allowed. Also, the following port keywords are allowed on LocalPort: RPC, RPCEPMap, Teredo, IPHTTPSIn, IPHTTPSOut, PlayToDiscovery.")
 		}
 		out = append(out, p)
 	}

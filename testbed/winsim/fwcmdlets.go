@@ -39,7 +39,7 @@ func strValues(ss []string) []value {
 // checkRule validates and normalizes a rule as New-NetFirewallRule does.
 func checkRule(r *Rule) error {
 	if r.Name == "" || r.DisplayName == "" {
-		return fmt.Errorf(invented + "a rule needs a Name and a DisplayName")
+		return winErr(invented + "a rule needs a Name and a DisplayName")
 	}
 	if r.Direction == "" {
 		r.Direction = "Inbound"
@@ -63,7 +63,7 @@ func checkRule(r *Rule) error {
 	default:
 		n, err := strconv.Atoi(r.Protocol)
 		if err != nil || n < 0 || n > 255 {
-			return fmt.Errorf("The protocol is invalid. Specify a protocol number from 0 to 255, or one of the keywords TCP, UDP, ICMPv4, ICMPv6, Any.")
+			return winErr("The protocol is invalid. Specify a protocol number from 0 to 255, or one of the keywords TCP, UDP, ICMPv4, ICMPv6, Any.")
 		}
 		switch n {
 		case 6:
@@ -83,7 +83,7 @@ func checkRule(r *Rule) error {
 			continue
 		}
 		if !ports && !(len(*f) == 1 && strings.EqualFold((*f)[0], "any")) {
-			return fmt.Errorf("The port is invalid. When Protocol is TCP or UDP, individual ports or ranges are allowed. Also, the following port keywords are allowed on LocalPort: RPC, RPCEPMap, Teredo, IPHTTPSIn, IPHTTPSOut, PlayToDiscovery.")
+			return winErr("The port is invalid. When Protocol is TCP or UDP, individual ports or ranges are allowed. Also, the following port keywords are allowed on LocalPort: RPC, RPCEPMap, Teredo, IPHTTPSIn, IPHTTPSOut, PlayToDiscovery.")
 		}
 		n, err := normPorts(*f)
 		if err != nil {
@@ -95,7 +95,7 @@ func checkRule(r *Rule) error {
 	if len(r.IcmpType) == 0 || len(r.IcmpType) == 1 && strings.EqualFold(r.IcmpType[0], "any") {
 		r.IcmpType = []string{"Any"}
 	} else if !icmp {
-		return fmt.Errorf("The ICMP type is invalid. The ICMP type may be specified only when the protocol is ICMPv4 or ICMPv6.")
+		return winErr("The ICMP type is invalid. The ICMP type may be specified only when the protocol is ICMPv4 or ICMPv6.")
 	} else {
 		for _, t := range r.IcmpType {
 			typ, code, hasCode := strings.Cut(t, ":")
@@ -108,7 +108,7 @@ func checkRule(r *Rule) error {
 				continue
 			}
 			if err != nil || n < 0 || n > 255 || c < 0 || c > 255 {
-				return fmt.Errorf("The ICMP type is invalid. Specify ICMP types as a number from 0 to 255, optionally followed by a colon and a code from 0 to 255.")
+				return winErr("The ICMP type is invalid. Specify ICMP types as a number from 0 to 255, optionally followed by a colon and a code from 0 to 255.")
 			}
 		}
 	}
@@ -125,7 +125,7 @@ func checkRule(r *Rule) error {
 			}
 			if n == "Any" {
 				if len(*f) > 1 {
-					return fmt.Errorf("The address is invalid. Any cannot be combined with other addresses.")
+					return winErr("The address is invalid. Any cannot be combined with other addresses.")
 				}
 				out = []string{"Any"}
 				break
@@ -141,7 +141,7 @@ func checkRule(r *Rule) error {
 		}
 		for _, p := range append(prefixes(r.RemoteAddress), prefixes(r.LocalAddress)...) {
 			if p.Addr().Is4() != (fam == 4) {
-				return fmt.Errorf(invented+"address %s does not match the protocol %s", p, r.Protocol)
+				return winErr(invented+"address %s does not match the protocol %s", p, r.Protocol)
 			}
 		}
 	}

@@ -109,7 +109,7 @@ func fromJSON(s string) (value, error) {
 		return nil, err
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("Invalid JSON primitive after the first value.")
+		return nil, winErr("Invalid JSON primitive after the first value.")
 	}
 	var conv func(any) (value, error)
 	conv = func(r any) (value, error) {
@@ -119,7 +119,7 @@ func fromJSON(s string) (value, error) {
 		case json.Number:
 			n, err := strconv.Atoi(x.String())
 			if err != nil {
-				return nil, fmt.Errorf("fwpush lab simulator (winsim): only integer JSON numbers are modelled, not %s", x)
+				return nil, winErr("fwpush lab simulator (winsim): only integer JSON numbers are modelled, not %s", x)
 			}
 			return n, nil
 		case []any:
@@ -150,7 +150,7 @@ func fromJSON(s string) (value, error) {
 			}
 			return o, nil
 		}
-		return nil, fmt.Errorf("unexpected JSON value %T", r)
+		return nil, winErr("unexpected JSON value %T", r)
 	}
 	return conv(raw)
 }

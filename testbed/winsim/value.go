@@ -2,7 +2,6 @@ package winsim
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -186,7 +185,7 @@ func compare(l, r value) (int, error) {
 	case int:
 		n, ok := toInt(r)
 		if !ok {
-			return 0, fmt.Errorf("Cannot convert value %q to type \"System.Int32\".", toString(r))
+			return 0, winErr("Cannot convert value %q to type \"System.Int32\".", toString(r))
 		}
 		switch {
 		case x < n:
@@ -198,7 +197,7 @@ func compare(l, r value) (int, error) {
 	case time.Time:
 		y, ok := r.(time.Time)
 		if !ok {
-			return 0, fmt.Errorf("Cannot convert value %q to type \"System.DateTime\".", toString(r))
+			return 0, winErr("Cannot convert value %q to type \"System.DateTime\".", toString(r))
 		}
 		return x.Compare(y), nil
 	case nil:
@@ -248,11 +247,12 @@ func like(s, pattern string) bool {
 	return match(s, pattern)
 }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+// winErr is an error carrying Windows' own message, capitals and final
+// period included.
+func winErr(format string, args ...any) error {
+	return windowsMessage(fmt.Sprintf(format, args...))
 }
+
+type windowsMessage string
+
+func (m windowsMessage) Error() string { return string(m) }
