@@ -12,6 +12,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxiptables"
+	"github.com/fwpush/fwpush/drivers/windows"
 	"github.com/fwpush/fwpush/internal/compile"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
@@ -66,6 +67,8 @@ func linuxRegistry(t *testing.T) *drivers.Registry {
 	reg := drivers.NewRegistry()
 	require.NoError(t, reg.Register(Platform()))
 	require.NoError(t, reg.Register(linuxiptables.Platform()))
+	// The wdm example manages its servers with the windows driver.
+	require.NoError(t, reg.Register(windows.Platform()))
 	return reg
 }
 

@@ -35,8 +35,8 @@ type Result struct {
 }
 
 // Dial opens a shell on the host: it authenticates, so a wrong password
-// or an untrusted certificate fails here. Unreachable and slow hosts are
-// retried cfg.ConnectRetries times.
+// or an untrusted certificate fails here. A refused connection is retried
+// cfg.ConnectRetries times; a timeout is not.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -71,7 +71,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		if last == nil {
 			return c, nil
 		}
-		if !errors.Is(last, fault.ErrUnreachable) && !errors.Is(last, fault.ErrTimeout) {
+		// Only a refused or dropped connection is worth another attempt
+		// (a listener restarting); a timeout is final, as for SSH.
+		if !errors.Is(last, fault.ErrUnreachable) || errors.Is(last, fault.ErrTimeout) {
 			break
 		}
 	}
