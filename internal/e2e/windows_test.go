@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/testbed"
+	"github.com/fwpush/fwpush/testbed/enforce"
 	"github.com/fwpush/fwpush/testbed/labinv"
 	"github.com/fwpush/fwpush/testbed/winsim"
 )
@@ -77,8 +79,8 @@ func TestWindowsLockoutRevertedByTask(t *testing.T) {
 	defer cancel()
 	e.push(t, ctx)
 	before := e.fetchText(t, ctx, "win-1")
-	enforced := e.hash(t, "win-1")
 	dev := e.win.Device("win-1")
+	enforced := matches(dev.State())
 
 	lock := e.withWin(t, "lockout.yml")
 	start := time.Now()
@@ -99,7 +101,7 @@ func TestWindowsLockoutRevertedByTask(t *testing.T) {
 	require.Equal(t, 1, strings.Count(log, "reverted "), "the host's own task reverted it, once: %q", log)
 	assert.LessOrEqual(t, took, trialTimer+5*time.Second+10*time.Second, "reverted within the timeout + 5 s (and the check's connect timeouts)")
 	assert.Equal(t, before, e.fetchText(t, ctx, "win-1"), "the previous rules, exactly")
-	assert.Equal(t, enforced, e.hash(t, "win-1"), "the namespace enforces the previous rules again")
+	assert.Equal(t, enforced, matches(dev.State()), "the host enforces the previous rules again")
 	assert.Empty(t, dev.Tasks(), "no revert task left")
 	s, err := e.opener()(ctx, "win-1")
 	require.NoError(t, err)
@@ -139,6 +141,23 @@ func TestWindowsTwoControllers(t *testing.T) {
 	holder, err := s2.(drivers.LockReporter).DeviceLock(ctx)
 	require.NoError(t, err)
 	assert.Nil(t, holder, "confirmed: the lock is free for the next controller")
+}
+
+// matches is what a host enforces, without the rule names (a restore
+// recreates the same rules under a new generation).
+func matches(st enforce.State) string {
+	var b strings.Builder
+	for _, f := range []*enforce.Filter{st.Host.Input, st.Host.Output} {
+		if f == nil {
+			continue
+		}
+		for _, r := range f.Rules {
+			r.Comment = ""
+			fmt.Fprintf(&b, "%s %+v\n", f.Name, r)
+		}
+		fmt.Fprintf(&b, "%s default %s\n", f.Name, f.Default)
+	}
+	return b.String()
 }
 
 func (e *env) renderHost(t *testing.T, host string) drivers.Config {
