@@ -5,6 +5,7 @@ import (
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxiptables"
 	"github.com/fwpush/fwpush/drivers/linuxnftables"
+	"github.com/fwpush/fwpush/drivers/windows"
 )
 
 // Registry returns a registry holding every platform fwpush ships.
@@ -13,6 +14,7 @@ func Registry() *drivers.Registry {
 	for _, p := range []drivers.Platform{
 		linuxnftables.Platform(),
 		linuxiptables.Platform(),
+		windows.Platform(),
 	} {
 		// A duplicate is a programming error the first test that builds
 		// the registry catches.

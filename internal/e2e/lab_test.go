@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,12 +9,15 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/all"
+	"github.com/fwpush/fwpush/drivers/windows"
 	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/verify"
+	"github.com/fwpush/fwpush/inventory"
 	"github.com/fwpush/fwpush/testbed"
 	"github.com/fwpush/fwpush/testbed/labinv"
+	"github.com/fwpush/fwpush/testbed/winsim"
 )
 
 // env is a project pushed to a lab.
@@ -22,14 +26,37 @@ type env struct {
 	lab  *testbed.Lab
 	reg  *drivers.Registry
 	opts drivers.TransportOptions
+	// win serves the Windows hosts (the winsim lab simulator).
+	win *winsim.LabServer
+}
+
+// windowsServers makes the simulator that serves p's Windows hosts in the
+// lab and points those hosts at it (its account, its CA).
+func windowsServers(t *testing.T, p *project.Project) (*winsim.LabServer, labinv.Servers) {
+	t.Helper()
+	const user, password = "fwpush", "lab-Winsim-1"
+	win, err := winsim.NewLabServer(t.TempDir(), user, password)
+	require.NoError(t, err)
+	for _, h := range p.Inv.Hosts {
+		if h.Platform == windows.ID {
+			h.Username, h.Password = user, inventory.Secret(password)
+			h.Data[windows.DataWinRMCAFile] = win.CAFile
+		}
+	}
+	return win, labinv.Servers{windows.ID: win}
 }
 
 func newEnv(t *testing.T, inventoryDir, playbook string, labOpts ...testbed.Option) *env {
 	t.Helper()
 	p, err := project.Load(project.Options{Inventory: inventoryDir, Playbook: playbook})
 	require.NoError(t, err)
-	lab := testbed.StartT(t, labinv.Specs(p), labOpts...)
-	return &env{p: p, lab: lab, reg: all.Registry(), opts: drivers.TransportOptions{
+	win, servers := windowsServers(t, p)
+	lab := testbed.StartT(t, labinv.SpecsWith(p, servers), labOpts...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, labinv.StartServers(ctx, lab, p, servers))
+	t.Cleanup(func() { win.Close() })
+	return &env{p: p, lab: lab, reg: all.Registry(), win: win, opts: drivers.TransportOptions{
 		KnownHostsFiles: []string{lab.KnownHostsPath()}, IdentityFiles: []string{lab.ClientKeyPath()},
 		SSHConfigFile: "none", ConnectTimeout: 5 * time.Second, CommandTimeout: 30 * time.Second,
 		Keepalive: 2 * time.Second, ConnectRetries: 3,

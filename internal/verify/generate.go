@@ -80,8 +80,8 @@ func Generate(p *project.Project, o Options) ([]Probe, error) {
 		if !p.Playbook.Enabled(f) || f.Deny {
 			continue
 		}
-		dsts := managed(p, f.To, selected)
-		srcs := managed(p, f.From, nil)
+		dsts := managed(p, f.To, selected, false)
+		srcs := managed(p, f.From, nil, true)
 		n := 0
 		for _, dst := range dsts {
 			src := pickSource(srcs, dst, p)
@@ -140,9 +140,11 @@ func Generate(p *project.Project, o Options) ([]Probe, error) {
 	return out, nil
 }
 
-// managed returns the inventory hosts (Linux, probe-capable) an endpoint
-// list selects; `any` selects every host.
-func managed(p *project.Project, names []string, keep map[string]bool) []*inventory.Host {
+// managed returns the inventory hosts an endpoint list selects (`any`
+// selects every host): probe-capable ones for sources; any host for
+// destinations, which only need to be reachable (a Windows host enforces
+// its rules on what probes send it).
+func managed(p *project.Project, names []string, keep map[string]bool, sources bool) []*inventory.Host {
 	var out []*inventory.Host
 	seen := map[string]bool{}
 	for _, n := range names {
@@ -153,7 +155,7 @@ func managed(p *project.Project, names []string, keep map[string]bool) []*invent
 			hs = p.Inv.HostsWithRole(n)
 		}
 		for _, h := range hs {
-			if seen[h.Name] || !probeSource(p, h) {
+			if seen[h.Name] || sources && !probeSource(p, h) {
 				continue
 			}
 			if keep != nil && !keep[h.Name] {

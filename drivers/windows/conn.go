@@ -1,0 +1,188 @@
+package windows
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/internal/transport/ssh"
+	"github.com/fwpush/fwpush/internal/transport/winrm"
+	"github.com/fwpush/fwpush/inventory"
+)
+
+// Inventory data keys (host → groups → defaults) for how a Windows host is
+// reached. The password is the host's password (a ${ENV} reference keeps
+// it out of the inventory).
+const (
+	// DataTransport: winrm (default) or ssh (PowerShell over OpenSSH).
+	DataTransport = "windows_transport"
+	// DataWinRMAuth: ntlm (default) or basic (HTTPS only).
+	DataWinRMAuth = "winrm_auth"
+	// DataWinRMScheme: https (default) or http.
+	DataWinRMScheme = "winrm_scheme"
+	// DataWinRMCAFile: PEM CAs trusted for the host's certificate (else
+	// the system's).
+	DataWinRMCAFile = "winrm_ca_file"
+	// DataWinRMServerName: the name the certificate must carry (else the
+	// hostname).
+	DataWinRMServerName = "winrm_server_name"
+	// DataWinRMInsecure: true accepts any certificate. Never outside a lab.
+	DataWinRMInsecure = "winrm_insecure_skip_tls_verify"
+)
+
+// runner runs a program with its data on one connection.
+type runner interface {
+	run(ctx context.Context, program string, stdin []byte) (stdout, stderr string, code int, err error)
+	origin(ctx context.Context) (netip.Addr, error)
+	Close() error
+}
+
+// dial opens the transport the host's data selects.
+func dial(ctx context.Context, t drivers.Target) (runner, error) {
+	h := t.Host
+	if h == nil {
+		return nil, fmt.Errorf("open: no host in target")
+	}
+	o := t.Options
+	switch tr := dataString(h, DataTransport); tr {
+	case "", "winrm":
+	case "ssh", "openssh":
+		cfg := ssh.Config{Host: h.Hostname, Port: h.Port, User: h.Username, Password: ssh.Secret(h.Password.Reveal()),
+			IdentityFiles: o.IdentityFiles, UseAgent: o.UseAgent, KnownHostsFiles: o.KnownHostsFiles,
+			TrustOnFirstUse: o.TrustOnFirstUse, SSHConfigFile: o.SSHConfigFile, ConnectTimeout: o.ConnectTimeout,
+			CommandTimeout: o.CommandTimeout, KeepaliveInterval: o.Keepalive, ConnectRetries: o.ConnectRetries}
+		if t.Dial != nil {
+			cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) { return t.Dial(ctx, network, addr) }
+		}
+		c, err := ssh.Dial(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", h.Name, err)
+		}
+		return &sshRunner{c: c}, nil
+	default:
+		return nil, fmt.Errorf("%s: data.%s %q: want winrm or ssh", h.Name, DataTransport, tr)
+	}
+	cfg := winrm.Config{Host: h.Hostname, Port: h.Port, User: h.Username, Password: h.Password.Reveal(),
+		Auth: winrm.Auth(strings.ToLower(dataString(h, DataWinRMAuth))), CAFile: dataString(h, DataWinRMCAFile),
+		ServerName: dataString(h, DataWinRMServerName), ConnectTimeout: o.ConnectTimeout, CommandTimeout: o.CommandTimeout,
+		ConnectRetries: o.ConnectRetries, Dial: t.Dial}
+	switch s := strings.ToLower(dataString(h, DataWinRMScheme)); s {
+	case "", "https":
+	case "http":
+		cfg.HTTP = true
+	default:
+		return nil, fmt.Errorf("%s: data.%s %q: want https or http", h.Name, DataWinRMScheme, s)
+	}
+	if v, ok := h.Data[DataWinRMInsecure]; ok {
+		b, err := strconv.ParseBool(fmt.Sprint(v))
+		if err != nil {
+			return nil, fmt.Errorf("%s: data.%s %v: want true or false", h.Name, DataWinRMInsecure, v)
+		}
+		cfg.InsecureSkipVerifyTLS = b
+	}
+	c, err := winrm.Dial(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", h.Name, err)
+	}
+	return &winrmRunner{c: c}, nil
+}
+
+func dataString(h *inventory.Host, key string) string {
+	v, ok := h.Data[key]
+	if !ok || v == nil {
+		return ""
+	}
+	if s, ok := v.(inventory.Secret); ok {
+		return s.Reveal()
+	}
+	return fmt.Sprint(v)
+}
+
+type winrmRunner struct{ c *winrm.Client }
+
+func (w *winrmRunner) run(ctx context.Context, program string, stdin []byte) (string, string, int, error) {
+	res, err := w.c.Run(ctx, program, stdin)
+	return string(res.Stdout), string(res.Stderr), res.ExitCode, err
+}
+
+func (w *winrmRunner) origin(context.Context) (netip.Addr, error) { return w.c.Origin(), nil }
+
+func (w *winrmRunner) Close() error { return w.c.Close() }
+
+// sshRunner runs programs over OpenSSH whose default shell is PowerShell
+// (or cmd.exe: the command line is the same powershell.exe call).
+type sshRunner struct{ c *ssh.Client }
+
+func (s *sshRunner) run(ctx context.Context, program string, stdin []byte) (string, string, int, error) {
+	res, err := s.c.Run(ctx, winrm.PowerShellCommand(program), bytes.NewReader(stdin))
+	return string(res.Stdout), string(res.Stderr), res.ExitStatus, err
+}
+
+// origin is unknown over OpenSSH: reading SSH_CONNECTION needs a POSIX
+// shell. The zero address tells the lock-out guard the device did not say.
+func (s *sshRunner) origin(context.Context) (netip.Addr, error) { return netip.Addr{}, nil }
+
+func (s *sshRunner) Close() error { return s.c.Close() }
+
+// invoke runs a program through the bootstrap with data as its $d.
+func invoke(ctx context.Context, r runner, prog string, data any) (stdout, stderr string, code int, err error) {
+	in, err := json.Marshal(struct {
+		Program string `json:"program"`
+		Data    any    `json:"data"`
+	}{prog, data})
+	if err != nil {
+		return "", "", 0, err
+	}
+	stdout, stderr, code, err = r.run(ctx, bootstrap, in)
+	return strings.TrimSpace(stdout), clixmlText(stderr), code, err
+}
+
+// clixmlText turns the error records powershell.exe writes as CLIXML when
+// its stderr is not a console into their text.
+func clixmlText(s string) string {
+	const mark = "#< CLIXML"
+	i := strings.Index(s, mark)
+	if i < 0 {
+		return strings.TrimSpace(s)
+	}
+	var objs struct {
+		S []struct {
+			Kind string `xml:"S,attr"`
+			Text string `xml:",chardata"`
+		} `xml:"S"`
+	}
+	if err := xml.Unmarshal([]byte(s[i+len(mark):]), &objs); err != nil {
+		return strings.TrimSpace(s)
+	}
+	var b strings.Builder
+	for _, e := range objs.S {
+		if e.Kind == "Error" {
+			b.WriteString(unescapeCLIXML(e.Text))
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// unescapeCLIXML decodes the _xHHHH_ escapes of PowerShell's serializer.
+func unescapeCLIXML(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if i+7 <= len(s) && s[i] == '_' && s[i+1] == 'x' && s[i+6] == '_' {
+			if n, err := strconv.ParseUint(s[i+2:i+6], 16, 16); err == nil {
+				b.WriteRune(rune(n))
+				i += 7
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}

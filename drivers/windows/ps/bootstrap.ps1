@@ -1,0 +1,3 @@
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+& ([scriptblock]::Create($in.program)) $in.data
