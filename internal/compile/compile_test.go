@@ -190,4 +190,6 @@ func TestCapabilitiesRefuseWhatAPlatformCannotExpress(t *testing.T) {
 // fixedCaps gives every platform the same capabilities.
 type fixedCaps drivers.Capabilities
 
-func (c fixedCaps) Capabilities(string) (drivers.Capabilities, error) { return drivers.Capabilities(c), nil }
+func (c fixedCaps) Capabilities(string) (drivers.Capabilities, error) {
+	return drivers.Capabilities(c), nil
+}
