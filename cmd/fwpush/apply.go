@@ -177,6 +177,7 @@ without a terminal it never waits for input.`,
 			default:
 				printJournal(g.out, res)
 				printDiffs(g.out, rows, showDiff)
+				printWarnings(g.out, rows)
 				printTable(g.out, rows, true)
 				printSummary(g.out, rep.Summary)
 				printRecorded(g.out, res)
@@ -211,7 +212,7 @@ func applyRows(rep *apply.Report) []row {
 	rows := make([]row, 0, len(rep.Devices))
 	for _, d := range rep.Devices {
 		rows = append(rows, row{host: d.Host, platform: d.Platform, status: d.Status, outcome: string(d.Outcome),
-			phase: d.Phase, err: d.Error, diff: d.Diff})
+			phase: d.Phase, err: d.Error, diff: d.Diff, warnings: d.Warnings})
 	}
 	return rows
 }

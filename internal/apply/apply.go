@@ -235,11 +235,15 @@ func gate(p *project.Project, hosts []string, pre map[string]Device) error {
 	var errs []error
 	for _, h := range hosts {
 		d := pre[h]
-		if d.Outcome != "" || d.Status != engine.Changed || d.Origin == "" {
+		if d.Outcome != "" || d.Status != engine.Changed {
 			continue
 		}
 		origin, err := netip.ParseAddr(d.Origin)
 		if err != nil {
+			// The driver cannot tell: only the management networks were
+			// proven (compile.CheckManagement), and the report says so.
+			d.Warnings = append(d.Warnings, "lock-out guard: the device did not say which address it sees this controller come from; only the management networks were checked")
+			pre[h] = d
 			continue
 		}
 		if err := compile.CheckOrigin(p.Intents[h], origin); err != nil {
