@@ -113,7 +113,7 @@ type hostRow struct {
 	Reconciled *store.Reconciliation `json:"reconciled,omitempty"`
 }
 
-func historyHost(g *globals, st *store.Store, host string) error {
+func historyHost(g *globals, st store.Backend, host string) error {
 	es, err := st.HostEntries(host)
 	if err != nil {
 		return err
@@ -160,7 +160,7 @@ type shown struct {
 	Entries []store.Entry `json:"entries"`
 }
 
-func historyShow(g *globals, st *store.Store, id, host string) error {
+func historyShow(g *globals, st store.Backend, id, host string) error {
 	r, es, err := st.Run(id)
 	if err != nil {
 		return err
@@ -236,7 +236,7 @@ func printRun(w io.Writer, r store.Run) {
 	}
 }
 
-func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushFlags, host string) error {
+func historyReconcile(cmd *cobra.Command, g *globals, st store.Backend, pf *pushFlags, host string) error {
 	if g.inventory == "" {
 		return fmt.Errorf("--reconcile needs the inventory to reach devices: pass -i DIR")
 	}
@@ -293,7 +293,7 @@ func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushF
 	if rerr == nil {
 		var left []string
 		for _, h := range hosts {
-			if es, err := st.Unfinished(h, ""); err != nil || len(es) > 0 {
+			if es, err := store.Unfinished(st, h, ""); err != nil || len(es) > 0 {
 				left = append(left, h)
 			}
 		}

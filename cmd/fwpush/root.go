@@ -51,7 +51,7 @@ type globals struct {
 	warningsInJSON bool
 	// st is the run store the command opened, if any: the records its
 	// reads skipped are reported when it ends.
-	st *store.Store
+	st store.Backend
 }
 
 // project loads, validates and compiles (printing the inputs' warnings);

@@ -32,7 +32,7 @@ func FailedWave(res *Result) []Target {
 // its own (commit-confirmed like any rollback), so history keeps both the
 // change and its undoing. It returns nil, nil when there is nothing to
 // undo. The whole wave is restored at once, whatever serial said.
-func RollbackWave(ctx context.Context, st *store.Store, res *Result, command string, open plan.Opener, o apply.Options) (*Result, error) {
+func RollbackWave(ctx context.Context, st store.Backend, res *Result, command string, open plan.Opener, o apply.Options) (*Result, error) {
 	targets := FailedWave(res)
 	if len(targets) == 0 {
 		return nil, nil
