@@ -116,6 +116,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		for _, b := range g.st.Skipped() {
 			fmt.Fprintln(stderr, "warning:", termsafe.Line(b.String()))
 		}
+		g.st.Close()
 	}
 	code := exitOK
 	var ee *exitErr
