@@ -15,6 +15,7 @@ import (
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/policy"
+	"github.com/fwpush/fwpush/internal/report"
 	"github.com/fwpush/fwpush/internal/verify"
 )
 
@@ -35,7 +36,7 @@ work on the device, undoes itself. On a terminal it shows the plan and asks firs
 without a terminal it never waits for input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.checkFormat("text", "json", "junit"); err != nil {
+			if err := g.checkFormat("text", "json", "junit", "html"); err != nil {
 				return err
 			}
 			// Every flag is checked before anything is loaded, recorded or
@@ -177,6 +178,11 @@ without a terminal it never waits for input.`,
 				// inventory's and playbook's.
 				res.Warnings = append(append([]string(nil), p.Warnings...), res.Warnings...)
 				if err := g.json(res); err != nil {
+					return err
+				}
+			case "html":
+				printJournal(g.errOut, res)
+				if err := report.HTML(g.out, report.FromApply(rep, res.Run, p)); err != nil {
 					return err
 				}
 			case "junit":

@@ -14,6 +14,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/policy"
+	"github.com/fwpush/fwpush/internal/report"
 	"github.com/fwpush/fwpush/internal/store"
 	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/inventory"
@@ -35,8 +36,11 @@ run's stored plan and diff per device (RUN may be a unique prefix).
 unfinished and records what they ended with, without pushing anything.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.checkFormat("text", "json"); err != nil {
+			if err := g.checkFormat("text", "json", "html"); err != nil {
 				return err
+			}
+			if g.format == "html" && (reconcile || (len(args) == 1 && show == "")) {
+				return fmt.Errorf("--format html shows the run list or one run (--show RUN [HOST]), not --reconcile or a host's history")
 			}
 			if err := errors.Join(pf.check(), policy.CheckAtLeast("--last", last, 0)); err != nil {
 				return err
@@ -72,6 +76,9 @@ unfinished and records what they ended with, without pushing anything.`,
 					runs = []store.Summary{}
 				}
 				return g.json(runs)
+			}
+			if g.format == "html" {
+				return report.HTML(g.out, report.FromHistory(st.Path(), runs, nil, nil, nil))
 			}
 			if len(runs) == 0 {
 				fmt.Fprintf(g.out, "no runs recorded in %s\n", st.Path())
@@ -182,6 +189,9 @@ func historyShow(g *globals, st store.Backend, id, host string) error {
 	}
 	if g.format == "json" {
 		return g.json(shown{Run: r, Entries: es})
+	}
+	if g.format == "html" {
+		return report.HTML(g.out, report.FromHistory(st.Path(), nil, &r, es, nil))
 	}
 	printRun(g.out, r)
 	for _, e := range es {

@@ -28,7 +28,7 @@ opens a configuration transaction and arms nothing: devices stay
 byte-identical. With --offline it renders without connecting at all.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.checkFormat("text", "json", "junit"); err != nil {
+			if err := g.checkFormat("text", "json", "junit", "html"); err != nil {
 				return err
 			}
 			g.warningsInJSON = true
@@ -38,6 +38,9 @@ byte-identical. With --offline it renders without connecting at all.`,
 			p, err := g.project(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if offline && g.format == "html" {
+				return planHTML(g, p, nil)
 			}
 			if offline {
 				if perr := offlinePlan(cmd.Context(), g, p); perr != nil {
@@ -67,6 +70,10 @@ byte-identical. With --offline it renders without connecting at all.`,
 				}
 			case "junit":
 				if err := writeJUnit(g.out, "fwpush plan "+p.Playbook.Name, rows, time.Since(t0)); err != nil {
+					return err
+				}
+			case "html":
+				if err := planHTML(g, p, pl); err != nil {
 					return err
 				}
 			default:

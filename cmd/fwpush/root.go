@@ -106,10 +106,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	pf.StringVarP(&g.inventory, "inventory", "i", "", "inventory directory (Nornir SimpleInventory + networks.yaml)")
 	pf.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
 	pf.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
-	pf.StringVar(&g.format, "format", "text", "output format: text|json (plan and apply also junit)")
+	pf.StringVar(&g.format, "format", "text", "output format: text|json (plan, apply and check also junit; check also markdown; plan, check, apply and history also html)")
 	pf.StringVar(&g.state, "state", "", "run store file (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")
 	root.AddCommand(validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
-		historyCmd(g), rollbackCmd(g))
+		historyCmd(g), rollbackCmd(g), checkCmd(g), reportCmd(g))
 
 	err := root.ExecuteContext(ctx)
 	if g.st != nil {
