@@ -52,6 +52,9 @@ type globals struct {
 	// st is the run store the command opened, if any: the records its
 	// reads skipped are reported when it ends.
 	st store.Backend
+	// stopIsExit: a signal is the command's ordinary stop (serve), so a
+	// clean return after it exits 0.
+	stopIsExit bool
 }
 
 // project loads, validates and compiles (printing the inputs' warnings);
@@ -107,9 +110,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	pf.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
 	pf.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
 	pf.StringVar(&g.format, "format", "text", "output format: text|json (plan, apply and check also junit; check also markdown; plan, check, apply and history also html)")
-	pf.StringVar(&g.state, "state", "", "run store file (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")
+	pf.StringVar(&g.state, "state", "", "run store: a file, or a postgres:// URL shared by several controllers (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")
 	root.AddCommand(validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
-		historyCmd(g), rollbackCmd(g), checkCmd(g), reportCmd(g))
+		historyCmd(g), rollbackCmd(g), checkCmd(g), reportCmd(g), serveCmd(g))
 
 	err := root.ExecuteContext(ctx)
 	if g.st != nil {
@@ -130,6 +133,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var iv *interrupted
 	if err != nil && !errors.As(err, &iv) {
 		fmt.Fprintln(stderr, "fwpush:", termsafe.Text(err.Error()))
+	}
+	if iv = interruption(ctx); iv != nil && g.stopIsExit && err == nil {
+		fmt.Fprintf(stderr, "fwpush: stopped by %s\n", sigName(iv.sig))
+		return exitOK
 	}
 	if iv = interruption(ctx); iv != nil {
 		// Whatever the command managed before it stopped, it did not do

@@ -55,8 +55,8 @@ type Flow struct {
 // Anchor is the flow's id in the HTML report.
 func (f Flow) Anchor() string { return fmt.Sprintf("flow-%d", f.Index) }
 
-// Cell is what one source may open to one destination.
-type Cell struct {
+// MatrixCell is what one source may open to one destination.
+type MatrixCell struct {
 	Entries []CellEntry
 }
 
@@ -72,10 +72,10 @@ type CellEntry struct {
 // the services the enabled flows open between them.
 type Matrix struct {
 	Name  string
-	Rows  []Endpoint // sources
-	Cols  []Endpoint // destinations
-	Grid  [][]Cell   // Grid[row][col]
-	Flows []Flow     // every flow, enabled or not, in playbook order
+	Rows  []Endpoint     // sources
+	Cols  []Endpoint     // destinations
+	Grid  [][]MatrixCell // Grid[row][col]
+	Flows []Flow         // every flow, enabled or not, in playbook order
 }
 
 // Cells counts the non-empty cells.
@@ -134,9 +134,9 @@ func NewMatrix(pb *policy.Playbook, inv *inventory.Inventory) *Matrix {
 	}
 	m.Rows, m.Cols = ordered(srcs, eps), ordered(dsts, eps)
 	ri, ci := index(m.Rows), index(m.Cols)
-	m.Grid = make([][]Cell, len(m.Rows))
+	m.Grid = make([][]MatrixCell, len(m.Rows))
 	for i := range m.Grid {
-		m.Grid[i] = make([]Cell, len(m.Cols))
+		m.Grid[i] = make([]MatrixCell, len(m.Cols))
 	}
 	for _, f := range m.Flows {
 		if !f.Enabled {

@@ -28,7 +28,21 @@ type Page struct {
 	Warnings  []string
 	// Links are extra navigation (the serve web UI), label → URL path.
 	Links []Link
+	// Tables are extra sections (the serve web UI's jobs and results),
+	// shown after the summary.
+	Tables []Table
 }
+
+// Table is a titled table of cells.
+type Table struct {
+	ID, Title, Note string
+	Head            []string
+	Rows            [][]Cell
+}
+
+// Cell is one table cell: text, linked when Href is set, a badge when
+// Class is.
+type Cell struct{ Text, Href, Class string }
 
 // Link is a navigation entry.
 type Link struct{ Label, Href string }
@@ -88,7 +102,7 @@ func FromCheck(rep *check.Report, p *project.Project) Page {
 		pg.Matrix = NewMatrix(p.Playbook, p.Inv)
 	}
 	for _, d := range rep.Devices {
-		dv := Device{Host: d.Host, Platform: d.Platform, Status: string(d.Status), Class: classOf(string(d.Status)),
+		dv := Device{Host: d.Host, Platform: d.Platform, Status: string(d.Status), Class: ClassOf(string(d.Status)),
 			Findings: d.Findings, LeftTitle: "device (now)", RightTitle: "policy (fwpush)"} // errors are findings
 		if d.Drift != nil {
 			dv.Semantic = semantic(*d.Drift, "permitted by hand, not by the policy", "no longer permitted (the policy permits it)",
@@ -124,7 +138,7 @@ func FromPlan(pl *plan.Plan, p *project.Project) Page {
 }
 
 func planDevice(d plan.Device) Device {
-	dv := Device{Host: d.Host, Platform: d.Platform, Status: string(d.Status), Class: classOf(string(d.Status)), Error: d.Error,
+	dv := Device{Host: d.Host, Platform: d.Platform, Status: string(d.Status), Class: ClassOf(string(d.Status)), Error: d.Error,
 		LeftTitle: "device (now)", RightTitle: "policy (fwpush)"}
 	for _, w := range d.Warnings {
 		dv.Findings = append(dv.Findings, check.Finding{Kind: check.Foreign, Detail: w})
@@ -152,9 +166,9 @@ func FromApply(rep *apply.Report, run string, p *project.Project) Page {
 	for _, d := range rep.Devices {
 		counts[string(d.Outcome)]++
 		dv := planDevice(d.Device)
-		dv.Status, dv.Class = string(d.Outcome), classOf(string(d.Outcome))
+		dv.Status, dv.Class = string(d.Outcome), ClassOf(string(d.Outcome))
 		if d.Outcome == "" {
-			dv.Status, dv.Class = string(d.Status), classOf(string(d.Status))
+			dv.Status, dv.Class = string(d.Status), ClassOf(string(d.Status))
 		}
 		pg.Devices = append(pg.Devices, dv)
 	}
@@ -186,7 +200,7 @@ func FromHistory(location string, runs []store.Summary, shown *store.Run, entrie
 	states := map[string]int{}
 	for _, e := range entries {
 		states[e.State()]++
-		dv := Device{Host: e.Host, Platform: e.Platform, Status: e.State(), Class: classOf(e.State()), Error: e.Error,
+		dv := Device{Host: e.Host, Platform: e.Platform, Status: e.State(), Class: ClassOf(e.State()), Error: e.Error,
 			LeftTitle: "before the run", RightTitle: "pushed"}
 		if e.Reconciled != nil {
 			dv.Findings = append(dv.Findings, check.Finding{Kind: "reconciled", Detail: e.Reconciled.Detail + " (by run " + e.Reconciled.By + ")"})
@@ -230,8 +244,8 @@ func semantic(s diff.Summary, permitted, unpermitted, denied, undenied string) [
 	return out
 }
 
-// classOf maps any status or outcome to a colour class.
-func classOf(status string) string {
+// ClassOf maps any status or outcome to a colour class.
+func ClassOf(status string) string {
 	switch {
 	case status == "compliant" || status == "unchanged" || status == "confirmed" || status == "applied":
 		return "ok"
