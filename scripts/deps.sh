@@ -14,6 +14,8 @@ need+=(ansible python3-capirca)
 # (initdb, pg_ctl); the HTML report is checked in headless Chromium, with
 # a font for its text.
 need+=(postgresql chromium fonts-dejavu-core)
+# systemd-analyze checks the units in contrib/systemd.
+need+=(systemd)
 
 missing=()
 for p in "${need[@]}"; do
