@@ -213,8 +213,7 @@ func FromHistory(location string, runs []store.Summary, shown *store.Run, entrie
 		}
 		pg.Devices = append(pg.Devices, dv)
 	}
-	pg.Stats = append(pg.Stats, Stat{"devices", len(entries), "info"}, Stat{"confirmed", states["confirmed"], "ok"},
-		Stat{"failed", states["failed"], "bad"})
+	pg.Stats = []Stat{{"devices", len(entries), "info"}, {"confirmed", states["confirmed"], "ok"}, {"failed", states["failed"], "bad"}}
 	return pg
 }
 

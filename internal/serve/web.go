@@ -96,7 +96,7 @@ func (s *Server) nav() []report.Link {
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	h := s.health()
 	pg := report.Page{Title: "fwpush serve", Generated: time.Now().UTC(), Links: s.nav(),
-		Subtitle: fmt.Sprintf("%d jobs from %s; listening on %s", len(s.jobs), s.cfg.File, s.addr)}
+		Subtitle: fmt.Sprintf("%d %s from %s; listening on %s", len(s.jobs), map[bool]string{true: "job", false: "jobs"}[len(s.jobs) == 1], s.cfg.File, s.addr)}
 	counts := map[string]int{}
 	jobs := report.Table{ID: "jobs", Title: "Jobs", Head: []string{"job", "mode", "schedule", "next run", "last run", "outcome", "last success"}}
 	for _, j := range h.Jobs {
