@@ -10,6 +10,12 @@ cd "$(dirname "$0")/.."
 need=(openssh-server openssh-client nftables iptables iproute2 netconfd procps util-linux)
 # Side-by-side comparisons and format tests run against the real tools.
 need+=(ansible python3-capirca)
+# The shared run store's tests start a throwaway PostgreSQL cluster
+# (initdb, pg_ctl); the HTML report is checked in headless Chromium, with
+# a font for its text.
+need+=(postgresql chromium fonts-dejavu-core)
+# systemd-analyze checks the units in contrib/systemd.
+need+=(systemd)
 
 missing=()
 for p in "${need[@]}"; do

@@ -11,6 +11,7 @@ import (
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/policy"
+	"github.com/fwpush/fwpush/internal/report"
 	"github.com/fwpush/fwpush/internal/verify"
 )
 
@@ -35,7 +36,7 @@ without a terminal it never waits for input.`,
   fwpush apply -i INV -p PLAYBOOK --verify -v            # probe each device before confirming it`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.checkFormat("text", "json", "junit"); err != nil {
+			if err := g.checkFormat("text", "json", "junit", "html"); err != nil {
 				return err
 			}
 			// Every flag is checked before anything is loaded, recorded or
@@ -165,6 +166,11 @@ without a terminal it never waits for input.`,
 				if err := g.json(res); err != nil {
 					return err
 				}
+			case "html":
+				printJournal(g.errOut, res)
+				if err := report.HTML(g.out, report.FromApply(rep, res.Run, p)); err != nil {
+					return err
+				}
 			case "junit":
 				printJournal(g.errOut, res)
 				if wr := res.WaveRollback; wr != nil && wr.Report != nil {
@@ -195,7 +201,7 @@ without a terminal it never waits for input.`,
 	}
 	f := cmd.Flags()
 	pf.register(f, true)
-	g.addInputs(cmd, useInventory|usePlaybook|useLimit|useState, "text", "json", "junit")
+	g.addInputs(cmd, useInventory|usePlaybook|useLimit|useState, "text", "json", "junit", "html")
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask before pushing")
 	f.StringVar(&planFile, "plan", "", "push exactly the plan saved by `fwpush plan --out FILE`; devices changed since are refused")
 	f.BoolVar(&outsideMgmt, "outside-management", false, "skip the lock-out guard: push even when the new policy would not admit this controller's own address (for a controller that reaches devices through a path their policy does not filter)")

@@ -14,6 +14,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/policy"
+	"github.com/fwpush/fwpush/internal/report"
 	"github.com/fwpush/fwpush/internal/store"
 	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/inventory"
@@ -39,8 +40,11 @@ unfinished and records what they ended with, without pushing anything.`,
   fwpush history --reconcile -i INV      # settle runs a killed controller left`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.checkFormat("text", "json"); err != nil {
+			if err := g.checkFormat("text", "json", "html"); err != nil {
 				return err
+			}
+			if g.format == "html" && (reconcile || (len(args) == 1 && show == "")) {
+				return fmt.Errorf("--format html shows the run list or one run (--show RUN [HOST]), not --reconcile or a host's history")
 			}
 			if err := errors.Join(pf.check(), policy.CheckAtLeast("--last", last, 0)); err != nil {
 				return err
@@ -77,6 +81,9 @@ unfinished and records what they ended with, without pushing anything.`,
 				}
 				return g.json(runs)
 			}
+			if g.format == "html" {
+				return report.HTML(g.out, report.FromHistory(st.Path(), runs, nil, nil, nil))
+			}
 			if len(runs) == 0 {
 				fmt.Fprintf(g.out, "no runs recorded in %s\n", st.Path())
 				return nil
@@ -99,7 +106,7 @@ unfinished and records what they ended with, without pushing anything.`,
 	f.IntVarP(&last, "last", "n", 50, "list at most this many runs (0: all)")
 	f.BoolVar(&reconcile, "reconcile", false, "read devices left unfinished by killed runs and record their state (needs -i)")
 	pf.register(f, false)
-	g.addInputs(cmd, useInventory|useState, "text", "json")
+	g.addInputs(cmd, useInventory|useState, "text", "json", "html")
 	return cmd
 }
 
@@ -118,7 +125,7 @@ type hostRow struct {
 	Reconciled *store.Reconciliation `json:"reconciled,omitempty"`
 }
 
-func historyHost(g *globals, st *store.Store, host string) error {
+func historyHost(g *globals, st store.Backend, host string) error {
 	es, err := st.HostEntries(host)
 	if err != nil {
 		return err
@@ -165,7 +172,7 @@ type shown struct {
 	Entries []store.Entry `json:"entries"`
 }
 
-func historyShow(g *globals, st *store.Store, id, host string) error {
+func historyShow(g *globals, st store.Backend, id, host string) error {
 	r, es, err := st.Run(id)
 	if err != nil {
 		return err
@@ -187,6 +194,9 @@ func historyShow(g *globals, st *store.Store, id, host string) error {
 	}
 	if g.format == "json" {
 		return g.json(shown{Run: r, Entries: es})
+	}
+	if g.format == "html" {
+		return report.HTML(g.out, report.FromHistory(st.Path(), nil, &r, es, nil))
 	}
 	printRun(g.out, r)
 	for _, e := range es {
@@ -241,7 +251,7 @@ func printRun(w io.Writer, r store.Run) {
 	}
 }
 
-func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushFlags, host string) error {
+func historyReconcile(cmd *cobra.Command, g *globals, st store.Backend, pf *pushFlags, host string) error {
 	if g.inventory == "" {
 		return fmt.Errorf("--reconcile needs the inventory to reach devices: pass -i DIR")
 	}

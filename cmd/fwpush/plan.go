@@ -32,7 +32,7 @@ byte-identical. With --offline it renders without connecting at all.`,
   fwpush plan --offline -i inventory/examples/webapp -p playbooks/examples/webapp.yml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.checkFormat("text", "json", "junit"); err != nil {
+			if err := g.checkFormat("text", "json", "junit", "html"); err != nil {
 				return err
 			}
 			g.warningsInJSON = true
@@ -42,6 +42,9 @@ byte-identical. With --offline it renders without connecting at all.`,
 			p, err := g.project(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if offline && g.format == "html" {
+				return planHTML(g, p, nil)
 			}
 			if offline {
 				if perr := offlinePlan(cmd.Context(), g, p); perr != nil {
@@ -73,6 +76,10 @@ byte-identical. With --offline it renders without connecting at all.`,
 				if err := writeJUnit(g.out, "fwpush plan "+p.Playbook.Name, rows, time.Since(t0)); err != nil {
 					return err
 				}
+			case "html":
+				if err := planHTML(g, p, pl); err != nil {
+					return err
+				}
 			default:
 				printDiffs(g.out, rows, true)
 				printWarnings(g.out, rows)
@@ -91,7 +98,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 	cmd.Flags().BoolVar(&offline, "offline", false, "render the config for every device without connecting to any")
 	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for `fwpush apply --plan FILE` (pushes exactly what was reviewed)")
 	pf.register(cmd.Flags(), false)
-	g.addInputs(cmd, useInventory|usePlaybook|useLimit, "text", "json", "junit")
+	g.addInputs(cmd, useInventory|usePlaybook|useLimit, "text", "json", "junit", "html")
 	return cmd
 }
 

@@ -131,7 +131,7 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 
 // recordedInventory is the inventory directory the targets' runs used;
 // they must agree.
-func recordedInventory(st *store.Store, targets []journal.Target) (string, error) {
+func recordedInventory(st store.Backend, targets []journal.Target) (string, error) {
 	ids := make([]string, len(targets))
 	for i, t := range targets {
 		ids[i] = t.Run

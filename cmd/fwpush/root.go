@@ -54,8 +54,11 @@ type globals struct {
 	warningsInJSON bool
 	// st is the run store the command opened, if any: the records its
 	// reads skipped are reported when it ends.
-	st  *store.Store
+	st  store.Backend
 	log logFlags
+	// stopIsExit: a signal is the command's ordinary stop (serve), so a
+	// clean return after it exits 0.
+	stopIsExit bool
 }
 
 // project loads, validates and compiles (printing the inputs' warnings);
@@ -102,7 +105,7 @@ func (g *globals) addInputs(cmd *cobra.Command, use inputs, formats ...string) {
 		f.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
 	}
 	if use&useState != 0 {
-		f.StringVar(&g.state, "state", "", "run store file (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")
+		f.StringVar(&g.state, "state", "", "run store: a file, or a postgres:// URL several controllers share (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")
 	}
 	if len(formats) > 0 {
 		f.StringVar(&g.format, "format", "text", "output format: "+strings.Join(formats, "|"))
@@ -146,13 +149,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	g.log.register(root.PersistentFlags())
 	root.AddCommand(validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
-		historyCmd(g), rollbackCmd(g), versionCmd())
+		historyCmd(g), rollbackCmd(g), checkCmd(g), reportCmd(g), serveCmd(g), versionCmd())
 
 	err := root.ExecuteContext(ctx)
 	if g.st != nil {
 		for _, b := range g.st.Skipped() {
 			fmt.Fprintln(stderr, "warning:", termsafe.Line(b.String()))
 		}
+		g.st.Close()
 	}
 	code := exitOK
 	var ee *exitErr
@@ -166,6 +170,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var iv *interrupted
 	if err != nil && !errors.As(err, &iv) {
 		fmt.Fprintln(stderr, "fwpush:", termsafe.Text(err.Error()))
+	}
+	if iv = interruption(ctx); iv != nil && g.stopIsExit && err == nil {
+		fmt.Fprintf(stderr, "fwpush: stopped by %s\n", sigName(iv.sig))
+		return exitOK
 	}
 	if iv = interruption(ctx); iv != nil {
 		// Whatever the command managed before it stopped, it did not do

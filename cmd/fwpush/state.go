@@ -3,13 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/journal"
 	"github.com/fwpush/fwpush/internal/plan"
+	"github.com/fwpush/fwpush/internal/runstore"
 	"github.com/fwpush/fwpush/internal/store"
 	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/inventory"
@@ -20,29 +20,24 @@ import (
 var testOpener func(inv *inventory.Inventory) plan.Opener
 
 // runStore opens the run store for writing (creating it): --state, else
-// $FWPUSH_STATE, else the default under the user's state directory.
-func (g *globals) runStore() (*store.Store, error) {
-	return g.openStore(store.Open)
+// $FWPUSH_STATE, else the default under the user's state directory. A
+// postgres:// URL is a store shared with other controllers.
+func (g *globals) runStore() (store.Backend, error) {
+	return g.openStore(runstore.Open)
 }
 
 // readStore opens the run store for reading only: it creates nothing and
 // never opens the file for writing, so a read-only store can be listed.
-func (g *globals) readStore() (*store.Store, error) {
-	return g.openStore(store.OpenReadOnly)
+func (g *globals) readStore() (store.Backend, error) {
+	return g.openStore(runstore.OpenReadOnly)
 }
 
-func (g *globals) openStore(open func(string, ...store.Option) (*store.Store, error)) (*store.Store, error) {
-	path := g.state
-	if path == "" {
-		path = os.Getenv("FWPUSH_STATE")
+func (g *globals) openStore(open func(string) (store.Backend, error)) (store.Backend, error) {
+	loc, err := runstore.Location(g.state)
+	if err != nil {
+		return nil, err
 	}
-	if path == "" {
-		var err error
-		if path, err = store.DefaultPath(); err != nil {
-			return nil, err
-		}
-	}
-	st, err := open(path)
+	st, err := open(loc)
 	if err == nil {
 		g.st = st
 	}
@@ -61,6 +56,7 @@ func (g *globals) opener(reg *drivers.Registry, inv *inventory.Inventory, t driv
 func (g *globals) command() string {
 	parts := []string{"fwpush"}
 	for _, a := range g.args {
+		a = runstore.RedactArg(a) // --state postgres://user:password@…
 		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$") {
 			a = strconv.Quote(a)
 		}

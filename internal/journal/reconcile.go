@@ -14,7 +14,7 @@ import (
 // those runs are gone. A device that cannot be read is left for a later
 // run, with a warning.
 func (r *Recorder) reconcileHost(ctx context.Context, host string) {
-	pending, err := r.st.Unfinished(host, r.run.ID)
+	pending, err := store.Unfinished(r.st, host, r.run.ID)
 	if err != nil {
 		r.warn("%s: cannot read unfinished runs: %v", host, err)
 		return

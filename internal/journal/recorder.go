@@ -16,7 +16,7 @@ import (
 
 // Recorder journals one run in the store. It implements apply.Journal.
 type Recorder struct {
-	st     *store.Store
+	st     store.Backend
 	run    store.Run
 	open   plan.Opener
 	within time.Duration
@@ -35,7 +35,7 @@ type Recorder struct {
 
 // Start records run (new, with an id) and returns its recorder. open is
 // used to reconcile devices that an earlier run left unfinished.
-func Start(st *store.Store, run store.Run, open plan.Opener) (*Recorder, error) {
+func Start(st store.Backend, run store.Run, open plan.Opener) (*Recorder, error) {
 	if err := st.CreateRun(run); err != nil {
 		return nil, fmt.Errorf("journal: run %s not recorded, nothing pushed: %w", run.ID, err)
 	}

@@ -25,7 +25,7 @@ type Target struct {
 // before run to, or, when to is empty, before the latest run that changed
 // the host (a rollback is such a run too, so a second rollback undoes the
 // first).
-func Targets(st *store.Store, hosts []string, to string) ([]Target, error) {
+func Targets(st store.Backend, hosts []string, to string) ([]Target, error) {
 	if len(hosts) == 0 {
 		return nil, fmt.Errorf("rollback: name the hosts to roll back")
 	}

@@ -64,7 +64,7 @@ func NewRun(kind, command, playbookFile, inventoryDir string) (store.Run, error)
 // Apply records run and pushes the project through apply.Push (reviewed:
 // the approved plan, or nil to push what a fresh read shows), journaling
 // every device. The error joins the push's and the journal's.
-func Apply(ctx context.Context, st *store.Store, run store.Run, p *project.Project, reviewed *plan.Plan, open plan.Opener, o apply.Options) (*Result, error) {
+func Apply(ctx context.Context, st store.Backend, run store.Run, p *project.Project, reviewed *plan.Plan, open plan.Opener, o apply.Options) (*Result, error) {
 	run.Playbook = p.Playbook.Name
 	if err := o.Validate(); err != nil {
 		return nil, err // before the run is recorded: nothing was pushed
@@ -79,7 +79,7 @@ func Apply(ctx context.Context, st *store.Store, run store.Run, p *project.Proje
 
 // Rollback records run and pushes each target's snapshot, commit-confirmed,
 // through apply.RunConfigs.
-func Rollback(ctx context.Context, st *store.Store, run store.Run, targets []Target, open plan.Opener, o apply.Options) (*Result, error) {
+func Rollback(ctx context.Context, st store.Backend, run store.Run, targets []Target, open plan.Opener, o apply.Options) (*Result, error) {
 	run.Restores = map[string]string{}
 	desired := map[string]drivers.Config{}
 	for _, t := range targets {
@@ -103,7 +103,7 @@ func Rollback(ctx context.Context, st *store.Store, run store.Run, targets []Tar
 
 // Reconcile settles the unfinished entries of hosts (of every host that
 // has one when hosts is empty), each under its lock, recorded as run.
-func Reconcile(ctx context.Context, st *store.Store, run store.Run, open plan.Opener, hosts []string, eo engine.Options) (*Result, error) {
+func Reconcile(ctx context.Context, st store.Backend, run store.Run, open plan.Opener, hosts []string, eo engine.Options) (*Result, error) {
 	if len(hosts) == 0 {
 		var err error
 		if hosts, err = st.UnfinishedHosts(); err != nil {
@@ -157,7 +157,7 @@ func unjoin(err error) []error {
 // Result is then nil). Hosts the inventory does not hold are named in the
 // Warnings and left for a run that can reach them; the error names every
 // host still unfinished afterwards.
-func ReconcileInventory(ctx context.Context, st *store.Store, run store.Run, inv *inventory.Inventory, open plan.Opener, host string, eo engine.Options) (*Result, error) {
+func ReconcileInventory(ctx context.Context, st store.Backend, run store.Run, inv *inventory.Inventory, open plan.Opener, host string, eo engine.Options) (*Result, error) {
 	var hosts []string
 	if host != "" {
 		hosts = []string{host}
@@ -192,7 +192,7 @@ func ReconcileInventory(ctx context.Context, st *store.Store, run store.Run, inv
 	}
 	var left []string
 	for _, h := range hosts {
-		if es, err := st.Unfinished(h, ""); err != nil || len(es) > 0 {
+		if es, err := store.Unfinished(st, h, ""); err != nil || len(es) > 0 {
 			left = append(left, h)
 		}
 	}

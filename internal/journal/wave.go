@@ -34,7 +34,7 @@ func FailedWave(res *Result) []Target {
 // its own (commit-confirmed like any rollback), so history keeps both the
 // change and its undoing. It returns nil, nil when there is nothing to
 // undo. The whole wave is restored at once, whatever serial said.
-func RollbackWave(ctx context.Context, st *store.Store, res *Result, command string, open plan.Opener, o apply.Options) (*Result, error) {
+func RollbackWave(ctx context.Context, st store.Backend, res *Result, command string, open plan.Opener, o apply.Options) (*Result, error) {
 	targets := FailedWave(res)
 	if len(targets) == 0 {
 		return nil, nil
@@ -56,7 +56,7 @@ func RollbackWave(ctx context.Context, st *store.Store, res *Result, command str
 // past max_fail_percentage, RollbackWave of that wave as a run of its own
 // (Result.WaveRollback). applied, when set, is called once the push is
 // over, before the wave rollback starts (a progress display ends there).
-func ApplyWaves(ctx context.Context, st *store.Store, run store.Run, p *project.Project, reviewed *plan.Plan, open plan.Opener, o apply.Options, rollbackWave bool, applied func()) (*Result, error) {
+func ApplyWaves(ctx context.Context, st store.Backend, run store.Run, p *project.Project, reviewed *plan.Plan, open plan.Opener, o apply.Options, rollbackWave bool, applied func()) (*Result, error) {
 	res, err := Apply(ctx, st, run, p, reviewed, open, o)
 	if applied != nil {
 		applied()

@@ -133,14 +133,7 @@ func (s *Store) HostEntries(host string) ([]Entry, error) {
 // Unfinished returns a host's entries without outcome or reconciliation,
 // oldest first, leaving out the run named except.
 func (s *Store) Unfinished(host, except string) ([]Entry, error) {
-	all, err := s.HostEntries(host)
-	var out []Entry
-	for _, e := range all {
-		if e.Unfinished() && e.Run != except {
-			out = append(out, e)
-		}
-	}
-	return out, err
+	return Unfinished(s, host, except)
 }
 
 // UnfinishedHosts lists the hosts that have an unfinished entry.

@@ -35,10 +35,19 @@ func (l Lock) String() string {
 }
 
 // LockedError is a device held by another live run.
-type LockedError struct{ Holder Lock }
+type LockedError struct {
+	Holder Lock
+	// Alive says the store knows the holder is still running (a shared
+	// store sees its database session hold the lock); otherwise a holder
+	// on another machine may be dead without this store knowing.
+	Alive bool
+}
 
 func (e *LockedError) Error() string {
 	msg := "locked by " + e.Holder.String()
+	if e.Alive {
+		return msg + "; that controller is still connected to the shared run store"
+	}
 	if h, _ := os.Hostname(); h != e.Holder.Hostname {
 		msg += "; held from another machine, so fwpush cannot tell whether it is still running"
 	}

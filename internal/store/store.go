@@ -130,6 +130,9 @@ func OpenReadOnly(path string, opts ...Option) (*Store, error) {
 // Path is the store's file.
 func (s *Store) Path() string { return s.path }
 
+// Close does nothing: a Store holds no open handle between calls.
+func (s *Store) Close() error { return nil }
+
 // BadRecord is a record a read skipped because it cannot be decoded: one
 // damaged record must not hide the whole history.
 type BadRecord struct {

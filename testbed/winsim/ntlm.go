@@ -1,6 +1,7 @@
 package winsim
 
 import (
+	//lint:ignore SA1019 NTLM is defined on MD4; this checks a lab login, it protects nothing
 	"bytes"
 	"crypto/hmac"
 	"crypto/md5"
@@ -10,7 +11,6 @@ import (
 	"strings"
 	"unicode/utf16"
 
-	//lint:ignore SA1019 NTLM is defined on MD4; this checks a lab login, it protects nothing
 	"golang.org/x/crypto/md4"
 )
 
