@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -215,9 +214,10 @@ func groupChain(n int, cyclic bool) string {
 	return b.String()
 }
 
-// TestGroupChainFast: a 5,000-deep chain of groups once took 71 s to
-// validate (cycle detection re-walked the chain from every group).
-func TestGroupChainFast(t *testing.T) {
+// TestGroupChain: a 5,000-deep chain of groups (once 71 s to validate:
+// cycle detection re-walked the chain from every group) loads, and its
+// cycle is reported once. TestGroupChainLinear counts the work.
+func TestGroupChain(t *testing.T) {
 	const n = 5000
 	for _, cyclic := range []bool{false, true} {
 		t.Run(fmt.Sprintf("cyclic=%v", cyclic), func(t *testing.T) {
@@ -225,9 +225,7 @@ func TestGroupChainFast(t *testing.T) {
 			for i := range 50 {
 				fmt.Fprintf(&hosts, "h%d:\n  hostname: 198.18.1.%d\n  groups: [g0]\n", i, i+1)
 			}
-			start := time.Now()
 			inv, err := load(t, map[string]string{"groups.yaml": groupChain(n, cyclic), "hosts.yaml": hosts.String(), "defaults.yaml": "platform: linux\n"})
-			took := time.Since(start)
 			if cyclic {
 				require.Error(t, err)
 				assert.Equal(t, 1, strings.Count(err.Error(), "group cycle"), "one cycle, reported once")
@@ -238,7 +236,6 @@ func TestGroupChainFast(t *testing.T) {
 				assert.Equal(t, "linux-nftables", inv.Hosts["h0"].Platform)
 				assert.Equal(t, "v", inv.Hosts["h7"].Data[fmt.Sprintf("k%d", n-2)])
 			}
-			assert.Less(t, took, 5*time.Second, "generous: the quadratic version took 71 s")
 		})
 	}
 }

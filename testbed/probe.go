@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -44,7 +46,11 @@ func (l *Lab) ProbeTCP(ctx context.Context, from string, addr netip.AddrPort) er
 
 // ProbeUDP sends a random datagram from host (or Controller) to addr and
 // waits for the listener's echo, before ctx's deadline (ProbeTimeout when
-// ctx has none).
+// ctx has none). Like any UDP client it sends again every udpRetransmit
+// until an echo comes: one datagram can be lost while a link comes back
+// (neighbour resolution, an IPv6 address still tentative) and that says
+// nothing about the policy. A firewall that drops the port drops every
+// copy, so a probe expected to fail still fails.
 func (l *Lab) ProbeUDP(ctx context.Context, from string, addr netip.AddrPort) error {
 	ctx, cancel := probeContext(ctx)
 	defer cancel()
@@ -53,25 +59,36 @@ func (l *Lab) ProbeUDP(ctx context.Context, from string, addr netip.AddrPort) er
 		return err
 	}
 	defer c.Close()
-	if d, ok := ctx.Deadline(); ok {
-		c.SetDeadline(d)
-	}
+	deadline, _ := ctx.Deadline()
 	msg := make([]byte, 8)
 	rand.Read(msg)
 	msg = []byte(hex.EncodeToString(msg))
-	if _, err := c.Write(msg); err != nil {
-		return fmt.Errorf("%s: probe udp %s: %w", from, addr, err)
-	}
 	buf := make([]byte, 64)
-	n, err := c.Read(buf)
-	if err != nil {
-		return fmt.Errorf("%s: probe udp %s: %w", from, addr, err)
+	for {
+		if _, err := c.Write(msg); err != nil {
+			return fmt.Errorf("%s: probe udp %s: %w", from, addr, err)
+		}
+		rd := time.Now().Add(udpRetransmit)
+		if rd.After(deadline) {
+			rd = deadline
+		}
+		c.SetReadDeadline(rd)
+		n, err := c.Read(buf)
+		if err == nil {
+			if !bytes.Equal(buf[:n], msg) {
+				return fmt.Errorf("%s: probe udp %s: echo %q, want %q", from, addr, buf[:n], msg)
+			}
+			return nil
+		}
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() || !time.Now().Before(deadline) {
+			return fmt.Errorf("%s: probe udp %s: %w", from, addr, err)
+		}
 	}
-	if !bytes.Equal(buf[:n], msg) {
-		return fmt.Errorf("%s: probe udp %s: echo %q, want %q", from, addr, buf[:n], msg)
-	}
-	return nil
 }
+
+// udpRetransmit is how long ProbeUDP waits for an echo before sending again.
+const udpRetransmit = 500 * time.Millisecond
 
 func probeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
