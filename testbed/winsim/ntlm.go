@@ -1,7 +1,6 @@
 package winsim
 
 import (
-	//lint:ignore SA1019 NTLM is defined on MD4; this checks a lab login, it protects nothing
 	"bytes"
 	"crypto/hmac"
 	"crypto/md5"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
+	//lint:ignore SA1019 NTLM is defined on MD4; this checks a lab login, it protects nothing
 	"golang.org/x/crypto/md4"
 )
 
