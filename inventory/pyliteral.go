@@ -311,7 +311,7 @@ func (p *pyParser) stringLit() (string, bool) {
 	}
 }
 
-// quoted reads one quoted string ('…', "…", ”'…”', """…""") at p.i.
+// quoted reads one quoted string at p.i: in single, double or tripled quotes.
 func (p *pyParser) quoted(raw bool) (string, bool) {
 	q := p.s[p.i : p.i+1]
 	if strings.HasPrefix(p.s[p.i:], q+q+q) {
