@@ -55,6 +55,10 @@ func (o origin) where(rest ...any) (string, int, int) {
 type ansVar struct {
 	val any
 	at  origin
+	// rank is the variable's precedence once merged: of two variables
+	// naming the same thing (fwpush_platform, ansible_network_os), the
+	// higher rank wins.
+	rank int
 }
 
 type ansGroup struct {
@@ -273,8 +277,11 @@ func (a *ansInv) ancestors(h *ansHost) []*ansGroup {
 // merge computes h's variables by Ansible's precedence.
 func (a *ansInv) merge(h *ansHost) map[string]ansVar {
 	out := map[string]ansVar{}
+	rank := 0
 	put := func(m map[string]ansVar) {
+		rank++
 		for k, v := range m {
+			v.rank = rank
 			out[k] = v
 		}
 	}
@@ -365,40 +372,47 @@ func (a *ansInv) rawHost(h *ansHost, o *options) rawHost {
 	for k, v := range h.merged {
 		r.Data[k] = v.val
 	}
-	str := func(field string, names []string) string {
+	// pick is the variable of names set at the highest precedence (the
+	// first of names on a tie).
+	pick := func(field string, names []string) (string, ansVar, bool) {
+		best, found := "", false
 		for _, n := range names {
-			v, ok := h.merged[n]
-			if !ok {
-				continue
+			if v, ok := h.merged[n]; ok && (!found || v.rank > h.merged[best].rank) {
+				best, found = n, true
 			}
-			h.fields[field] = ansField{name: n, at: v.at}
-			s, isStr := v.val.(string)
-			switch {
-			case !isStr && field != "port":
-				a.errorf(v.at, h.name+"."+n, "%s: want text, not %s", n, yamlsrc.Quote(fmt.Sprint(v.val)))
-				return ""
-			case field == "password" && envLookup.MatchString(s):
-				return "${" + envLookup.FindStringSubmatch(s)[1] + "}"
-			case strings.Contains(s, "{{") || strings.Contains(s, "{%"):
-				a.errorf(v.at, h.name+"."+n, "%s is a Jinja2 template, which fwpush does not evaluate: write the value (a secret as ${ENV_VAR})", n)
-				return ""
-			}
-			return s
 		}
-		return ""
+		if found {
+			h.fields[field] = ansField{name: best, at: h.merged[best].at}
+		}
+		return best, h.merged[best], found
+	}
+	str := func(field string, names []string) string {
+		n, v, ok := pick(field, names)
+		if !ok {
+			return ""
+		}
+		s, isStr := v.val.(string)
+		switch {
+		case !isStr:
+			a.errorf(v.at, h.name+"."+n, "%s: want text, not %s", n, yamlsrc.Quote(fmt.Sprint(v.val)))
+			return ""
+		case field == "password" && envLookup.MatchString(s):
+			return "${" + envLookup.FindStringSubmatch(s)[1] + "}"
+		case strings.Contains(s, "{{") || strings.Contains(s, "{%"):
+			a.errorf(v.at, h.name+"."+n, "%s is a Jinja2 template, which fwpush does not evaluate: write the value (a secret as ${ENV_VAR})", n)
+			return ""
+		}
+		return s
 	}
 	r.Hostname = str("hostname", hostVars)
 	r.Username = str("username", userVars)
 	r.Password = str("password", passwordVars)
-	for _, n := range portVars {
-		if v, ok := h.merged[n]; ok {
-			h.fields["port"] = ansField{name: n, at: v.at}
-			p, ok := toInt(v.val)
-			if !ok || p < 1 || p > 65535 {
-				a.errorf(v.at, h.name+"."+n, "%s %s: want a port number 1-65535", n, yamlsrc.Quote(fmt.Sprint(v.val)))
-			}
+	if n, v, ok := pick("port", portVars); ok {
+		p, isInt := toInt(v.val)
+		if !isInt || p < 1 || p > 65535 {
+			a.errorf(v.at, h.name+"."+n, "%s %s: want a port number 1-65535", n, yamlsrc.Quote(fmt.Sprint(v.val)))
+		} else {
 			r.Port = p
-			break
 		}
 	}
 	r.Platform = str("platform", platformVars)

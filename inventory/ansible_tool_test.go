@@ -54,6 +54,13 @@ func ansiblePython(t *testing.T) string {
 // bounded in time. It returns stdout and stderr; a non-zero exit is err.
 func runAnsible(t *testing.T, stdin string, name string, args ...string) (string, string, error) {
 	t.Helper()
+	for i, a := range args {
+		if strings.HasPrefix(a, "testdata/") {
+			abs, err := filepath.Abs(a)
+			require.NoError(t, err)
+			args[i] = abs
+		}
+	}
 	home := t.TempDir()
 	cfg := filepath.Join(home, "ansible.cfg")
 	require.NoError(t, os.WriteFile(cfg, nil, 0o644))
