@@ -255,3 +255,26 @@ func TestNetworksOptional(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, inv.CheckPushable())
 }
+
+// TestUnsetSecrets: every ${ENV} credential whose variable is unset, by
+// host and key; a provided value counts as set.
+func TestUnsetSecrets(t *testing.T) {
+	t.Setenv("FWPUSH_TEST_SET", "x")
+	inv, err := LoadFS(mapFS(map[string]string{
+		"hosts.yaml": "a:\n  hostname: 198.18.0.5\n  platform: linux\n  password: ${FWPUSH_TEST_UNSET_A}\n" +
+			"  data: {enable_secret: '${FWPUSH_TEST_UNSET_B}', note: '${NOT_A_SECRET}'}\n" +
+			"  connection_options: {netmiko: {extras: {secret: '${FWPUSH_TEST_SET}'}}}\n" +
+			"b:\n  hostname: 198.18.0.6\n  platform: linux\n  password: ${FWPUSH_TEST_SET}\n",
+	}), "inv", WithPlatforms(testPlatforms{}))
+	require.NoError(t, err)
+	got := UnsetSecrets(inv.Select(nil))
+	assert.Equal(t, []UnsetSecret{
+		{Host: "a", Key: "password", Var: "FWPUSH_TEST_UNSET_A"},
+		{Host: "a", Key: "data.enable_secret", Var: "FWPUSH_TEST_UNSET_B"},
+	}, got)
+	assert.Equal(t, "host a: password is ${FWPUSH_TEST_UNSET_A}, which is not set: export FWPUSH_TEST_UNSET_A (fwpush asks for it when run on a terminal)", got[0].Error())
+	ProvideSecret("FWPUSH_TEST_UNSET_A", "typed")
+	t.Cleanup(func() { provided.Delete("FWPUSH_TEST_UNSET_A") })
+	assert.Len(t, UnsetSecrets(inv.Select(nil)), 1)
+	assert.Equal(t, "typed", inv.Hosts["a"].Password.Reveal())
+}

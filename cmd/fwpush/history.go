@@ -243,7 +243,7 @@ func printRun(w io.Writer, r store.Run) {
 
 func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushFlags, host string) error {
 	if g.inventory == "" {
-		return fmt.Errorf("--reconcile needs the inventory to reach devices: pass -i DIR")
+		return fmt.Errorf("--reconcile needs the inventory to reach devices: pass -i PATH")
 	}
 	reg := all.Registry()
 	inv, err := interruptible(cmd.Context(), func() (*inventory.Inventory, error) {
@@ -253,6 +253,13 @@ func historyReconcile(cmd *cobra.Command, g *globals, st *store.Store, pf *pushF
 		return err
 	}
 	g.scrub(inv)
+	hosts := inv.Select(nil)
+	if h := inv.Hosts[host]; h != nil {
+		hosts = []*inventory.Host{h}
+	}
+	if err := g.secrets(cmd.Context(), hosts); err != nil {
+		return err
+	}
 	run, err := journal.NewRun("reconcile", g.command(), "", g.inventory)
 	if err != nil {
 		return err

@@ -93,13 +93,13 @@ const (
 func (g *globals) addInputs(cmd *cobra.Command, use inputs, formats ...string) {
 	f := cmd.Flags()
 	if use&useInventory != 0 {
-		f.StringVarP(&g.inventory, "inventory", "i", "", "inventory directory (Nornir SimpleInventory + networks.yaml)")
+		f.StringVarP(&g.inventory, "inventory", "i", "", "inventory: a Nornir directory, config.yaml or hosts file; an Ansible INI or YAML file; containerlab's topology-data.json (networks.yaml beside it)")
 	}
 	if use&usePlaybook != 0 {
 		f.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
 	}
 	if use&useLimit != 0 {
-		f.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
+		f.StringVarP(&g.limit, "limit", "l", "", "select hosts: an Ansible pattern (web,!web-2  web:&prod  web-*  ~re) and/or platform:ID, data.KEY=VALUE with and, or, not")
 	}
 	if use&useState != 0 {
 		f.StringVar(&g.state, "state", "", "run store file (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")

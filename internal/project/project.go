@@ -47,7 +47,7 @@ type Project struct {
 // warning often explains an error.
 func Load(o Options) (*Project, error) {
 	if o.Inventory == "" {
-		return nil, errors.New("no inventory: pass -i DIR")
+		return nil, errors.New("no inventory: pass -i PATH")
 	}
 	if o.Playbook == "" {
 		return nil, errors.New("no playbook: pass -p FILE")
