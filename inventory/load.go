@@ -282,8 +282,9 @@ func (inv *Inventory) loadGroups(src source, rg map[string]rawHost, implicit map
 func (inv *Inventory) loadNetworks(src source, rn rawNetworks) []error {
 	var errs []error
 	if src.networks != nil && len(rn.Management) == 0 {
-		inv.Warnings = append(inv.Warnings, src.networks.Errorf([]any{"management"},
-			"no management networks: fwpush refuses to push until it knows where it connects from, so that no policy can lock it out").Error())
+		file, _, _ := src.networks.Where()
+		inv.Warnings = append(inv.Warnings, (&yamlsrc.Error{File: file, Field: "management",
+			Msg: "no management networks: fwpush refuses to push until it knows where it connects from, so that no policy can lock it out"}).Error())
 	}
 	for i, s := range rn.Management {
 		p, err := ParsePrefix(s)

@@ -233,7 +233,7 @@ func TestNetworksOptional(t *testing.T) {
 		warning string
 	}{
 		"no networks.yaml":    {files: map[string]string{"hosts.yaml": hosts}},
-		"no management in it": {files: map[string]string{"hosts.yaml": hosts, "networks.yaml": "networks: {}\n"}, warning: "inv/networks.yaml:1:9: management: no management networks: fwpush refuses to push"},
+		"no management in it": {files: map[string]string{"hosts.yaml": hosts, "networks.yaml": "networks: {}\n"}, warning: "inv/networks.yaml: management: no management networks: fwpush refuses to push"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
