@@ -135,3 +135,51 @@ func TestPlanFileAnsibleInventory(t *testing.T) {
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errOut, "changed since the plan was saved")
 }
+
+// TestReadmeComingFrom runs the commands of README.md's "Coming from
+// Ansible, Nornir or containerlab" section, as written: each must succeed.
+func TestReadmeComingFrom(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	text := string(b)
+	start := strings.Index(text, "## Coming from Ansible, Nornir or containerlab")
+	require.GreaterOrEqual(t, start, 0)
+	section := text[start:]
+	section = section[:strings.Index(section[3:], "\n## ")+3]
+	var ran int
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "./bin/fwpush ") {
+			continue
+		}
+		var args []string
+		for _, f := range splitShell(t, strings.TrimPrefix(line, "./bin/fwpush ")) {
+			if strings.HasPrefix(f, "inventory/") || strings.HasPrefix(f, "playbooks/") {
+				f = "../../" + f
+			}
+			args = append(args, f)
+		}
+		code, out, errOut := fwpush(t, args...)
+		assert.Equal(t, 0, code, "%s\n%s\n%s", line, out, errOut)
+		ran++
+	}
+	assert.GreaterOrEqual(t, ran, 5, "commands found in the section")
+}
+
+// splitShell splits a README command line: words, and '…' quoted.
+func splitShell(t *testing.T, s string) []string {
+	t.Helper()
+	var out []string
+	for s = strings.TrimSpace(s); s != ""; s = strings.TrimSpace(s) {
+		if s[0] == '\'' {
+			end := strings.IndexByte(s[1:], '\'')
+			require.GreaterOrEqual(t, end, 0, "unclosed quote in %q", s)
+			out = append(out, s[1:end+1])
+			s = s[end+2:]
+			continue
+		}
+		w, rest, _ := strings.Cut(s, " ")
+		out = append(out, w)
+		s = rest
+	}
+	return out
+}
