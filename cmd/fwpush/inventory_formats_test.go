@@ -183,3 +183,18 @@ func splitShell(t *testing.T, s string) []string {
 	}
 	return out
 }
+
+// TestLimitAndPolicyErrorsTogether: a bad --limit no longer hides the
+// playbook's errors (every problem of the inputs at once).
+func TestLimitAndPolicyErrorsTogether(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"hosts.yaml", "groups.yaml", "defaults.yaml"} {
+		b, err := os.ReadFile(filepath.Join(waInv, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
+	}
+	code, _, errOut := fwpush(t, "validate", "-i", dir, "-p", waPB, "--limit", "web,!web-3")
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errOut, `--limit "web,!web-3": no host or group "web-3"`)
+	assert.Contains(t, errOut, `unknown role "monitoring"`)
+}
