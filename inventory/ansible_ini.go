@@ -35,6 +35,12 @@ func (a *ansInv) readINI(path string) error {
 	if err != nil {
 		return fmt.Errorf("inventory: %w", err)
 	}
+	a.parseINI(path, data)
+	return nil
+}
+
+// parseINI reads the INI inventory data (the file path names it).
+func (a *ansInv) parseINI(path string, data []byte) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	group, state := "ungrouped", "hosts"
 	pending := map[string]*pendingINI{}
@@ -118,7 +124,6 @@ func (a *ansInv) readINI(path string) error {
 			a.errorf(p.at, g, "section [%s:children] names group %s, which is never defined", p.parents[len(p.parents)-1], yamlsrc.Quote(g))
 		}
 	}
-	return nil
 }
 
 // addPendingChildren links group, now defined, below the parents that

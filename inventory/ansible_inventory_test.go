@@ -280,3 +280,43 @@ func TestAnsibleErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzAnsibleINI: any INI text reads into an inventory or errors; it never
+// panics, and what it reads converts to fwpush's hosts.
+func FuzzAnsibleINI(f *testing.F) {
+	f.Add("web[01:03] ansible_port=22\n[db]\ndb-[a:c]:2222 x=\"['a', 1]\"\n[all:children]\ndb\n[db:vars]\ny={'k': (1,)}\n")
+	f.Add("[a:children]\nb\n[b:children]\na\n[c:vars]\n")
+	f.Add("h a='unclosed\n[x\n[y:z]\nweb[1:99999999]\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		a := newAnsInv("hosts.ini")
+		a.parseINI("hosts.ini", []byte(text))
+		a.reconcile()
+		o := options{platforms: testPlatforms{}}
+		for _, n := range a.horder {
+			a.rawHost(a.hosts[n], &o)
+		}
+	})
+}
+
+// FuzzParseLimit: any --limit expression selects hosts or errors.
+func FuzzParseLimit(f *testing.F) {
+	inv, err := Load("examples/webapp", WithPlatforms(testPlatforms{}))
+	require.NoError(f, err)
+	for _, s := range []string{"web,!web-2", "web:&webapp:!db-1", "~(web|db)-[12]", "[!a]*", "(web or db) and not platform:linux", "data.site=lab", "web[0]", "@x", "!", "2001:db8::1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		keep, err := inv.ParseLimit(expr)
+		if err == nil && len(inv.Select(keep)) == 0 {
+			t.Fatalf("%q: no error, and no host", expr)
+		}
+	})
+}
+
+// FuzzINIValue: any value reads as a Python literal or as itself.
+func FuzzINIValue(f *testing.F) {
+	for _, s := range []string{"['a', [1, {'b': None}]]", "0x_1f", `'\x41\u00e9'`, "((((", "{1: 2, 3}", "1e999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { iniValue(s) })
+}
