@@ -339,9 +339,9 @@ type hostAddr struct {
 	at   int
 }
 
-func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHost, raw *rawInventory, graph *groupGraph) []error {
+func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHost, in *rawInventory, graph *groupGraph) []error {
 	var errs []error
-	implicit, hint := raw.implicit, raw.platformHint
+	implicit, hint := in.implicit, in.platformHint
 	if hint == "" {
 		hint = "set it on the host, a group or defaults"
 	}
@@ -349,7 +349,7 @@ func (inv *Inventory) loadHosts(o *options, src source, rh, rg map[string]rawHos
 		errs = append(errs, src.hosts.Errorf(nil, "no hosts defined"))
 	}
 	owner := map[netip.Addr]*Host{}
-	byHostname := map[netip.Addr][]*Host{} // hosts whose only address is a shared hostname
+	byHostname := map[netip.Addr][]*Host{} // the hosts that took an address from their hostname
 	for _, name := range sortedKeys(rh) {
 		raw := rh[name]
 		at := func(field ...any) []any { return append([]any{name}, field...) }
