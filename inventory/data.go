@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
-
-	"github.com/fwpush/fwpush/internal/yamlsrc"
 )
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
@@ -16,18 +14,25 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 func validName(s string) bool { return nameRE.MatchString(s) }
 
 // parseData reads the data keys fwpush understands: addresses and acls.
-func (h *Host) parseData(doc *yamlsrc.Doc, at func(...any) []any, platform PlatformInfo) []error {
+// It returns the host's addresses with where each came from: an IP
+// hostname is the default for data.addresses, not an addition to it.
+func (h *Host) parseData(doc locator, at func(...any) []any, platform PlatformInfo) ([]hostAddr, []error) {
 	var errs []error
+	var out []hostAddr
 	seen := map[netip.Addr]bool{}
-	add := func(a netip.Addr) {
+	add := func(a netip.Addr, i int) {
 		a = a.Unmap()
 		if !seen[a] {
 			seen[a] = true
 			h.Addresses = append(h.Addresses, a)
+			out = append(out, hostAddr{addr: a, at: i})
 		}
 	}
 	switch v := h.Data["addresses"].(type) {
 	case nil:
+		if a, isAddr, err := checkHostname(h.Hostname); isAddr && err == nil {
+			add(a, -1)
+		}
 	case []any:
 		for i, x := range v {
 			// An address may carry its prefix length (198.18.1.5/24).
@@ -36,13 +41,10 @@ func (h *Host) parseData(doc *yamlsrc.Doc, at func(...any) []any, platform Platf
 				errs = append(errs, doc.Errorf(at("data", "addresses", i), "%v", err))
 				continue
 			}
-			add(a)
+			add(a, i)
 		}
 	default:
 		errs = append(errs, doc.Errorf(at("data", "addresses"), "addresses must be a list"))
-	}
-	if a, isAddr, err := checkHostname(h.Hostname); isAddr && err == nil {
-		add(a)
 	}
 	sortAddrs(h.Addresses)
 
@@ -52,7 +54,7 @@ func (h *Host) parseData(doc *yamlsrc.Doc, at func(...any) []any, platform Platf
 			err = yaml.UnmarshalWithOptions(b, &h.ACLs, yaml.DisallowUnknownField())
 		}
 		if err != nil {
-			return append(errs, doc.Errorf(at("data", "acls"), "acls: %v", err))
+			return out, append(errs, doc.Errorf(at("data", "acls"), "acls: %v", err))
 		}
 		for i, a := range h.ACLs {
 			if a.Interface == "" {
@@ -69,5 +71,5 @@ func (h *Host) parseData(doc *yamlsrc.Doc, at func(...any) []any, platform Platf
 			errs = append(errs, doc.Errorf(at("data", "acls"), "acls are for network devices; platform %s filters its own traffic", h.Platform))
 		}
 	}
-	return errs
+	return out, errs
 }

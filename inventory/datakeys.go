@@ -2,8 +2,6 @@ package inventory
 
 import (
 	"strings"
-
-	"github.com/fwpush/fwpush/internal/yamlsrc"
 )
 
 // KnownDataKeys are the data keys fwpush itself reads: addresses and acls
@@ -73,7 +71,7 @@ func editDistance(a, b string) int {
 // look like misspelt keys fwpush reads.
 func (src source) warnDataKeys(rh, rg map[string]rawHost, rd rawHost) []string {
 	var out []string
-	check := func(doc *yamlsrc.Doc, path []any, data map[string]any) {
+	check := func(doc locator, path []any, data map[string]any) {
 		for _, k := range sortedKeys(data) {
 			if known := suggestDataKey(k); known != "" {
 				p := append(append([]any{}, path...), "data", k)
@@ -85,7 +83,9 @@ func (src source) warnDataKeys(rh, rg map[string]rawHost, rd rawHost) []string {
 		check(src.hosts, []any{name}, rh[name].Data)
 	}
 	for _, name := range sortedKeys(rg) {
-		check(src.groups, []any{name}, rg[name].Data)
+		if src.groups != nil {
+			check(src.groups, []any{name}, rg[name].Data)
+		}
 	}
 	if src.defaults != nil {
 		check(src.defaults, nil, rd.Data)

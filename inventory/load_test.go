@@ -85,10 +85,6 @@ func TestLoadErrors(t *testing.T) {
 			files: map[string]string{"networks.yaml": "management: [198.18.0.1/24]\n"},
 			want:  []string{"networks.yaml:1", "management[0]", "host bits set"},
 		},
-		"no management": {
-			files: map[string]string{"networks.yaml": "networks: {}\n"},
-			want:  []string{"networks.yaml", "management", "at least one management network"},
-		},
 		"unknown group": {
 			files: map[string]string{"hosts.yaml": "a:\n  hostname: 198.18.0.5\n  platform: linux\n  groups: [nope]\n"},
 			want:  []string{"hosts.yaml:4", "a.groups[0]", `group "nope" is not defined`},
@@ -170,7 +166,9 @@ func TestLimit(t *testing.T) {
 		"platform:linux-iptables":              {"web-2"},
 		"platform:nftables and (web, db)":      {"db-1", "db-2", "web-1"},
 		"data.site=lab and not platform:linux": {"web-2"},
-		"!web & !db":                           {"app-1"},
+		"!web:!db":                             {"app-1"},
+		"web,!web-2":                           {"web-1"},
+		"all:!web":                             {"app-1", "db-1", "db-2"},
 		"":                                     {"app-1", "db-1", "db-2", "web-1", "web-2"},
 	}
 	for expr, want := range cases {
@@ -221,6 +219,64 @@ func (testPlatforms) InventoryPlatform(name string) (PlatformInfo, bool) {
 		return PlatformInfo{ID: "cisco-ios", Port: 22, NetworkACL: true}, true
 	case "eos", "arista-eos":
 		return PlatformInfo{ID: "arista-eos", Port: 22, NetworkACL: true}, true
+	case "windows", "win":
+		return PlatformInfo{ID: "windows", Port: 5986, Transport: "winrm"}, true
 	}
 	return PlatformInfo{}, false
+}
+
+// TestNetworksOptional: without management networks the inventory loads
+// (inventory list, render, explain work) and refuses to be pushed to;
+// a networks.yaml that lists none says so at its line.
+func TestNetworksOptional(t *testing.T) {
+	hosts := "a:\n  hostname: 198.18.0.5\n  platform: linux\n"
+	cases := map[string]struct {
+		files   map[string]string
+		warning string
+	}{
+		"no networks.yaml":    {files: map[string]string{"hosts.yaml": hosts}},
+		"no management in it": {files: map[string]string{"hosts.yaml": hosts, "networks.yaml": "networks: {}\n"}, warning: "inv/networks.yaml: management: no management networks: fwpush refuses to push"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			inv, err := LoadFS(mapFS(tc.files), "inv", WithPlatforms(testPlatforms{}))
+			require.NoError(t, err)
+			assert.Empty(t, inv.Management)
+			if tc.warning == "" {
+				assert.Empty(t, inv.Warnings)
+			} else {
+				require.Len(t, inv.Warnings, 1)
+				assert.Contains(t, inv.Warnings[0], tc.warning)
+			}
+			err = inv.CheckPushable()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "lists no management networks")
+		})
+	}
+	inv, err := LoadFS(mapFS(map[string]string{"hosts.yaml": hosts, "networks.yaml": goodNetworks}), "inv", WithPlatforms(testPlatforms{}))
+	require.NoError(t, err)
+	assert.NoError(t, inv.CheckPushable())
+}
+
+// TestUnsetSecrets: every ${ENV} credential whose variable is unset, by
+// host and key; a provided value counts as set.
+func TestUnsetSecrets(t *testing.T) {
+	t.Setenv("FWPUSH_TEST_SET", "x")
+	inv, err := LoadFS(mapFS(map[string]string{
+		"hosts.yaml": "a:\n  hostname: 198.18.0.5\n  platform: linux\n  password: ${FWPUSH_TEST_UNSET_A}\n" +
+			"  data: {enable_secret: '${FWPUSH_TEST_UNSET_B}', note: '${NOT_A_SECRET}'}\n" +
+			"  connection_options: {netmiko: {extras: {secret: '${FWPUSH_TEST_SET}'}}}\n" +
+			"b:\n  hostname: 198.18.0.6\n  platform: linux\n  password: ${FWPUSH_TEST_SET}\n",
+	}), "inv", WithPlatforms(testPlatforms{}))
+	require.NoError(t, err)
+	got := UnsetSecrets(inv.Select(nil))
+	assert.Equal(t, []UnsetSecret{
+		{Host: "a", Key: "password", Var: "FWPUSH_TEST_UNSET_A"},
+		{Host: "a", Key: "data.enable_secret", Var: "FWPUSH_TEST_UNSET_B"},
+	}, got)
+	assert.Equal(t, "host a: password is ${FWPUSH_TEST_UNSET_A}, which is not set: export FWPUSH_TEST_UNSET_A (fwpush asks for it when run on a terminal)", got[0].Error())
+	ProvideSecret("FWPUSH_TEST_UNSET_A", "typed")
+	t.Cleanup(func() { provided.Delete("FWPUSH_TEST_UNSET_A") })
+	assert.Len(t, UnsetSecrets(inv.Select(nil)), 1)
+	assert.Equal(t, "typed", inv.Hosts["a"].Password.Reveal())
 }

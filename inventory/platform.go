@@ -24,6 +24,35 @@ type Platforms interface {
 	InventoryPlatform(name string) (PlatformInfo, bool)
 }
 
+// formatNames are the names other tools' inventories give fwpush's
+// platforms and the registry does not (yet) know: Ansible's
+// collection-qualified ansible_network_os values (the short ios, nxos, eos,
+// junos are the drivers' own aliases) and containerlab's kinds (current
+// and older). They are keyed by the fwpush
+// platform id and resolved through the registry like any other name, so an
+// id with no driver stays unknown.
+//
+// They belong with each driver's Platform().Aliases, the one place that
+// knows a platform; they are here while the router drivers are written,
+// and move there when those drivers land.
+var formatNames = map[string][]string{
+	"cisco-ios":     {"cisco.ios.ios", "cisco_iol", "cisco_csr1000v", "vr-csr", "cisco_c8000v", "cisco_cat9kv", "cisco_vios"},
+	"cisco-nxos":    {"cisco.nxos.nxos", "cisco_n9kv", "vr-n9kv"},
+	"arista-eos":    {"arista.eos.eos", "arista_ceos", "ceos", "arista_veos", "vr-veos"},
+	"juniper-junos": {"junipernetworks.junos.junos", "juniper_crpd", "crpd", "juniper_vmx", "vr-vmx", "juniper_vqfx", "vr-vqfx", "juniper_vsrx", "vr-vsrx", "juniper_vjunosrouter", "juniper_vjunosswitch", "juniper_vjunosevolved", "juniper_cjunosevolved"},
+}
+
+// formatAlias maps each of formatNames to its id.
+var formatAlias = func() map[string]string {
+	m := map[string]string{}
+	for id, names := range formatNames {
+		for _, n := range names {
+			m[n] = id
+		}
+	}
+	return m
+}()
+
 // Option configures Load.
 type Option func(*options) error
 
@@ -34,8 +63,8 @@ type options struct {
 // WithPlatforms resolves platform names through p: an unknown name is an
 // error naming the file and line, aliases become ids, and hosts without a
 // port get their platform's. Without it names are kept as written
-// (lower-cased), every default port is 22, and acls are not checked
-// against the platform.
+// (lower-cased; formatNames become their ids), every default port is 22,
+// and acls are not checked against the platform.
 func WithPlatforms(p Platforms) Option {
 	return func(o *options) error {
 		if p == nil {
@@ -46,12 +75,35 @@ func WithPlatforms(p Platforms) Option {
 	}
 }
 
-// resolvePlatform returns the platform info for name.
+// resolvePlatform returns the platform info for name: an id or alias the
+// registry knows, else one of formatNames through its id.
 func (o *options) resolvePlatform(name string) (PlatformInfo, bool) {
+	n := strings.ToLower(strings.TrimSpace(name))
 	if o.platforms == nil {
-		return PlatformInfo{ID: strings.ToLower(strings.TrimSpace(name)), Port: 22, NetworkACL: true, Transport: "ssh"}, true
+		if id, ok := formatAlias[n]; ok {
+			n = id
+		}
+		return PlatformInfo{ID: n, Port: 22, NetworkACL: true, Transport: "ssh"}, true
 	}
-	return o.platforms.InventoryPlatform(name)
+	if info, ok := o.platforms.InventoryPlatform(n); ok {
+		return info, true
+	}
+	if id, ok := formatAlias[n]; ok {
+		return o.platforms.InventoryPlatform(id)
+	}
+	return PlatformInfo{}, false
+}
+
+// groupPlatform is the platform a group's name is, if any: only names the
+// registry or formatNames know count (without a registry, formatNames).
+func (o *options) groupPlatform(name string) (PlatformInfo, bool) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if o.platforms == nil {
+		if _, ok := formatAlias[n]; !ok {
+			return PlatformInfo{}, false
+		}
+	}
+	return o.resolvePlatform(n)
 }
 
 // Platform resolves a platform name the way Load did.

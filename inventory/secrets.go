@@ -166,3 +166,56 @@ func (inv *Inventory) SecretValues() []string {
 	}
 	return out
 }
+
+// UnsetSecret is a credential written as ${ENV} whose variable is not set.
+type UnsetSecret struct {
+	Host string
+	// Key is where the host has it: password, data.KEY…,
+	// connection_options.KEY….
+	Key string
+	Var string
+}
+
+func (u UnsetSecret) Error() string {
+	return fmt.Sprintf("host %s: %s is ${%s}, which is not set: export %s (fwpush asks for it when run on a terminal)", u.Host, u.Key, u.Var, u.Var)
+}
+
+// UnsetSecrets lists every credential of hosts written as a ${ENV}
+// reference whose variable is not set (nor provided): the password and
+// each secret of data and connection_options. Anything that connects
+// checks first, so a device is never sent an empty password.
+func UnsetSecrets(hosts []*Host) []UnsetSecret {
+	var out []UnsetSecret
+	for _, h := range hosts {
+		check := func(key string, s Secret) {
+			if name, ok := s.EnvVar(); ok {
+				if _, set := s.lookup(); !set {
+					out = append(out, UnsetSecret{Host: h.Name, Key: key, Var: name})
+				}
+			}
+		}
+		check("password", h.Password)
+		var walk func(path string, v any)
+		walk = func(path string, v any) {
+			switch m := v.(type) {
+			case Secret:
+				check(path, m)
+			case map[string]any:
+				for _, k := range sortedKeys(m) {
+					walk(path+"."+k, m[k])
+				}
+			case map[any]any:
+				for k, x := range m {
+					walk(path+"."+fmt.Sprint(k), x)
+				}
+			case []any:
+				for i, x := range m {
+					walk(fmt.Sprintf("%s[%d]", path, i), x)
+				}
+			}
+		}
+		walk("data", h.Data)
+		walk("connection_options", h.ConnectionOptions)
+	}
+	return out
+}

@@ -116,13 +116,42 @@ type Secret string
 var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 
 // Reveal returns the secret's value, reading it from the environment when
-// it is a ${ENV} reference.
+// it is a ${ENV} reference (or from ProvideSecret, for one asked for).
+// An unset variable reveals as empty: callers that send a secret check
+// first with UnsetSecrets.
 func (s Secret) Reveal() string {
-	if m := envRef.FindStringSubmatch(string(s)); m != nil {
-		return os.Getenv(m[1])
-	}
-	return string(s)
+	v, _ := s.lookup()
+	return v
 }
+
+// lookup reveals s and says whether it has a value: false only for a
+// ${ENV} reference to a variable neither set nor provided.
+func (s Secret) lookup() (string, bool) {
+	name, ok := s.EnvVar()
+	if !ok {
+		return string(s), true
+	}
+	if v, ok := provided.Load(name); ok {
+		return v.(string), true
+	}
+	return os.LookupEnv(name)
+}
+
+// EnvVar is the variable a ${ENV} reference names.
+func (s Secret) EnvVar() (string, bool) {
+	if m := envRef.FindStringSubmatch(string(s)); m != nil {
+		return m[1], true
+	}
+	return "", false
+}
+
+// provided holds the values of ${ENV} references given to this process
+// (asked for on a terminal), never exported to a child process.
+var provided sync.Map
+
+// ProvideSecret gives the ${name} references of this process a value, as
+// if the variable were set.
+func ProvideSecret(name, value string) { provided.Store(name, value) }
 
 func (s Secret) String() string {
 	if s == "" {

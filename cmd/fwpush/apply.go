@@ -73,6 +73,12 @@ without a terminal it never waits for input.`,
 			if err != nil {
 				return err
 			}
+			if err := p.Inv.CheckPushable(); err != nil {
+				return err // before anything is recorded or contacted
+			}
+			if err := g.secrets(ctx, p.Selected); err != nil {
+				return err
+			}
 			var reviewed *plan.Plan
 			if saved != nil {
 				if err := saved.Check(p); err != nil {
@@ -119,12 +125,18 @@ without a terminal it never waits for input.`,
 				if perr != nil {
 					return &exitErr{code: exitError, err: perr}
 				}
-				if !pl.Changes() {
-					fmt.Fprintln(g.humanOut(), "no changes")
+				switch {
+				case !pl.Changes() && g.format == "text":
+					fmt.Fprintln(g.out, "no changes")
 					return nil
-				}
-				if err := g.ask(ctx, "push these changes?", "not pushed"); err != nil {
-					return err
+				case !pl.Changes():
+					// Nothing to ask; stdout still gets its document,
+					// as without a terminal.
+					fmt.Fprintln(g.humanOut(), "no changes")
+				default:
+					if err := g.ask(ctx, "push these changes?", "not pushed"); err != nil {
+						return err
+					}
 				}
 				// Push what was shown: a device that changes meanwhile is
 				// refused, not pushed over.

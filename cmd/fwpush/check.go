@@ -39,6 +39,9 @@ comment) or html (one self-contained page; see fwpush report).`,
 			if err != nil {
 				return err
 			}
+			if err := g.secrets(cmd.Context(), p.Selected); err != nil {
+				return err
+			}
 			t0 := time.Now()
 			eo := pf.engine(p.Playbook.Push)
 			prog := newProgress(g.errOut, len(p.Selected), "check")

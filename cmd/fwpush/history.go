@@ -43,8 +43,8 @@ unfinished and records what they ended with, without pushing anything.`,
 			if err := g.checkFormat("text", "json", "html"); err != nil {
 				return err
 			}
-			if g.format == "html" && (reconcile || (len(args) == 1 && show == "")) {
-				return fmt.Errorf("--format html shows the run list or one run (--show RUN [HOST]), not --reconcile or a host's history")
+			if g.format == "html" && reconcile {
+				return fmt.Errorf("--format html shows the run list, one run (--show RUN [HOST]) or a host's history, not --reconcile")
 			}
 			if err := errors.Join(pf.check(), policy.CheckAtLeast("--last", last, 0)); err != nil {
 				return err
@@ -147,6 +147,9 @@ func historyHost(g *globals, st store.Backend, host string) error {
 	}
 	if g.format == "json" {
 		return g.json(rows)
+	}
+	if g.format == "html" {
+		return report.HTML(g.out, report.FromHostHistory(st.Path(), host, es, runs, nil))
 	}
 	if len(rows) == 0 {
 		fmt.Fprintf(g.out, "no run recorded for %s\n", termsafe.Line(host))
@@ -253,7 +256,7 @@ func printRun(w io.Writer, r store.Run) {
 
 func historyReconcile(cmd *cobra.Command, g *globals, st store.Backend, pf *pushFlags, host string) error {
 	if g.inventory == "" {
-		return fmt.Errorf("--reconcile needs the inventory to reach devices: pass -i DIR")
+		return fmt.Errorf("--reconcile needs the inventory to reach devices: pass -i PATH")
 	}
 	reg := all.Registry()
 	inv, err := interruptible(cmd.Context(), func() (*inventory.Inventory, error) {
@@ -263,6 +266,13 @@ func historyReconcile(cmd *cobra.Command, g *globals, st store.Backend, pf *push
 		return err
 	}
 	g.scrub(inv)
+	hosts := inv.Select(nil)
+	if h := inv.Hosts[host]; h != nil {
+		hosts = []*inventory.Host{h}
+	}
+	if err := g.secrets(cmd.Context(), hosts); err != nil {
+		return err
+	}
 	run, err := journal.NewRun("reconcile", g.command(), "", g.inventory)
 	if err != nil {
 		return err

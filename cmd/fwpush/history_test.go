@@ -132,7 +132,7 @@ func TestHistoryExitCodes(t *testing.T) {
 		"rollback unknown":  {[]string{"rollback", "web-1", "--state", state}, 1, "web-1: no recorded run changed this host"},
 		"rollback bad --to": {[]string{"rollback", "db-1", "--to", "19990101", "--state", state}, 1, `no run "19990101"`},
 		"rollback no host":  {[]string{"rollback", "--state", state}, 1, "requires at least 1 arg"},
-		"reconcile no -i":   {[]string{"history", "--reconcile", "--state", state}, 1, "pass -i DIR"},
+		"reconcile no -i":   {[]string{"history", "--reconcile", "--state", state}, 1, "pass -i PATH"},
 		"reconcile nothing": {[]string{"history", "--reconcile", "-i", waInv, "--state", state}, 0, "nothing to reconcile"},
 	}
 	for name, tc := range cases {

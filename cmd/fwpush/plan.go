@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/termsafe"
@@ -29,7 +30,8 @@ byte-identical. With --offline it renders without connecting at all.`,
 		Example: `  fwpush plan -i inventory/examples/clearwater -p playbooks/clearwater.yml
   fwpush plan -i INV -p PLAYBOOK --limit 'group:sprout' --out plan.json   # review, then: fwpush apply --plan plan.json
   fwpush plan -i INV -p PLAYBOOK --format junit > plan.xml               # CI: exit 2 when changes are pending
-  fwpush plan --offline -i inventory/examples/webapp -p playbooks/examples/webapp.yml`,
+  fwpush plan --offline -i inventory/examples/webapp -p playbooks/examples/webapp.yml
+  fwpush plan --offline -i hosts.ini -p PLAYBOOK --format junit > render.xml  # CI: a test case per device`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkFormat("text", "json", "junit", "html"); err != nil {
@@ -51,6 +53,9 @@ byte-identical. With --offline it renders without connecting at all.`,
 					return &exitErr{code: exitError, err: perr}
 				}
 				return nil
+			}
+			if err := g.secrets(cmd.Context(), p.Selected); err != nil {
+				return err
 			}
 			t0 := time.Now()
 			eo := pf.engine(p.Playbook.Push)
@@ -148,6 +153,25 @@ func offlinePlan(ctx context.Context, g *globals, p *project.Project) error {
 			fmt.Fprintf(bw, `,"warnings":%s`, ws)
 		}
 		bw.WriteString("}\n")
+		return err
+	}
+	if g.format == "junit" {
+		t0 := time.Now()
+		var devices []plan.Device
+		err := plan.OfflineEach(p, func(d plan.Device) error {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			d.Desired = drivers.Config{} // only the outcome is kept, not every config
+			devices = append(devices, d)
+			return nil
+		})
+		if interruption(ctx) != nil {
+			return err
+		}
+		if jerr := writeOfflineJUnit(bw, "fwpush plan --offline "+p.Playbook.Name, devices, time.Since(t0)); jerr != nil {
+			return jerr
+		}
 		return err
 	}
 	err := plan.OfflineEach(p, func(d plan.Device) error {

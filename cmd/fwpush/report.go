@@ -11,7 +11,9 @@ import (
 
 	"github.com/fwpush/fwpush/internal/diff"
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/termsafe"
+	"github.com/fwpush/fwpush/internal/verify"
 )
 
 // row is one device in a summary table or a JUnit test case.
@@ -141,7 +143,7 @@ type junitMessage struct {
 // writeJUnit emits one test case per device: failed and unreachable
 // devices are failures, skipped ones skipped; diffs go to system-out.
 func writeJUnit(w io.Writer, suite string, rows []row, elapsed time.Duration) error {
-	s := junitSuite{Name: suite, Tests: len(rows), Time: fmt.Sprintf("%.3f", elapsed.Seconds())}
+	s := junitSuite{Name: suite, Time: fmt.Sprintf("%.3f", elapsed.Seconds())}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].host < rows[j].host })
 	for _, r := range rows {
 		c := junitCase{Name: r.host, Classname: "fwpush." + r.platform}
@@ -158,6 +160,12 @@ func writeJUnit(w io.Writer, suite string, rows []row, elapsed time.Duration) er
 		}
 		s.Cases = append(s.Cases, c)
 	}
+	return encodeJUnit(w, s)
+}
+
+// encodeJUnit writes one test suite as a JUnit XML document.
+func encodeJUnit(w io.Writer, s junitSuite) error {
+	s.Tests = len(s.Cases)
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
@@ -175,4 +183,38 @@ func firstLine(s string) string {
 		return s[:i] + " …"
 	}
 	return s
+}
+
+// writeOfflineJUnit emits one test case per device rendered offline: a
+// device whose config could not be rendered is a failure.
+func writeOfflineJUnit(w io.Writer, suite string, devices []plan.Device, elapsed time.Duration) error {
+	s := junitSuite{Name: suite, Time: fmt.Sprintf("%.3f", elapsed.Seconds())}
+	for _, d := range devices {
+		c := junitCase{Name: d.Host, Classname: "fwpush." + d.Platform, SystemOut: fmt.Sprintf("%d rules", d.Rules)}
+		if d.Error != "" {
+			s.Failures++
+			c.Failure = &junitMessage{Message: "render: " + firstLine(d.Error), Text: d.Error}
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	return encodeJUnit(w, s)
+}
+
+// writeVerifyJUnit emits one test case per probe: a probe whose result
+// does not match the policy is a failure.
+func writeVerifyJUnit(w io.Writer, suite string, rep *verify.Report, elapsed time.Duration) error {
+	s := junitSuite{Name: suite, Time: fmt.Sprintf("%.3f", elapsed.Seconds())}
+	for _, r := range rep.Results {
+		c := junitCase{Name: r.Probe.String(), Classname: "fwpush.verify." + r.From}
+		if !r.Pass {
+			s.Failures++
+			msg := "got " + string(r.Got)
+			if r.Note != "" {
+				msg += " (" + r.Note + ")"
+			}
+			c.Failure = &junitMessage{Message: msg, Text: msg + ": " + r.Why}
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	return encodeJUnit(w, s)
 }

@@ -63,6 +63,9 @@ and history also take --format html.`,
 				err = report.HTML(&b, report.FromPlan(pl, p))
 				summary = fmt.Sprintf("%d devices rendered offline", len(pl.Devices))
 			default:
+				if err := g.secrets(cmd.Context(), p.Selected); err != nil {
+					return err
+				}
 				eo := pf.engine(p.Playbook.Push)
 				prog := newProgress(g.errOut, len(p.Selected), "check")
 				eo.Observer = prog

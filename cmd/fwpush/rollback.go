@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,12 +67,23 @@ connection, then confirmed; and it is recorded as a run. The inventory is
 				return err
 			}
 			g.scrub(inv)
-			if err := journal.CheckTargets(inv, targets); err != nil {
+			if err := errors.Join(inv.CheckPushable(), journal.CheckTargets(inv, targets)); err != nil {
 				return err
 			}
-			if g.format == "text" {
+			var targetHosts []*inventory.Host
+			for _, t := range targets {
+				if h := inv.Hosts[t.Host]; h != nil {
+					targetHosts = append(targetHosts, h)
+				}
+			}
+			if err := g.secrets(cmd.Context(), targetHosts); err != nil {
+				return err
+			}
+			// What is restored is said before the question (on stderr when
+			// stdout carries json), and always in text.
+			if g.format == "text" || g.interactive(yes) {
 				for _, t := range targets {
-					fmt.Fprintf(g.out, "restore %s to its config from before run %s (%s, %s)\n", termsafe.Line(t.Host), t.Run, when(t.When), termsafe.Line(t.Who))
+					fmt.Fprintf(g.humanOut(), "restore %s to its config from before run %s (%s, %s)\n", termsafe.Line(t.Host), t.Run, when(t.When), termsafe.Line(t.Who))
 				}
 			}
 			if g.interactive(yes) {
@@ -145,9 +157,9 @@ func recordedInventory(st store.Backend, targets []journal.Target) (string, erro
 		d := runs[t.Run].Inventory
 		switch {
 		case d == "":
-			return "", fmt.Errorf("run %s recorded no inventory: pass -i DIR", t.Run)
+			return "", fmt.Errorf("run %s recorded no inventory: pass -i PATH", t.Run)
 		case dir != "" && d != dir:
-			return "", fmt.Errorf("the runs to restore used different inventories (%s, %s): pass -i DIR", dir, d)
+			return "", fmt.Errorf("the runs to restore used different inventories (%s, %s): pass -i PATH", dir, d)
 		}
 		dir = d
 	}

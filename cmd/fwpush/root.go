@@ -96,13 +96,13 @@ const (
 func (g *globals) addInputs(cmd *cobra.Command, use inputs, formats ...string) {
 	f := cmd.Flags()
 	if use&useInventory != 0 {
-		f.StringVarP(&g.inventory, "inventory", "i", "", "inventory directory (Nornir SimpleInventory + networks.yaml)")
+		f.StringVarP(&g.inventory, "inventory", "i", "", "inventory: a Nornir directory, config.yaml or hosts file; an Ansible INI or YAML file; containerlab's topology-data.json (networks.yaml beside it)")
 	}
 	if use&usePlaybook != 0 {
 		f.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
 	}
 	if use&useLimit != 0 {
-		f.StringVarP(&g.limit, "limit", "l", "", "select hosts: host, group:, platform:, data.k=v with and/or/not")
+		f.StringVarP(&g.limit, "limit", "l", "", "select hosts: an Ansible pattern (web,!web-2  web:&prod  web-*  ~re) and/or platform:ID, data.KEY=VALUE with and, or, not")
 	}
 	if use&useState != 0 {
 		f.StringVar(&g.state, "state", "", "run store: a file, or a postgres:// URL several controllers share (default $FWPUSH_STATE, else $XDG_STATE_HOME/fwpush/runs.db, else ~/.local/state/fwpush/runs.db)")
@@ -127,6 +127,12 @@ func (g *globals) json(v any) error {
 	return enc.Encode(v)
 }
 
+// subcommands are fwpush's commands, bound to g.
+func subcommands(g *globals) []*cobra.Command {
+	return []*cobra.Command{validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
+		historyCmd(g), rollbackCmd(g), checkCmd(g), reportCmd(g), serveCmd(g), versionCmd()}
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &globals{stdin: stdin, out: stdout, errOut: stderr, args: args}
 	root := &cobra.Command{
@@ -148,8 +154,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetErr(stderr)
 	root.SetIn(stdin)
 	g.log.register(root.PersistentFlags())
-	root.AddCommand(validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
-		historyCmd(g), rollbackCmd(g), checkCmd(g), reportCmd(g), serveCmd(g), versionCmd())
+	root.AddCommand(subcommands(g)...)
 
 	err := root.ExecuteContext(ctx)
 	if g.st != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -44,12 +45,22 @@ func (g *globals) openStore(open func(string) (store.Backend, error)) (store.Bac
 	return st, err
 }
 
-// opener connects through each host's driver.
+// opener connects through each host's driver. It never connects to a
+// host with an unset ${ENV} credential (commands check them all first,
+// with g.secrets; this keeps any other from sending an empty password).
 func (g *globals) opener(reg *drivers.Registry, inv *inventory.Inventory, t drivers.TransportOptions) plan.Opener {
+	open := plan.DriverOpener(reg, inv, t, nil)
 	if testOpener != nil {
-		return testOpener(inv)
+		open = testOpener(inv)
 	}
-	return plan.DriverOpener(reg, inv, t, nil)
+	return func(ctx context.Context, host string) (drivers.Session, error) {
+		if h := inv.Hosts[host]; h != nil {
+			if unset := inventory.UnsetSecrets([]*inventory.Host{h}); len(unset) > 0 {
+				return nil, unset[0]
+			}
+		}
+		return open(ctx, host)
+	}
 }
 
 // command is the command line as recorded with a run.

@@ -13,6 +13,7 @@ import (
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/internal/verify"
+	"github.com/fwpush/fwpush/inventory"
 )
 
 func verifyCmd(g *globals) *cobra.Command {
@@ -28,10 +29,11 @@ connect), and per host a few unlisted ports (which must be blocked). It runs
 them over SSH from the inventory hosts with bash's /dev/tcp and /dev/udp.
 A refused connection counts as "reached": the firewall let it through.`,
 		Example: `  fwpush verify -i INV -p PLAYBOOK
-  fwpush verify -i INV -p PLAYBOOK --limit group:web --negatives 4 --format json`,
+  fwpush verify -i INV -p PLAYBOOK --limit group:web --negatives 4 --format json
+  fwpush verify -i INV -p PLAYBOOK --format junit > verify.xml   # CI: one test case per probe`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.checkFormat("text", "json"); err != nil {
+			if err := g.checkFormat("text", "json", "junit"); err != nil {
 				return err
 			}
 			err := errors.Join(pf.check(), policy.CheckPositiveDuration("--probe-timeout", timeout),
@@ -47,15 +49,24 @@ A refused connection counts as "reached": the firewall let it through.`,
 			if err != nil {
 				return err
 			}
+			if err := g.secrets(cmd.Context(), probeHosts(p, probes)); err != nil {
+				return err
+			}
+			t0 := time.Now()
 			rep, err := verify.Run(cmd.Context(), probes, probeRunner(p, pf.transport()), timeout, pf.engine(p.Playbook.Push))
 			if err != nil {
 				return err
 			}
-			if g.format == "json" {
+			switch g.format {
+			case "json":
 				if err := g.json(rep); err != nil {
 					return err
 				}
-			} else {
+			case "junit":
+				if err := writeVerifyJUnit(g.out, "fwpush verify "+p.Playbook.Name, rep, time.Since(t0)); err != nil {
+					return err
+				}
+			default:
 				printVerify(g.out, rep)
 			}
 			if rep.Failed > 0 {
@@ -66,15 +77,34 @@ A refused connection counts as "reached": the firewall let it through.`,
 	}
 	f := cmd.Flags()
 	pf.register(f, false)
-	g.addInputs(cmd, useInventory|usePlaybook|useLimit, "text", "json")
+	g.addInputs(cmd, useInventory|usePlaybook|useLimit, "text", "json", "junit")
 	f.DurationVar(&timeout, "probe-timeout", 2*time.Second, "how long a probe waits before calling a port blocked (above 0)")
 	f.IntVar(&perFlow, "per-flow", 4, "positive probes per flow at most (1 or more)")
 	f.IntVar(&negatives, "negatives", 2, "negative probes per host (0 or more)")
 	return cmd
 }
 
+// probeHosts are the hosts probes run on.
+func probeHosts(p *project.Project, probes []verify.Probe) []*inventory.Host {
+	seen := map[string]bool{}
+	var out []*inventory.Host
+	for _, pr := range probes {
+		if h := p.Inv.Hosts[pr.From]; h != nil && !seen[pr.From] {
+			seen[pr.From] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// testProbes, set only by tests, runs probe scripts instead of SSH.
+var testProbes verify.Runner
+
 // probeRunner runs probe scripts on inventory hosts over SSH.
 func probeRunner(p *project.Project, topts drivers.TransportOptions) verify.Runner {
+	if testProbes != nil {
+		return testProbes
+	}
 	return verify.SSHRunner(p.Inv, topts, nil)
 }
 

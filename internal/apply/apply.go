@@ -121,9 +121,10 @@ func Run(ctx context.Context, p *project.Project, open plan.Opener, o Options) (
 // no longer matches the one reviewed, or whose desired config differs
 // from the reviewed one, is refused, the others are pushed. Every device
 // is read before any is changed; when the new policy would cut this
-// controller's management connection to any of them, nothing is pushed.
+// controller's management connection to any of them, or the inventory
+// names no management network to prove that against, nothing is pushed.
 func Push(ctx context.Context, p *project.Project, reviewed *plan.Plan, open plan.Opener, o Options) (*Report, error) {
-	if err := o.Validate(); err != nil {
+	if err := errors.Join(o.Validate(), p.Inv.CheckPushable()); err != nil {
 		return nil, err
 	}
 	hosts := make([]string, len(p.Selected))

@@ -37,7 +37,7 @@ type Result struct {
 }
 
 // NewRun describes a run of this process: kind, command line, and the
-// playbook file and inventory directory it read (either may be empty),
+// playbook file and inventory it read (either may be empty),
 // identified by absolute path and SHA-256. Their content is never stored.
 func NewRun(kind, command, playbookFile, inventoryDir string) (store.Run, error) {
 	r := store.NewRun(kind, command)
@@ -54,7 +54,7 @@ func NewRun(kind, command, playbookFile, inventoryDir string) (store.Run, error)
 		if r.Inventory, err = filepath.Abs(inventoryDir); err != nil {
 			return r, err
 		}
-		if r.InventorySHA256, err = project.Digest(inventoryDir, project.InventoryFiles...); err != nil {
+		if r.InventorySHA256, err = project.InventoryDigest(inventoryDir); err != nil {
 			return r, err
 		}
 	}

@@ -8,10 +8,41 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/fwpush/fwpush/inventory"
 )
 
-// InventoryFiles are the files an inventory directory is read from.
+// InventoryFiles are the files a Nornir inventory directory is read from.
 var InventoryFiles = []string{"hosts.yaml", "groups.yaml", "defaults.yaml", "networks.yaml"}
+
+// InventoryDigest identifies an inventory in any format by the files it is
+// read from (inventory.Files): a Nornir directory's as it always was, any
+// other's framed by their paths relative to the inventory's directory.
+func InventoryDigest(path string) (string, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() && fileExists(filepath.Join(path, "hosts.yaml")) {
+		return Digest(path, InventoryFiles...)
+	}
+	files, err := inventory.Files(path)
+	if err != nil {
+		return "", fmt.Errorf("digest: %w", err)
+	}
+	base := filepath.Dir(files[0])
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		base = path
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		if names[i], err = filepath.Rel(base, f); err != nil {
+			return "", fmt.Errorf("digest: %w", err)
+		}
+	}
+	return Digest(base, names...)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
 
 // Digest is the SHA-256 of the named files of dir, each framed by its
 // name and length; with several names a missing file counts as absent. A
@@ -55,6 +86,6 @@ func ReadInputs(o Options) (Inputs, error) {
 	if in.Inventory, err = filepath.Abs(o.Inventory); err != nil {
 		return in, err
 	}
-	in.InventorySHA256, err = Digest(o.Inventory, InventoryFiles...)
+	in.InventorySHA256, err = InventoryDigest(o.Inventory)
 	return in, err
 }

@@ -5,6 +5,7 @@ package project
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/all"
@@ -47,7 +48,7 @@ type Project struct {
 // warning often explains an error.
 func Load(o Options) (*Project, error) {
 	if o.Inventory == "" {
-		return nil, errors.New("no inventory: pass -i DIR")
+		return nil, errors.New("no inventory: pass -i PATH")
 	}
 	if o.Playbook == "" {
 		return nil, errors.New("no playbook: pass -p FILE")
@@ -61,13 +62,12 @@ func Load(o Options) (*Project, error) {
 		return nil, err
 	}
 	warnings := append(append([]string(nil), inv.Warnings...), pb.Warnings...)
-	keep, err := inv.ParseLimit(o.Limit)
-	if err != nil {
-		return nil, yamlsrc.Fail([]error{err}, warnings)
-	}
-	intents, err := compile.Compile(pb, inv, nil, o.Registry)
-	if err != nil {
-		return nil, yamlsrc.Fail([]error{err}, warnings)
+	// A bad --limit and a policy that does not compile are reported
+	// together, like every other problem of the inputs.
+	keep, lerr := inv.ParseLimit(o.Limit)
+	intents, cerr := compile.Compile(pb, inv, nil, o.Registry)
+	if err := yamlsrc.Fail(slices.DeleteFunc([]error{lerr, cerr}, func(e error) bool { return e == nil }), warnings); err != nil {
+		return nil, err
 	}
 	p := &Project{Options: o, Registry: o.Registry, Inv: inv, Playbook: pb, Intents: intents, Selected: inv.Select(keep), Warnings: warnings}
 	if len(p.Selected) == 0 {

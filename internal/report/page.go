@@ -200,21 +200,47 @@ func FromHistory(location string, runs []store.Summary, shown *store.Run, entrie
 	states := map[string]int{}
 	for _, e := range entries {
 		states[e.State()]++
-		dv := Device{Host: e.Host, Platform: e.Platform, Status: e.State(), Class: ClassOf(e.State()), Error: e.Error,
-			LeftTitle: "before the run", RightTitle: "pushed"}
-		if e.Reconciled != nil {
-			dv.Findings = append(dv.Findings, check.Finding{Kind: "reconciled", Detail: e.Reconciled.Detail + " (by run " + e.Reconciled.By + ")"})
-		}
-		if e.Diff != nil && e.Diff.Changed {
-			dv.Semantic = semantic(e.Diff.Summary, "newly permitted", "no longer permitted", "newly denied", "no longer denied")
-		}
-		if e.Before != nil && e.Desired != nil {
-			dv.Rows = SideBySide(cfgText(e.Before), cfgText(e.Desired), context)
-		}
-		pg.Devices = append(pg.Devices, dv)
+		pg.Devices = append(pg.Devices, entryDevice(e, e.Host))
 	}
 	pg.Stats = []Stat{{"devices", len(entries), "info"}, {"confirmed", states["confirmed"], "ok"}, {"failed", states["failed"], "bad"}}
 	return pg
+}
+
+// FromHostHistory is one device's history: the runs that touched host,
+// newest first, each with what it pushed there.
+func FromHostHistory(location, host string, entries []store.Entry, runs map[string]store.Run, href func(id string) string) Page {
+	pg := Page{Title: "fwpush history of " + host, Generated: time.Now().UTC(), Subtitle: "runs recorded in " + location}
+	states := map[string]int{}
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		states[e.State()]++
+		r := runs[e.Run]
+		rv := Run{ID: e.Run, Kind: r.Kind, Who: r.Who, Playbook: r.Playbook, Command: r.Command, Started: r.Started,
+			Finished: r.Finished != nil, Counts: e.State()}
+		if href != nil {
+			rv.Href = href(e.Run)
+		}
+		pg.Runs = append(pg.Runs, rv)
+		pg.Devices = append(pg.Devices, entryDevice(e, host+" in run "+e.Run))
+	}
+	pg.Stats = []Stat{{"runs", len(entries), "info"}, {"confirmed", states["confirmed"], "ok"}, {"failed", states["failed"], "bad"}}
+	return pg
+}
+
+// entryDevice is a run's journal entry for one device, titled title.
+func entryDevice(e store.Entry, title string) Device {
+	dv := Device{Host: title, Platform: e.Platform, Status: e.State(), Class: ClassOf(e.State()), Error: e.Error,
+		LeftTitle: "before the run", RightTitle: "pushed"}
+	if e.Reconciled != nil {
+		dv.Findings = append(dv.Findings, check.Finding{Kind: "reconciled", Detail: e.Reconciled.Detail + " (by run " + e.Reconciled.By + ")"})
+	}
+	if e.Diff != nil && e.Diff.Changed {
+		dv.Semantic = semantic(e.Diff.Summary, "newly permitted", "no longer permitted", "newly denied", "no longer denied")
+	}
+	if e.Before != nil && e.Desired != nil {
+		dv.Rows = SideBySide(cfgText(e.Before), cfgText(e.Desired), context)
+	}
+	return dv
 }
 
 func cfgText(c *drivers.Config) string { return c.String() }

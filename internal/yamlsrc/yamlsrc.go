@@ -108,6 +108,19 @@ func (d *Doc) Decode(v any) error {
 	return nil
 }
 
+// DecodeOrdered is Decode with every mapping kept in document order, as a
+// yaml.MapSlice, for formats whose meaning depends on that order (in an
+// Ansible inventory, the later definition of a variable wins).
+func (d *Doc) DecodeOrdered(v any) error {
+	if len(d.ast.Docs) == 0 || d.ast.Docs[0].Body == nil || len(strings.TrimSpace(string(d.src))) == 0 {
+		return nil
+	}
+	if err := yaml.NodeToValue(d.ast.Docs[0].Body, v, yaml.UseOrderedMap()); err != nil {
+		return wrap(d.File, err)
+	}
+	return nil
+}
+
 // wrap turns a go-yaml error into an *Error with the token's position.
 func wrap(file string, err error) error {
 	var ye yaml.Error

@@ -395,9 +395,13 @@ func (s *sources) router(h *inventory.Host, segs map[string]testbed.SegmentSpec,
 	if err := errors.Join(errs...); err != nil {
 		return r, err
 	}
-	// fwpush reaches the device at its inventory addresses: the lab must
-	// give it those, on some interface.
-	for _, a := range h.Addresses {
+	// fwpush reaches the device at its hostname and its inventory
+	// addresses: the lab must give it those, on some interface.
+	reach := h.Addresses
+	if a, err := netip.ParseAddr(h.Hostname); err == nil && !slices.Contains(reach, a.Unmap()) {
+		reach = append([]netip.Addr{a.Unmap()}, reach...)
+	}
+	for _, a := range reach {
 		if !owned[a] {
 			errs = append(errs, s.hosts.Errorf([]any{h.Name}, "host %s: fwpush reaches it at %s, which none of its %s holds", h.Name, a, KeyInterfaces))
 		}
