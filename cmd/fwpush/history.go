@@ -91,7 +91,7 @@ unfinished and records what they ended with, without pushing anything.`,
 			tw := tabwriter.NewWriter(g.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "RUN\tWHEN\tWHO\tKIND\tPLAYBOOK\tDEVICES\tCOMMAND")
 			for _, r := range runs {
-				devices := counts(r.Counts)
+				devices := report.Counts(r.Counts)
 				if r.Finished == nil {
 					devices += " (run unfinished)"
 				}
@@ -299,27 +299,6 @@ func historyReconcile(cmd *cobra.Command, g *globals, st store.Backend, pf *push
 	return nil
 }
 
-// counts prints outcome counts, largest first.
-func counts(m map[string]int) string {
-	if len(m) == 0 {
-		return "-"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%d %s", m[k], k)
-	}
-	return strings.Join(parts, ", ")
-}
 
 func when(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
 

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
@@ -198,9 +197,9 @@ func longestRun(s string, c byte) int {
 // error an error, each with its findings; the repair diff goes to
 // system-out. A CI system then shows which host drifted and how.
 func CheckJUnit(w io.Writer, rep *check.Report, elapsed time.Duration) error {
-	s := junitSuite{Name: "fwpush check " + rep.Playbook, Tests: len(rep.Devices), Time: fmt.Sprintf("%.3f", elapsed.Seconds())}
+	s := NewJUnitSuite("fwpush check "+rep.Playbook, elapsed)
 	for _, d := range rep.Devices {
-		c := junitCase{Name: d.Host, Classname: "fwpush.check." + d.Platform}
+		c := JUnitCase{Name: d.Host, Classname: "fwpush.check." + d.Platform}
 		if d.Repair != nil {
 			c.SystemOut = d.Repair.Unified
 		}
@@ -211,27 +210,16 @@ func CheckJUnit(w io.Writer, rep *check.Report, elapsed time.Duration) error {
 		if s := d.Drift; s != nil {
 			writeRules(&text, s)
 		}
-		msg := &junitMessage{Message: string(d.Status) + ": " + kinds(d), Text: text.String()}
+		msg := &JUnitMessage{Message: string(d.Status) + ": " + kinds(d), Text: text.String()}
 		switch d.Status {
 		case check.Drift:
-			s.Failures++
 			c.Failure = msg
 		case check.Error:
-			s.Errors++
 			c.Error = msg
 		}
-		s.Cases = append(s.Cases, c)
+		s.Add(c)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(junitSuites{Suites: []junitSuite{s}}); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return WriteJUnit(w, s)
 }
 
 func writeRules(b *strings.Builder, s *diff.Summary) {
@@ -252,29 +240,3 @@ func writeRules(b *strings.Builder, s *diff.Summary) {
 	}
 }
 
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Error     *junitMessage `xml:"error,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}

@@ -185,7 +185,7 @@ func FromHistory(location string, runs []store.Summary, shown *store.Run, entrie
 	pg := Page{Title: "fwpush history", Generated: time.Now().UTC(), Subtitle: "runs recorded in " + location}
 	for _, r := range runs {
 		rv := Run{ID: r.ID, Kind: r.Kind, Who: r.Who, Playbook: r.Playbook, Command: r.Command, Started: r.Started,
-			Finished: r.Finished != nil, Counts: counts(r.Counts)}
+			Finished: r.Finished != nil, Counts: Counts(r.Counts)}
 		if href != nil {
 			rv.Href = href(r.ID)
 		}
@@ -282,8 +282,9 @@ func ClassOf(status string) string {
 	return "bad"
 }
 
-// counts prints outcome counts, largest first.
-func counts(m map[string]int) string {
+// Counts prints outcome counts, largest first ("-" for none), as history
+// lists them.
+func Counts(m map[string]int) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/xml"
 	"fmt"
 	"io"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"github.com/fwpush/fwpush/internal/diff"
 	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/plan"
+	"github.com/fwpush/fwpush/internal/report"
 	"github.com/fwpush/fwpush/internal/termsafe"
 	"github.com/fwpush/fwpush/internal/verify"
 )
@@ -113,69 +113,26 @@ func printDiffs(w io.Writer, rows []row, unified bool) {
 	}
 }
 
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Skipped   *junitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
 
 // writeJUnit emits one test case per device: failed and unreachable
 // devices are failures, skipped ones skipped; diffs go to system-out.
 func writeJUnit(w io.Writer, suite string, rows []row, elapsed time.Duration) error {
-	s := junitSuite{Name: suite, Time: fmt.Sprintf("%.3f", elapsed.Seconds())}
+	s := report.NewJUnitSuite(suite, elapsed)
 	sort.Slice(rows, func(i, j int) bool { return rows[i].host < rows[j].host })
 	for _, r := range rows {
-		c := junitCase{Name: r.host, Classname: "fwpush." + r.platform}
+		c := report.JUnitCase{Name: r.host, Classname: "fwpush." + r.platform}
 		if r.diff != nil && r.diff.Changed {
 			c.SystemOut = r.diff.Unified
 		}
 		switch r.status {
 		case engine.Failed, engine.Unreachable:
-			s.Failures++
-			c.Failure = &junitMessage{Message: string(r.status) + ": " + firstLine(r.err), Text: r.err}
+			c.Failure = &report.JUnitMessage{Message: string(r.status) + ": " + firstLine(r.err), Text: r.err}
 		case engine.Skipped:
-			s.Skipped++
-			c.Skipped = &junitMessage{Message: firstLine(r.err)}
+			c.Skipped = &report.JUnitMessage{Message: firstLine(r.err)}
 		}
-		s.Cases = append(s.Cases, c)
+		s.Add(c)
 	}
-	return encodeJUnit(w, s)
-}
-
-// encodeJUnit writes one test suite as a JUnit XML document.
-func encodeJUnit(w io.Writer, s junitSuite) error {
-	s.Tests = len(s.Cases)
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(junitSuites{Suites: []junitSuite{s}}); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return report.WriteJUnit(w, s)
 }
 
 func firstLine(s string) string {
@@ -188,33 +145,31 @@ func firstLine(s string) string {
 // writeOfflineJUnit emits one test case per device rendered offline: a
 // device whose config could not be rendered is a failure.
 func writeOfflineJUnit(w io.Writer, suite string, devices []plan.Device, elapsed time.Duration) error {
-	s := junitSuite{Name: suite, Time: fmt.Sprintf("%.3f", elapsed.Seconds())}
+	s := report.NewJUnitSuite(suite, elapsed)
 	for _, d := range devices {
-		c := junitCase{Name: d.Host, Classname: "fwpush." + d.Platform, SystemOut: fmt.Sprintf("%d rules", d.Rules)}
+		c := report.JUnitCase{Name: d.Host, Classname: "fwpush." + d.Platform, SystemOut: fmt.Sprintf("%d rules", d.Rules)}
 		if d.Error != "" {
-			s.Failures++
-			c.Failure = &junitMessage{Message: "render: " + firstLine(d.Error), Text: d.Error}
+			c.Failure = &report.JUnitMessage{Message: "render: " + firstLine(d.Error), Text: d.Error}
 		}
-		s.Cases = append(s.Cases, c)
+		s.Add(c)
 	}
-	return encodeJUnit(w, s)
+	return report.WriteJUnit(w, s)
 }
 
 // writeVerifyJUnit emits one test case per probe: a probe whose result
 // does not match the policy is a failure.
 func writeVerifyJUnit(w io.Writer, suite string, rep *verify.Report, elapsed time.Duration) error {
-	s := junitSuite{Name: suite, Time: fmt.Sprintf("%.3f", elapsed.Seconds())}
+	s := report.NewJUnitSuite(suite, elapsed)
 	for _, r := range rep.Results {
-		c := junitCase{Name: r.Probe.String(), Classname: "fwpush.verify." + r.From}
+		c := report.JUnitCase{Name: r.Probe.String(), Classname: "fwpush.verify." + r.From}
 		if !r.Pass {
-			s.Failures++
 			msg := "got " + string(r.Got)
 			if r.Note != "" {
 				msg += " (" + r.Note + ")"
 			}
-			c.Failure = &junitMessage{Message: msg, Text: msg + ": " + r.Why}
+			c.Failure = &report.JUnitMessage{Message: msg, Text: msg + ": " + r.Why}
 		}
-		s.Cases = append(s.Cases, c)
+		s.Add(c)
 	}
-	return encodeJUnit(w, s)
+	return report.WriteJUnit(w, s)
 }
