@@ -3,6 +3,9 @@ package all
 
 import (
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/drivers/aristaeos"
+	"github.com/fwpush/fwpush/drivers/ciscoios"
+	"github.com/fwpush/fwpush/drivers/cisconxos"
 	"github.com/fwpush/fwpush/drivers/linuxiptables"
 	"github.com/fwpush/fwpush/drivers/linuxnftables"
 )
@@ -13,6 +16,9 @@ func Registry() *drivers.Registry {
 	for _, p := range []drivers.Platform{
 		linuxnftables.Platform(),
 		linuxiptables.Platform(),
+		ciscoios.Platform(),
+		cisconxos.Platform(),
+		aristaeos.Platform(),
 	} {
 		// A duplicate is a programming error the first test that builds
 		// the registry catches.

@@ -260,6 +260,9 @@ func (dev *Device) Reload() {
 		s.kill()
 	}
 	dev.cancelTimersLocked()
+	// Configuration sessions live in memory: a reboot loses them.
+	dev.eos.sessions, dev.eos.order = nil, nil
+	dev.nxos.sessions, dev.nxos.order = nil, nil
 	dev.running = dev.startup.clone()
 	dev.dirty = true
 	dev.logf("reload", "running-config loaded from startup-config")

@@ -215,7 +215,9 @@ func (d *eos) build() {
 		return mergeNo(append(aclEntryNodes(4294967295),
 			kw("resequence").do(d.reseq).withNext(intp("start", 1, 4294967295).do(d.reseq).withNext(intp("inc", 1, 4294967295).do(d.reseq))),
 			kw("statistics", kw("per-entry").do(func(c *cmdCtx) error { return aclOption(c.s, "statistics per-entry", true) })),
-			kw("no", kw("statistics", kw("per-entry").do(func(c *cmdCtx) error { return aclOption(c.s, "statistics per-entry", false) })))))
+			kw("counters", kw("per-entry").do(func(c *cmdCtx) error { return aclOption(c.s, "counters per-entry", true) })),
+			kw("no", kw("statistics", kw("per-entry").do(func(c *cmdCtx) error { return aclOption(c.s, "statistics per-entry", false) })),
+				kw("counters", kw("per-entry").do(func(c *cmdCtx) error { return aclOption(c.s, "counters per-entry", false) })))))
 	}
 	d.trees[modeACL] = sub(aclNodes()...)
 	d.trees[modeACL6] = sub(aclNodes()...)
