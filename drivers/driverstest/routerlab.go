@@ -57,13 +57,23 @@ type Router struct {
 	Name   string
 	Device *netsim.Device
 	Server *netsim.Server
-	// Clock is the device's clock when the lab runs it by hand (nil:
-	// wall-clock time).
-	Clock    *netsim.FakeClock
+	// Clock is the device's clock when the lab runs it by hand
+	// (WithFakeClock), else nil.
+	Clock *netsim.FakeClock
+	// Scale is how many times faster than the wall clock the device's
+	// clock runs (1 unless WithScaledClock).
+	Scale    float64
 	enforcer *enforce.Enforcer
 
-	mu   sync.Mutex
-	errs []error
+	mu      sync.Mutex
+	errs    []error
+	history []Seen
+}
+
+// Seen is an ACL state a router's namespace was given, and when.
+type Seen struct {
+	At    time.Time
+	State enforce.State
 }
 
 // RouterLabOption changes how a RouterLab starts.
@@ -71,8 +81,16 @@ type RouterLabOption func(*routerLabConfig)
 
 type routerLabConfig struct {
 	fake    bool
+	scale   map[string]float64
 	extra   map[string]string
 	labOpts []testbed.Option
+}
+
+// WithScaledClock runs the devices of a platform (a registry id) on a
+// clock factor times faster than the wall clock (netsim.ScaledClock), so
+// a device-side timer counted in minutes fires in seconds.
+func WithScaledClock(platform string, factor float64) RouterLabOption {
+	return func(c *routerLabConfig) { c.scale[platform] = factor }
 }
 
 // WithFakeClock runs every simulated device on a FakeClock the test moves
@@ -94,7 +112,7 @@ func WithLabOptions(o ...testbed.Option) RouterLabOption {
 // simulator on every CLI router. Everything stops at the end of the test.
 func StartRouterLab(t *testing.T, p *project.Project, opts ...RouterLabOption) *RouterLab {
 	t.Helper()
-	cfg := routerLabConfig{extra: map[string]string{}}
+	cfg := routerLabConfig{extra: map[string]string{}, scale: map[string]float64{}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -115,7 +133,7 @@ func StartRouterLab(t *testing.T, p *project.Project, opts ...RouterLabOption) *
 		if !ok || !simOK {
 			continue
 		}
-		r, line := startRouter(t, lab, h, spec, sim, pub, cfg)
+		r, line := startRouter(t, lab, h, spec, sim, pub, cfg, cfg.scale[pl.ID])
 		rl.Routers[spec.Name] = r
 		known = append(known, line)
 	}
@@ -141,7 +159,7 @@ func StartRouterLab(t *testing.T, p *project.Project, opts ...RouterLabOption) *
 // state enforced in its namespace after every change. It returns its
 // known_hosts line.
 func startRouter(t *testing.T, lab *testbed.Lab, h *inventory.Host, spec testbed.RouterSpec, sim netsim.Platform,
-	pub ssh.PublicKey, cfg routerLabConfig) (*Router, string) {
+	pub ssh.PublicKey, cfg routerLabConfig, scale float64) (*Router, string) {
 	t.Helper()
 	ifmap := map[string]string{}
 	for _, i := range spec.Interfaces {
@@ -156,10 +174,14 @@ func startRouter(t *testing.T, lab *testbed.Lab, h *inventory.Host, spec testbed
 		Interfaces: ifmap,
 		Users:      []netsim.User{{Name: user, Password: h.Password.Reveal(), AuthorizedKeys: []ssh.PublicKey{pub}, Privilege: 15}},
 	}
-	r := &Router{Name: h.Name, enforcer: enforce.New(lab, h.Name)}
-	if cfg.fake {
+	r := &Router{Name: h.Name, enforcer: enforce.New(lab, h.Name), Scale: 1}
+	switch {
+	case cfg.fake:
 		r.Clock = netsim.NewFakeClock(time.Now().UTC().Truncate(time.Second))
 		opts.Clock = r.Clock
+	case scale > 0:
+		opts.Clock = netsim.NewScaledClock(time.Now().UTC(), scale)
+		r.Scale = scale
 	}
 	dev, err := netsim.NewDevice(opts)
 	require.NoError(t, err)
@@ -169,11 +191,14 @@ func startRouter(t *testing.T, lab *testbed.Lab, h *inventory.Host, spec testbed
 	dev.OnChange(func(st enforce.State) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := r.enforcer.Apply(ctx, st); err != nil {
-			r.mu.Lock()
+		err := r.enforcer.Apply(ctx, st)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err != nil {
 			r.errs = append(r.errs, err)
-			r.mu.Unlock()
+			return
 		}
+		r.history = append(r.history, Seen{At: time.Now(), State: st})
 	})
 	srv, err := netsim.NewServer(dev, nil)
 	require.NoError(t, err)
@@ -265,6 +290,14 @@ func (r *Router) Errors() []error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]error(nil), r.errs...)
+}
+
+// History is every ACL state the router's namespace was given, in order,
+// the boot state first.
+func (r *Router) History() []Seen {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Seen(nil), r.history...)
 }
 
 // Enforced checks that the router's namespace enforces exactly the ACL

@@ -85,6 +85,8 @@ type Device struct {
 	mutatingCmds int
 	rejectLine   int
 	failCommit   bool
+	atLine       int
+	atLineF      func()
 
 	// per-dialect state
 	ios  iosState
@@ -124,7 +126,9 @@ func NewDevice(opts Options) (*Device, error) {
 		return nil, fmt.Errorf("netsim: %s: initial config: %w", opts.Hostname, err)
 	}
 	if cfg.Hostname == "" {
+		// Devices always print their hostname.
 		cfg.Hostname = opts.Hostname
+		cfg.place(secHostname, "hostname", d.order())
 	}
 	names := make([]string, 0, len(opts.Interfaces))
 	for n := range opts.Interfaces {
@@ -221,6 +225,17 @@ func (dev *Device) RejectLine(n int) {
 	defer dev.mu.Unlock()
 	dev.rejectLine = n
 	dev.logf("fault", "reject line %d of the next config block", n)
+}
+
+// AtConfigLine arms a hook: f runs when line n (1-based) of the next
+// configuration block arrives, before the device takes the line; a test
+// cuts a link there to fail a change half-way. f runs with the device
+// locked: it must not use the device.
+func (dev *Device) AtConfigLine(n int, f func()) {
+	dev.mu.Lock()
+	defer dev.mu.Unlock()
+	dev.atLine, dev.atLineF = n, f
+	dev.logf("fault", "hook at line %d of the next config block", n)
 }
 
 // FailNextCommit arms a fault: the next NX-OS configuration-session commit

@@ -21,6 +21,7 @@ type Server struct {
 	hostKey ssh.Signer
 
 	mu     sync.Mutex
+	auths  int
 	lns    map[net.Listener]bool
 	conns  map[net.Conn]bool
 	closed bool
@@ -61,7 +62,23 @@ func (srv *Server) user(name string) *User {
 	return nil
 }
 
+// AuthAttempts counts the authentication attempts (password or public
+// key) clients made: a test shows a client that distrusts the host key
+// sends no credential.
+func (srv *Server) AuthAttempts() int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.auths
+}
+
+func (srv *Server) attempt() {
+	srv.mu.Lock()
+	srv.auths++
+	srv.mu.Unlock()
+}
+
 func (srv *Server) password(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+	srv.attempt()
 	u := srv.user(c.User())
 	if u == nil || u.Password == "" || subtle.ConstantTimeCompare([]byte(u.Password), pw) != 1 {
 		return nil, errors.New("netsim: authentication failed")
@@ -70,6 +87,7 @@ func (srv *Server) password(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, er
 }
 
 func (srv *Server) publicKey(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	srv.attempt()
 	u := srv.user(c.User())
 	if u != nil {
 		want := key.Marshal()

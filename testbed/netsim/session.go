@@ -140,6 +140,12 @@ func (s *session) process(line string) {
 	if s.inConfig() {
 		s.dev.configCmds++
 		s.block++
+		if s.dev.atLine > 0 && s.block == s.dev.atLine {
+			f := s.dev.atLineF
+			s.dev.atLine, s.dev.atLineF = 0, nil
+			s.dev.logf("fault", "hook at config line %d: %s", s.block, trimmed)
+			f()
+		}
 		if s.dev.rejectLine > 0 && s.block == s.dev.rejectLine {
 			s.dev.rejectLine = 0
 			toks := tokenize(line)
