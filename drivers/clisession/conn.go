@@ -192,7 +192,7 @@ type RefusedError struct {
 }
 
 func (e *RefusedError) Error() string {
-	return fmt.Sprintf("%s: line %d %q refused: %s", e.Host, e.Line, e.Command, oneLine(e.Output))
+	return fmt.Sprintf("line %d %q refused: %s", e.Line, e.Command, oneLine(e.Output))
 }
 
 // Is makes errors.Is(err, fault.ErrRejected) true.

@@ -71,8 +71,15 @@ func TestSeedSystemsWithRouters(t *testing.T) {
 
 			rep, err := apply.Run(ctx, e.p, e.opener(), apply.Options{ConfirmWithin: 2 * time.Minute, Engine: eo()})
 			require.NoError(t, err)
+			planned := map[string]string{}
+			for _, d := range pl.Devices {
+				planned[d.Host] = d.Diff.Unified
+			}
 			for _, d := range rep.Devices {
 				assert.Equal(t, apply.Confirmed, d.Outcome, "%s: %s", d.Host, d.Error)
+				if assert.NotNil(t, d.Diff, d.Host) {
+					assert.Equal(t, planned[d.Host], d.Diff.Unified, "%s: the dry run's diff is the one applied", d.Host)
+				}
 			}
 			for name, r := range rl.Routers {
 				require.NoError(t, r.Enforced(ctx), name)
@@ -105,6 +112,18 @@ func TestSeedSystemsWithRouters(t *testing.T) {
 			again, _, err := plan.Live(ctx, e.p, e.opener(), eo())
 			require.NoError(t, err)
 			assert.False(t, again.Changes(), "second plan after apply reports no changes")
+			typed := map[string]int{}
+			for name, r := range rl.Routers {
+				typed[name] = r.Device.ConfigModeCommands()
+			}
+			rep, err = apply.Run(ctx, e.p, e.opener(), apply.Options{ConfirmWithin: 2 * time.Minute, Engine: eo()})
+			require.NoError(t, err)
+			for _, d := range rep.Devices {
+				assert.Equal(t, apply.Unchanged, d.Outcome, "%s: the second apply changes nothing", d.Host)
+			}
+			for name, r := range rl.Routers {
+				assert.Equal(t, typed[name], r.Device.ConfigModeCommands(), "%s: the second apply types no configuration command", name)
+			}
 
 			for name := range rl.Routers {
 				routerDropsAlone(t, ctx, e, name)
@@ -172,4 +191,34 @@ func crossesRouter(rl *driverstest.RouterLab, a, b netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// TestRouterFleetOneRejects pushes a seed system's router variant (15
+// devices) with one router refusing a line of its change (RELIABILITY.md
+// A8): every other device is confirmed, the refusing one fails with its
+// config as it was, the report lists each, and the run fails.
+func TestRouterFleetOneRejects(t *testing.T) {
+	t.Parallel()
+	e, rl := routerEnv(t, "clearwater")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bad := rl.Routers["core-nxos-1"]
+	require.NotNil(t, bad)
+	before := configBody(bad.Device.RunningConfig())
+	bad.Device.RejectLine(5)
+	rep, err := apply.Run(ctx, e.p, e.opener(), apply.Options{ConfirmWithin: 2 * time.Minute, Engine: eo()})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "core-nxos-1: apply:")
+	require.Len(t, rep.Devices, len(e.p.Selected))
+	for _, d := range rep.Devices {
+		if d.Host == "core-nxos-1" {
+			assert.Equal(t, apply.Failed, d.Outcome, d.Error)
+			continue
+		}
+		assert.Equal(t, apply.Confirmed, d.Outcome, "%s: %s", d.Host, d.Error)
+	}
+	assert.Equal(t, before, configBody(bad.Device.RunningConfig()), "the refusing router is as it was")
+	assert.Empty(t, bad.Device.PendingTimers())
+	assert.Equal(t, len(e.p.Selected)-1, rep.Summary.Counts[engine.Changed])
+	assert.Equal(t, 1, rep.Summary.Counts[engine.Failed])
 }
