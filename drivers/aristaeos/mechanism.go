@@ -56,7 +56,7 @@ func (mechanism) State(dev *netacl.Device, out []string) (*drivers.Trial, any) {
 	if in.pending == "" {
 		return nil, in
 	}
-	if t := dev.Lock(); t != nil && in.pending == "fwpush-"+t.Run {
+	if t := dev.Lock(); t != nil && (in.pending == "fwpush-"+t.Run || strings.HasPrefix(in.pending, "fwpush-"+t.Run+"-")) {
 		return t, in
 	}
 	user := ""

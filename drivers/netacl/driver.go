@@ -152,3 +152,6 @@ func (d *Driver) Desired(c drivers.Config) (*Config, error) {
 	}
 	return want, nil
 }
+
+// Dialect is the platform's dialect (its syntax and keyword tables).
+func (d *Driver) Dialect() *Dialect { return d.spec.Dialect }
