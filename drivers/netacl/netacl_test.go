@@ -79,7 +79,7 @@ func TestFromIntentRefuses(t *testing.T) {
 	}{
 		"host filter": {&intent.Intent{Filters: []*intent.Filter{{Name: "input", Binding: intent.Binding{Kind: intent.Input}}}},
 			"interface ACLs only", fault.ErrUnsupported},
-		"loopback rule": {intentWith("Gi0/1", &intent.Rule{ID: "loopback", Kind: intent.Loopback, AnyProto: true}), "loopback", fault.ErrUnsupported},
+		"loopback rule":                   {intentWith("Gi0/1", &intent.Rule{ID: "loopback", Kind: intent.Loopback, AnyProto: true}), "loopback", fault.ErrUnsupported},
 		"interface name that ends a line": {intentWith("Gi0/1\nhostname pwned", flow), "not an interface name", nil},
 		"interface name with a space":     {intentWith("Gi0/1 ; reload", flow), "not an interface name", nil},
 		"unknown set":                     {intentWith("Gi0/1", &intent.Rule{ID: "x", Kind: intent.FlowRule, Src: "nope", Proto: policy.TCP}), "not in the Intent", nil},
