@@ -28,8 +28,13 @@ func (d *Dialect) Parse(text string) (*Device, error) {
 	for _, raw := range strings.Split(strings.ReplaceAll(text, "\r", ""), "\n") {
 		line := strings.TrimRight(raw, " \t")
 		t := strings.TrimSpace(line)
-		if t == "" || t == "!" || strings.HasPrefix(t, "!") || t == "end" {
-			if line == "" || !strings.HasPrefix(line, " ") {
+		switch {
+		case t == "":
+			// Blank lines separate NX-OS blocks, and Capirca puts them
+			// inside ACLs: only a new block ends one.
+			continue
+		case strings.HasPrefix(t, "!") || t == "end":
+			if !strings.HasPrefix(line, " ") {
 				cur = nil
 			}
 			continue
