@@ -6,6 +6,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/drivers/aristaeos"
 	"github.com/fwpush/fwpush/drivers/driverstest"
+	"github.com/fwpush/fwpush/drivers/driverstest/routerlab"
 )
 
 // TestConformance runs the suite every driver passes, against the
@@ -17,8 +18,8 @@ func TestConformance(t *testing.T) {
 		Platform: aristaeos.Platform(),
 		Registry: all.Registry(),
 		Root:     "../..",
-		Systems:  driverstest.RouterSystems("../.."),
-		Device: driverstest.RouterTarget("../..", "eos-1",
+		Systems:  routerlab.RouterSystems("../.."),
+		Device: routerlab.RouterTarget("../..", "eos-1",
 			"ip access-list CUSTOMER-IN\n   10 permit ip any any\n!\ninterface Ethernet1\n   ip access-group CUSTOMER-IN in\n!\n",
 			"show ip access-lists CUSTOMER-IN", "show running-config | include CUSTOMER"),
 	})

@@ -11,7 +11,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/aristaeos"
-	"github.com/fwpush/fwpush/drivers/driverstest"
+	"github.com/fwpush/fwpush/drivers/driverstest/routerlab"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 )
@@ -33,7 +33,7 @@ var trial = drivers.Trial{Run: "r1", Controller: "ctl", User: "test", Since: tim
 // TestForeignCommitTimerHolds: a session someone committed with a timer
 // by hand holds the device (EOS keeps one pending commit timer at a time).
 func TestForeignCommitTimerHolds(t *testing.T) {
-	lb := driverstest.StartLoopback(t, aristaeos.Platform(), "Ethernet1", base)
+	lb := routerlab.StartLoopback(t, aristaeos.Platform(), "Ethernet1", base)
 	lb.Device.Exec("configure session by-hand")
 	lb.Device.Exec("configure session by-hand commit timer 00:10:00")
 	ctx := context.Background()
@@ -48,7 +48,7 @@ func TestForeignCommitTimerHolds(t *testing.T) {
 // session name is taken (EOS never re-enters a completed session) gets a
 // fresh one, and the trial still confirms from a new connection.
 func TestSessionNames(t *testing.T) {
-	lb := driverstest.StartLoopback(t, aristaeos.Platform(), "Ethernet1", base)
+	lb := routerlab.StartLoopback(t, aristaeos.Platform(), "Ethernet1", base)
 	lb.Device.Exec("configure session fwpush-r1")
 	lb.Device.Exec("configure session fwpush-r1 commit")
 	ctx := context.Background()

@@ -6,6 +6,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/drivers/ciscoios"
 	"github.com/fwpush/fwpush/drivers/driverstest"
+	"github.com/fwpush/fwpush/drivers/driverstest/routerlab"
 )
 
 // TestConformance runs the suite every driver passes, against the
@@ -17,8 +18,8 @@ func TestConformance(t *testing.T) {
 		Platform: ciscoios.Platform(),
 		Registry: all.Registry(),
 		Root:     "../..",
-		Systems:  driverstest.RouterSystems("../.."),
-		Device: driverstest.RouterTarget("../..", "ios-1",
+		Systems:  routerlab.RouterSystems("../.."),
+		Device: routerlab.RouterTarget("../..", "ios-1",
 			"ip access-list extended CUSTOMER-IN\n 10 permit ip any any\n!\ninterface GigabitEthernet0/1\n ip access-group CUSTOMER-IN in\n!\n",
 			"show ip access-lists CUSTOMER-IN", "show running-config | include CUSTOMER"),
 	})

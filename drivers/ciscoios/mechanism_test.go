@@ -12,7 +12,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/ciscoios"
-	"github.com/fwpush/fwpush/drivers/driverstest"
+	"github.com/fwpush/fwpush/drivers/driverstest/routerlab"
 	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
@@ -36,7 +36,7 @@ var trial = drivers.Trial{Run: "r1", Controller: "ctl", User: "test", Since: tim
 // TestNoArchiveRefused: without the configuration archive IOS-XE has no
 // revert timer; plan says so and apply refuses before typing anything.
 func TestNoArchiveRefused(t *testing.T) {
-	lb := driverstest.StartLoopback(t, ciscoios.Platform(), "GigabitEthernet0/1", base)
+	lb := routerlab.StartLoopback(t, ciscoios.Platform(), "GigabitEthernet0/1", base)
 	ctx := context.Background()
 	s := lb.Open(t)
 	warnings, err := s.(drivers.ForeignReporter).Foreign(ctx)
@@ -52,7 +52,7 @@ func TestNoArchiveRefused(t *testing.T) {
 // TestForeignRevertTimerHolds: a Rollback Confirmed Change someone else
 // armed by hand holds the device as a trial fwpush did not make.
 func TestForeignRevertTimerHolds(t *testing.T) {
-	lb := driverstest.StartLoopback(t, ciscoios.Platform(), "GigabitEthernet0/1", base+archive)
+	lb := routerlab.StartLoopback(t, ciscoios.Platform(), "GigabitEthernet0/1", base+archive)
 	ctx := context.Background()
 	lb.Device.Exec("configure terminal revert timer 30")
 	s := lb.Open(t)
@@ -67,7 +67,7 @@ func TestForeignRevertTimerHolds(t *testing.T) {
 // revert timer (a refused line is rolled back at once), confirms it at
 // once and saves.
 func TestNoConfirmPushSaves(t *testing.T) {
-	lb := driverstest.StartLoopback(t, ciscoios.Platform(), "GigabitEthernet0/1", base+archive)
+	lb := routerlab.StartLoopback(t, ciscoios.Platform(), "GigabitEthernet0/1", base+archive)
 	ctx := context.Background()
 	s := lb.Open(t)
 	armed, err := s.Apply(ctx, desired(t), drivers.ApplyOptions{Trial: trial})

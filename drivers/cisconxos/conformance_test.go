@@ -6,6 +6,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/drivers/cisconxos"
 	"github.com/fwpush/fwpush/drivers/driverstest"
+	"github.com/fwpush/fwpush/drivers/driverstest/routerlab"
 )
 
 // TestConformance runs the suite every driver passes, against the
@@ -17,8 +18,8 @@ func TestConformance(t *testing.T) {
 		Platform: cisconxos.Platform(),
 		Registry: all.Registry(),
 		Root:     "../..",
-		Systems:  driverstest.RouterSystems("../.."),
-		Device: driverstest.RouterTarget("../..", "nxos-1",
+		Systems:  routerlab.RouterSystems("../.."),
+		Device: routerlab.RouterTarget("../..", "nxos-1",
 			"ip access-list CUSTOMER-IN\n  10 permit ip any any\n\ninterface Ethernet1/1\n  ip access-group CUSTOMER-IN in\n",
 			"show ip access-lists CUSTOMER-IN", "show running-config | include CUSTOMER"),
 	})

@@ -11,7 +11,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/cisconxos"
-	"github.com/fwpush/fwpush/drivers/driverstest"
+	"github.com/fwpush/fwpush/drivers/driverstest/routerlab"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 )
@@ -34,7 +34,7 @@ var trial = drivers.Trial{Run: "r1", Controller: "ctl", User: "test", Since: tim
 // (its applet gone with the rollback) holds nothing: the next trial
 // replaces it, arms, and confirms.
 func TestStaleCheckpointReplaced(t *testing.T) {
-	lb := driverstest.StartLoopback(t, cisconxos.Platform(), "Ethernet1/1", base)
+	lb := routerlab.StartLoopback(t, cisconxos.Platform(), "Ethernet1/1", base)
 	lb.Device.Exec("checkpoint fwpush-trial")
 	ctx := context.Background()
 	armed, err := lb.Open(t).Apply(ctx, desired(t), drivers.ApplyOptions{Trial: trial, ConfirmWithin: 45 * time.Second})
@@ -51,7 +51,7 @@ func TestStaleCheckpointReplaced(t *testing.T) {
 // is a trial being armed (or one fwpush did not make): it holds the
 // device.
 func TestArmedAppletWithoutLockHolds(t *testing.T) {
-	lb := driverstest.StartLoopback(t, cisconxos.Platform(), "Ethernet1/1", base+
+	lb := routerlab.StartLoopback(t, cisconxos.Platform(), "Ethernet1/1", base+
 		"\nevent manager applet FWPUSH-REVERT\n  event timer countdown time 600\n  action 1 cli command \"show version\"\n")
 	_, err := lb.Open(t).Apply(context.Background(), desired(t), drivers.ApplyOptions{Trial: trial, ConfirmWithin: time.Minute})
 	var locked *drivers.LockedError
@@ -62,7 +62,7 @@ func TestArmedAppletWithoutLockHolds(t *testing.T) {
 // TestFailedCommitUndone: a session commit the device refuses applies
 // nothing, and the trial is undone: no applet, lock or checkpoint left.
 func TestFailedCommitUndone(t *testing.T) {
-	lb := driverstest.StartLoopback(t, cisconxos.Platform(), "Ethernet1/1", base)
+	lb := routerlab.StartLoopback(t, cisconxos.Platform(), "Ethernet1/1", base)
 	before := lb.Device.Exec("show running-config aclmgr")
 	lb.Device.FailNextCommit()
 	_, err := lb.Open(t).Apply(context.Background(), desired(t), drivers.ApplyOptions{Trial: trial, ConfirmWithin: time.Minute})

@@ -15,7 +15,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/aristaeos"
 	"github.com/fwpush/fwpush/drivers/ciscoios"
 	"github.com/fwpush/fwpush/drivers/cisconxos"
-	"github.com/fwpush/fwpush/drivers/driverstest"
+	"github.com/fwpush/fwpush/drivers/driverstest/routerlab"
 	"github.com/fwpush/fwpush/internal/hostiletest"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
@@ -49,7 +49,7 @@ func TestHostileWhysOnDevices(t *testing.T) {
 				Binding: intent.Binding{Kind: intent.Interface, Interface: tc.iface, Direction: "out"}}}
 			want, err := tc.p.Driver.Render(&cp)
 			require.NoError(t, err)
-			lb := driverstest.StartLoopback(t, tc.p, tc.iface, tc.base)
+			lb := routerlab.StartLoopback(t, tc.p, tc.iface, tc.base)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			tr := drivers.Trial{Run: "hostile", Controller: "ctl", User: "test", Since: time.Unix(0, 0).UTC()}

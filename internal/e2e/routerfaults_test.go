@@ -17,7 +17,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/all"
-	"github.com/fwpush/fwpush/drivers/driverstest"
+	"github.com/fwpush/fwpush/drivers/driverstest/routerlab"
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/journal"
@@ -40,12 +40,12 @@ const routers = "testdata/routers/"
 const iosScale = 12
 
 // routerFaultEnv starts the fault lab under playbook.
-func routerFaultEnv(t *testing.T, playbook string, opts ...driverstest.RouterLabOption) (*env, *driverstest.RouterLab) {
+func routerFaultEnv(t *testing.T, playbook string, opts ...routerlab.RouterLabOption) (*env, *routerlab.RouterLab) {
 	t.Helper()
 	reg := scaledRegistry(t, "cisco-ios", iosScale)
 	p, err := project.Load(project.Options{Inventory: routers + "inventory", Playbook: routers + playbook, Registry: reg})
 	require.NoError(t, err)
-	rl := driverstest.StartRouterLab(t, p, append([]driverstest.RouterLabOption{driverstest.WithScaledClock("cisco-ios", iosScale)}, opts...)...)
+	rl := routerlab.StartRouterLab(t, p, append([]routerlab.RouterLabOption{routerlab.WithScaledClock("cisco-ios", iosScale)}, opts...)...)
 	e := &env{p: p, lab: rl.Lab, reg: reg, opts: rl.Options}
 	// A blocked connection must fail fast: the revert is the test's.
 	e.opts.ConnectTimeout, e.opts.ConnectRetries, e.opts.Keepalive = 3*time.Second, 1, time.Second
@@ -160,7 +160,7 @@ type routerSnap struct {
 	seen                       int
 }
 
-func snapRouters(t *testing.T, rl *driverstest.RouterLab) map[string]routerSnap {
+func snapRouters(t *testing.T, rl *routerlab.RouterLab) map[string]routerSnap {
 	t.Helper()
 	out := map[string]routerSnap{}
 	for name, r := range rl.Routers {
@@ -178,7 +178,7 @@ func digest(t *testing.T, st enforce.State) string {
 }
 
 // armedFor is the real time a router's revert runs when armed for within.
-func armedFor(r *driverstest.Router, platform string, within time.Duration) time.Duration {
+func armedFor(r *routerlab.Router, platform string, within time.Duration) time.Duration {
 	if platform == "cisco-ios" {
 		m := (within + time.Minute - 1) / time.Minute
 		if m < 2 {
@@ -194,7 +194,7 @@ func armedFor(r *driverstest.Router, platform string, within time.Duration) time
 // and the enforced ACL state of before, no timer left; its namespace
 // enforced the change, then the old state again within the armed time +
 // 5 s of the change and not much earlier than the armed time.
-func requireRouterReverted(t *testing.T, rl *driverstest.RouterLab, name string, before routerSnap, within time.Duration) {
+func requireRouterReverted(t *testing.T, rl *routerlab.RouterLab, name string, before routerSnap, within time.Duration) {
 	t.Helper()
 	r := rl.Routers[name]
 	deadline := time.Now().Add(within + 10*time.Second)
@@ -219,7 +219,7 @@ func requireRouterReverted(t *testing.T, rl *driverstest.RouterLab, name string,
 // requireNeverMixed checks make-before-break on what a namespace
 // enforced: an ACL, once bound, never changes (it is swapped for another,
 // never edited), so no packet met a half-written list.
-func requireNeverMixed(t *testing.T, name string, seen []driverstest.Seen) {
+func requireNeverMixed(t *testing.T, name string, seen []routerlab.Seen) {
 	t.Helper()
 	acls := map[string]string{}
 	for _, s := range seen {
@@ -255,7 +255,7 @@ func boundACLs(st enforce.State) map[string]string {
 // restores the previous configuration.
 var revertEvent = map[string]string{"cisco-ios": "revert", "arista-eos": "commit-timer-expired", "cisco-nxos": "eem-fired"}
 
-func countEvents(r *driverstest.Router, kind string) int {
+func countEvents(r *routerlab.Router, kind string) int {
 	n := 0
 	for _, ev := range r.Device.Events() {
 		if ev.Kind == kind {
@@ -331,7 +331,7 @@ func TestRouterTimerUnits(t *testing.T) {
 	t.Parallel()
 	p, err := project.Load(project.Options{Inventory: routers + "inventory", Playbook: routers + "other.yml", Registry: all.Registry()})
 	require.NoError(t, err)
-	rl := driverstest.StartRouterLab(t, p, driverstest.WithFakeClock())
+	rl := routerlab.StartRouterLab(t, p, routerlab.WithFakeClock())
 	open := rl.Opener(p.Registry)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fwpush/fwpush/drivers/all"
-	"github.com/fwpush/fwpush/drivers/driverstest"
+	"github.com/fwpush/fwpush/drivers/driverstest/routerlab"
 	"github.com/fwpush/fwpush/internal/apply"
 	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/plan"
@@ -26,12 +26,12 @@ import (
 
 // routerEnv is a seed system's router variant pushed to a routed lab whose
 // IOS-XE, NX-OS and EOS routers are simulators enforcing their ACLs.
-func routerEnv(t *testing.T, system string, opts ...driverstest.RouterLabOption) (*env, *driverstest.RouterLab) {
+func routerEnv(t *testing.T, system string, opts ...routerlab.RouterLabOption) (*env, *routerlab.RouterLab) {
 	t.Helper()
 	p, err := project.Load(project.Options{Inventory: "../../inventory/examples/" + system + "-routers",
 		Playbook: "../../playbooks/" + system + ".yml", Registry: all.Registry()})
 	require.NoError(t, err)
-	rl := driverstest.StartRouterLab(t, p, opts...)
+	rl := routerlab.StartRouterLab(t, p, opts...)
 	return &env{p: p, lab: rl.Lab, reg: p.Registry, opts: rl.Options}, rl
 }
 
@@ -184,7 +184,7 @@ func configBody(c string) string {
 
 // crossesRouter says whether traffic between two addresses leaves a
 // segment: they are not both on the same one.
-func crossesRouter(rl *driverstest.RouterLab, a, b netip.Addr) bool {
+func crossesRouter(rl *routerlab.RouterLab, a, b netip.Addr) bool {
 	for _, s := range rl.Lab.Segments() {
 		if (s.IPv4.Contains(a) || s.IPv6.Contains(a)) && (s.IPv4.Contains(b) || s.IPv6.Contains(b)) {
 			return false

@@ -1,4 +1,4 @@
-package driverstest
+package routerlab
 
 import (
 	"context"

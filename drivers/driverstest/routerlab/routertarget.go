@@ -1,4 +1,4 @@
-package driverstest
+package routerlab
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/all"
+	"github.com/fwpush/fwpush/drivers/driverstest"
 	"github.com/fwpush/fwpush/internal/project"
 )
 
@@ -20,8 +21,8 @@ import (
 // config, in the device's syntax, that fwpush does not own (an ACL bound
 // where fwpush's are not); show are the commands whose output must not
 // change.
-func RouterTarget(root, host, foreign string, show ...string) func(t *testing.T) Target {
-	return func(t *testing.T) Target {
+func RouterTarget(root, host, foreign string, show ...string) func(t *testing.T) driverstest.Target {
+	return func(t *testing.T) driverstest.Target {
 		dir := filepath.Join(root, "drivers", "driverstest", "testdata", "router")
 		load := func(pb string) *project.Project {
 			p, err := project.Load(project.Options{Inventory: filepath.Join(dir, "inventory"), Playbook: filepath.Join(dir, pb),
@@ -34,7 +35,7 @@ func RouterTarget(root, host, foreign string, show ...string) func(t *testing.T)
 		r := rl.Routers[host]
 		require.NotNil(t, r, "%s is not a simulated router of the lab", host)
 		open := rl.Opener(a.Registry)
-		return Target{
+		return driverstest.Target{
 			Open: func(ctx context.Context) (drivers.Session, error) { return open(ctx, host) },
 			A:    a.Intents[host],
 			B:    b.Intents[host],
@@ -64,10 +65,10 @@ func RouterTarget(root, host, foreign string, show ...string) func(t *testing.T)
 // RouterSystems are the seed systems' router variants
 // (inventory/examples/<system>-routers), rendered as goldens by every
 // network platform's conformance test.
-func RouterSystems(root string) []System {
-	var out []System
+func RouterSystems(root string) []driverstest.System {
+	var out []driverstest.System
 	for _, s := range []string{"clearwater", "dmcm", "portaswitch", "satellite", "wdm"} {
-		out = append(out, System{Name: s + "-routers", Playbook: filepath.Join(root, "playbooks", s+".yml"),
+		out = append(out, driverstest.System{Name: s + "-routers", Playbook: filepath.Join(root, "playbooks", s+".yml"),
 			Inventory: filepath.Join(root, "inventory", "examples", s+"-routers")})
 	}
 	return out
