@@ -3,7 +3,9 @@ package netacl
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/fwpush/fwpush/drivers"
@@ -49,6 +51,7 @@ type Session struct {
 	// engine's order) need not read again.
 	last   *State
 	lastAt time.Time
+	origin *netip.Addr
 }
 
 // fresh is how recent a read Apply uses instead of reading again.
@@ -242,4 +245,39 @@ func (s *Session) Foreign(ctx context.Context) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Origin is the address the device sees this session come from: its own
+// line of `show users`, the one marked `*` (first on IOS-XE and EOS, last
+// on NX-OS), for the lock-out guard. The zero Addr means the device did
+// not say.
+func (s *Session) Origin(ctx context.Context) (netip.Addr, error) {
+	if s.origin != nil {
+		return *s.origin, nil
+	}
+	out, err := s.Conn.Show(ctx, s.Table().Command("show-users"))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%s: origin: %w", s.Host(), err)
+	}
+	a := originOf(out)
+	s.origin = &a
+	return a, nil
+}
+
+// originOf reads the address of the line marked `*` of `show users`.
+func originOf(out string) netip.Addr {
+	for _, l := range strings.Split(out, "\n") {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, "*") && !strings.HasSuffix(t, " *") {
+			continue
+		}
+		f := strings.Fields(t)
+		for i := len(f) - 1; i >= 0; i-- {
+			if x, err := netip.ParseAddr(strings.Trim(f[i], "()")); err == nil {
+				return x.WithZone("").Unmap()
+			}
+		}
+		return netip.Addr{}
+	}
+	return netip.Addr{}
 }

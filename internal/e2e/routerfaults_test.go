@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,6 +113,10 @@ func (s scaledSession) DeviceLock(ctx context.Context) (*drivers.Trial, error) {
 
 func (s scaledSession) Foreign(ctx context.Context) ([]string, error) {
 	return s.Session.(drivers.ForeignReporter).Foreign(ctx)
+}
+
+func (s scaledSession) Origin(ctx context.Context) (netip.Addr, error) {
+	return s.Session.(drivers.OriginReporter).Origin(ctx)
 }
 
 // establishedStripped wraps the network drivers so their policy lacks the
@@ -656,5 +661,38 @@ func TestRouterControllerKilled(t *testing.T) {
 	for name, r := range rl.Routers {
 		assert.Empty(t, r.Device.PendingTimers(), "%s: no timer left", name)
 		assert.NotContains(t, r.Device.RunningConfig(), "FWPUSH-LOCK", "%s: no lock left", name)
+	}
+}
+
+// TestRouterLockoutGuardRefuses: a policy that would cut this
+// controller's own connection to the routers is refused before any router
+// is armed or changed. Each router session reads, from `show users`, the
+// address the router sees the controller come from, and the guard proves
+// the new policy would drop it; no configuration command reaches any
+// router.
+func TestRouterLockoutGuardRefuses(t *testing.T) {
+	t.Parallel()
+	e, rl := routerFaultEnv(t, "baseline.yml")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e.push(t, ctx)
+	before := snapRouters(t, rl)
+	typed := map[string]int{}
+	for n, r := range rl.Routers {
+		typed[n] = r.Device.ConfigModeCommands()
+	}
+	lock := e.routersWith(t, "lockout.yml")
+	rep, err := apply.Run(ctx, lock.p, lock.opener(), apply.Options{ConfirmWithin: trialTimer, Engine: eo()})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "nothing was pushed")
+	for _, d := range rep.Devices {
+		assert.Equal(t, apply.Failed, d.Outcome, d.Host)
+		assert.Equal(t, "gate", d.Phase, d.Host)
+		assert.Contains(t, d.Error, "lock-out guard: this controller reaches the device from 198.18.0.1", d.Host)
+	}
+	for n, r := range rl.Routers {
+		assert.Equal(t, typed[n], r.Device.ConfigModeCommands(), "%s: not a configuration command typed", n)
+		assert.Equal(t, before[n].running, configBody(r.Device.RunningConfig()), n)
+		assert.Empty(t, r.Device.PendingTimers(), n)
 	}
 }

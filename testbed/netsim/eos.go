@@ -489,6 +489,7 @@ func (d *eos) showTree() *node {
 	name := func(f func(c *cmdCtx) error) *node { return prm(pWord, "name").do(f) }
 	return kw("show",
 		kw("version").do(d.showVersion),
+		kw("users").do(showUsers),
 		kw("clock").do(func(c *cmdCtx) error {
 			now := c.s.dev.clock.Now().UTC()
 			c.s.printf("%s\nTimezone: UTC\nClock source: local\n", now.Format("Mon Jan _2 15:04:05 2006"))

@@ -15,6 +15,9 @@ type session struct {
 	priv int
 	tty  string
 	mode string
+	// remote is the SSH client's address ("" for the device's own
+	// sessions), as `show users` prints it.
+	remote string
 
 	// sub-mode context (names, not pointers: a revert replaces the config)
 	acl    string
