@@ -42,4 +42,3 @@ func showUsers(c *cmdCtx) error {
 	}
 	return nil
 }
-
