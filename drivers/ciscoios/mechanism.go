@@ -29,7 +29,8 @@ type mechanism struct{}
 // prompt no longer ends the output and the CLI engine cannot find it.
 const (
 	minMinutes = 2
-	maxMinutes = 120
+	// IOS counts 1-120 minutes; the typing runs under one more (Apply).
+	maxMinutes = 119
 )
 
 // info is what IOS-XE says about its archive and revert timer.
@@ -94,13 +95,19 @@ func (m mechanism) Apply(ctx context.Context, s *netacl.Session, st *netacl.Stat
 		return drivers.Armed{}, err
 	}
 	t := s.Table()
-	lines := []string{t.Command("arm", "minutes", strconv.Itoa(min))}
+	// IOS warns the session that armed the timer one minute before it
+	// fires, in the middle of whatever that session is printing: a
+	// warning landing amid the typing would garble the dialogue. So the
+	// typing runs under a timer a minute longer than asked, set to the
+	// delay asked as soon as the change is typed (`configure revert
+	// timer` counts again from then).
+	lines := []string{t.Command("arm", "minutes", strconv.Itoa(min+1))}
 	if confirm {
 		lines = append(lines, s.Dialect().LockLines(o.Trial)...)
 	}
 	lines = append(lines, s.Dialect().ChangeLines(want, st.Dev, st.Dev.Generation()+1)...)
 	lines = append(lines, t.Command("end"))
-	armed := drivers.ArmedFor(time.Duration(min)*time.Minute, time.Minute, time.Now())
+	armed := drivers.ArmedFor(time.Duration(min+1)*time.Minute, time.Minute, time.Now())
 	_, err = s.Conn.Run(ctx, lines...)
 	var refused *clisession.RefusedError
 	switch {
@@ -117,6 +124,11 @@ func (m mechanism) Apply(ctx context.Context, s *netacl.Session, st *netacl.Stat
 	case err != nil:
 		return armed, fmt.Errorf("%w: %w", err, fault.ErrIndeterminate)
 	}
+	reset := drivers.ArmedFor(time.Duration(min)*time.Minute, time.Minute, time.Now())
+	if _, err := s.Conn.Run(ctx, t.Command("revert-timer", "minutes", strconv.Itoa(min))); err != nil {
+		return armed, fmt.Errorf("set the revert timer to %d minutes: %w: %w", min, err, fault.ErrIndeterminate)
+	}
+	armed = reset
 	if !confirm {
 		if _, err := s.Conn.Run(ctx, t.Command("confirm"), t.Command("save")); err != nil {
 			return armed, fmt.Errorf("confirm and save: %w: %w", err, fault.ErrIndeterminate)
