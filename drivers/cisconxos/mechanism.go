@@ -24,22 +24,25 @@ import (
 // `event timer countdown` runs `rollback running-config checkpoint ...`
 // as a privileged session of its own, SSH session or not. So a trial is:
 //
-//  1. `checkpoint fwpush-trial` — the state to return to, and the
+//  1. the change typed into a Session Manager session (`configure session
+//     fwpush-<run>-<random>`), left pending (nothing is live yet);
+//  2. `checkpoint fwpush-trial` — the state to return to, and the
 //     device's test-and-set: a second controller's checkpoint of that
 //     name is refused while the first holds it;
-//  2. in `configure terminal`: the lock ACL, and the applet FWPUSH-REVERT
-//     (countdown in seconds), armed when its sub-mode is left;
-//  3. the change in a Session Manager session (`configure session
-//     fwpush-<run>`), committed all or nothing;
+//  3. in `configure terminal`: the lock ACL, and the applet FWPUSH-REVERT
+//     (countdown in seconds), armed when its sub-mode is left; then the
+//     session is committed, all or nothing;
 //  4. confirm, from any connection: remove the applet (the countdown
 //     stops), the lock and the checkpoint, then copy to startup.
 //
 // Rolling back to the checkpoint removes the applet and the lock with the
-// change, since both came after it. Limits: the applet is live from its
-// registration, a few hundred milliseconds before the session commits;
-// NX-OS shows no countdown, so the lock is live while the applet is in
-// the running config; a checkpoint left behind without an applet (a
-// trial that reverted) is over and is replaced by the next trial.
+// change, since both came after it. The change is typed into its session
+// first (nothing of it is live before the commit), so the countdown runs
+// only from just before the commit; a commit that still came after the
+// countdown fired is undone (stillArmed). Limits: NX-OS shows no countdown, so the lock is live while the
+// applet is in the running config; a checkpoint left behind without an
+// applet (a trial that reverted) is over and is replaced by the next
+// trial, and two controllers replacing one at the same moment race.
 type mechanism struct{}
 
 const (
@@ -74,24 +77,41 @@ func (mechanism) State(dev *netacl.Device, out []string) (*drivers.Trial, any) {
 func (mechanism) Apply(ctx context.Context, s *netacl.Session, st *netacl.State, want *netacl.Config, o drivers.ApplyOptions) (drivers.Armed, error) {
 	t := s.Table()
 	confirm := o.ConfirmWithin > 0
+	b := make([]byte, 3)
+	rand.Read(b)
+	sess := "fwpush-" + o.Trial.Run + "-" + hex.EncodeToString(b)
+	// The change is typed into the session first: nothing of it is live
+	// before the commit, so the revert is armed only once it is typed,
+	// right before the commit, and its countdown never runs under a
+	// change still being typed.
+	lines := append([]string{t.Command("session", "name", sess)}, s.Dialect().ChangeLines(want, st.Dev, st.Dev.Generation()+1)...)
+	lines = append(lines, t.Command("end"))
+	if _, err := s.Conn.Run(ctx, lines...); err != nil {
+		var refused *clisession.RefusedError
+		if errors.As(err, &refused) {
+			if _, aerr := s.Conn.Run(ctx, t.Command("abort")); aerr != nil {
+				return drivers.Armed{}, fmt.Errorf("%w; aborting session %s: %v", err, sess, aerr)
+			}
+			return drivers.Armed{}, fmt.Errorf("%w; nothing committed", err)
+		}
+		return drivers.Armed{}, fmt.Errorf("%w: %w", err, fault.ErrNotApplied)
+	}
 	var armed drivers.Armed
 	if confirm {
 		var err error
 		if armed, err = arm(ctx, s, st, o); err != nil {
+			if _, aerr := s.Conn.Run(ctx, t.Command("session", "name", sess), t.Command("abort")); aerr != nil && armed.Within == 0 {
+				return armed, fmt.Errorf("%w; aborting session %s: %v", err, sess, aerr)
+			}
 			return armed, err
 		}
 	}
-	b := make([]byte, 3)
-	rand.Read(b)
-	sess := "fwpush-" + o.Trial.Run + "-" + hex.EncodeToString(b)
-	lines := append([]string{t.Command("session", "name", sess)}, s.Dialect().ChangeLines(want, st.Dev, st.Dev.Generation()+1)...)
-	lines = append(lines, t.Command("commit"))
-	_, err := s.Conn.Run(ctx, lines...)
+	_, err := s.Conn.Run(ctx, t.Command("session", "name", sess), t.Command("commit"))
 	var refused *clisession.RefusedError
 	switch {
 	case errors.As(err, &refused):
 		// Session Manager applies nothing before a commit that succeeds;
-		// a refused line or commit leaves the session open: discard it.
+		// a refused commit leaves the session open: discard it.
 		undo := []string{t.Command("abort")}
 		if confirm {
 			undo = append(undo, t.Command("rollback", "name", checkpoint), t.Command("no-checkpoint", "name", checkpoint))
@@ -103,10 +123,11 @@ func (mechanism) Apply(ctx context.Context, s *netacl.Session, st *netacl.State,
 	case err != nil:
 		return armed, fmt.Errorf("%w: %w", err, fault.ErrIndeterminate)
 	}
-	if !confirm {
-		if _, err := s.Conn.Run(ctx, t.Command("save")); err != nil {
-			return drivers.Armed{}, fmt.Errorf("save: %w: %w", err, fault.ErrIndeterminate)
-		}
+	if confirm {
+		return armed, stillArmed(ctx, s, o)
+	}
+	if _, err := s.Conn.Run(ctx, t.Command("save")); err != nil {
+		return drivers.Armed{}, fmt.Errorf("save: %w: %w", err, fault.ErrIndeterminate)
 	}
 	return armed, nil
 }
@@ -147,6 +168,27 @@ func arm(ctx context.Context, s *netacl.Session, st *netacl.State, o drivers.App
 		return drivers.Armed{}, fmt.Errorf("arm the revert: %w: %w", err, fault.ErrNotApplied)
 	}
 	return armed, nil
+}
+
+// stillArmed checks, after the commit, that the trial's lock and applet
+// are still there: had the countdown fired before the commit (a trial
+// shorter than the few commands between arming and committing), the
+// commit landed on the rolled-back config with no revert armed, and it is
+// undone at once.
+func stillArmed(ctx context.Context, s *netacl.Session, o drivers.ApplyOptions) error {
+	t := s.Table()
+	now, err := s.Read(ctx)
+	if err != nil {
+		return fmt.Errorf("check the trial after its commit: %w: %w", err, fault.ErrIndeterminate)
+	}
+	if l := now.Dev.Lock(); l != nil && l.Run == o.Trial.Run && now.Info.(info).applet {
+		return nil
+	}
+	if _, err := s.Conn.Run(ctx, t.Command("configure"), t.Command("no-applet", "name", applet), t.Command("end"),
+		t.Command("rollback", "name", checkpoint), t.Command("no-checkpoint", "name", checkpoint)); err != nil {
+		return fmt.Errorf("the revert countdown fired before the commit, and undoing the commit failed: %w: %w", err, fault.ErrIndeterminate)
+	}
+	return fmt.Errorf("the revert countdown fired before the change was committed: the commit was undone: %w", fault.ErrRejected)
 }
 
 // Confirm removes the applet first (its countdown stops), then checks the

@@ -95,3 +95,26 @@ func splitLines(s string) []string {
 	}
 	return append(out, s[start:])
 }
+
+// TestCountdownFiredBeforeCommit: had the revert countdown fired around
+// the commit (the device rolls back to the checkpoint as the commit
+// lands), the device could hold the change with no revert armed: Apply
+// sees the trial gone, undoes whatever the commit left, and fails.
+func TestCountdownFiredBeforeCommit(t *testing.T) {
+	lb := routerlab.StartLoopback(t, cisconxos.Platform(), "Ethernet1/1", base)
+	before := stripTime(lb.Device.Exec("show running-config aclmgr"))
+	// The countdown fires as the commit arrives, after the arming.
+	lb.Device.OnConfigLine(func(line string) bool {
+		if line != "commit" {
+			return false
+		}
+		go lb.Clock.Advance(10 * time.Minute)
+		return true
+	})
+	_, err := lb.Open(t).Apply(context.Background(), desired(t), drivers.ApplyOptions{Trial: trial, ConfirmWithin: time.Minute})
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "fired before the change was committed")
+	assert.Empty(t, lb.Device.PendingTimers())
+	assert.Equal(t, before, stripTime(lb.Device.Exec("show running-config aclmgr")), "the late commit was undone")
+	assert.NotContains(t, lb.Device.RunningConfig(), "FWPUSH-REVERT")
+}

@@ -216,10 +216,7 @@ func armedFor(r *routerlab.Router, platform string, within time.Duration) time.D
 func requireRouterReverted(t *testing.T, rl *routerlab.RouterLab, name string, before routerSnap, within time.Duration) {
 	t.Helper()
 	r := rl.Routers[name]
-	deadline := time.Now().Add(within + 10*time.Second)
-	for time.Now().Before(deadline) && (digest(t, r.Device.State()) != before.enforced || len(r.Device.PendingTimers()) > 0) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitSettled(t, r, before, within)
 	assert.Equal(t, before.running, configBody(r.Device.RunningConfig()), "%s: the running config is back, byte for byte", name)
 	assert.Equal(t, before.startup, configBody(r.Device.StartupConfig()), "%s: nothing saved", name)
 	assert.Empty(t, r.Device.PendingTimers(), "%s: no timer left", name)
@@ -233,6 +230,22 @@ func requireRouterReverted(t *testing.T, rl *routerlab.RouterLab, name string, b
 	assert.LessOrEqual(t, took, within+5*time.Second, "%s: back within timeout + 5 s", name)
 	assert.GreaterOrEqual(t, last.At.Sub(before.taken), within-time.Second, "%s: the revert waited for its timer", name)
 	requireNeverMixed(t, name, seen)
+}
+
+// waitSettled waits, at most within + 10 s, until the router has no timer
+// pending and its namespace was last given the state of before (the
+// device's own state changes a moment before its namespace enforces it).
+func waitSettled(t *testing.T, r *routerlab.Router, before routerSnap, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within + 10*time.Second)
+	for time.Now().Before(deadline) {
+		h := r.History()
+		if len(r.Device.PendingTimers()) == 0 && len(h) > 0 && digest(t, h[len(h)-1].State) == before.enforced &&
+			digest(t, r.Device.State()) == before.enforced {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // requireNeverMixed checks make-before-break on what a namespace
@@ -592,10 +605,12 @@ func TestRouterLinkCut(t *testing.T) {
 			for name, r := range rl.Routers {
 				cutter.restore(name, "test")
 				within := armedFor(r, e.p.Inv.Hosts[name].Platform, trialTimer)
-				deadline := time.Now().Add(within + 10*time.Second)
-				for time.Now().Before(deadline) && (len(r.Device.PendingTimers()) > 0 || digest(t, r.Device.State()) != before[name].enforced) {
-					time.Sleep(100 * time.Millisecond)
+				for _, d := range rep.Devices {
+					if d.Host == name && d.Armed != nil {
+						within = d.Armed.Within
+					}
 				}
+				waitSettled(t, r, before[name], within)
 				assert.Equal(t, before[name].running, configBody(r.Device.RunningConfig()), "%s: the old config, byte for byte", name)
 				assert.Equal(t, before[name].startup, configBody(r.Device.StartupConfig()), "%s: nothing saved", name)
 				assert.Empty(t, r.Device.PendingTimers(), "%s: no timer past its deadline", name)

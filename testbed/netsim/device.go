@@ -87,6 +87,7 @@ type Device struct {
 	failCommit   bool
 	atLine       int
 	atLineF      func()
+	onLine       func(line string) bool
 
 	// per-dialect state
 	ios  iosState
@@ -236,6 +237,15 @@ func (dev *Device) AtConfigLine(n int, f func()) {
 	defer dev.mu.Unlock()
 	dev.atLine, dev.atLineF = n, f
 	dev.logf("fault", "hook at line %d of the next config block", n)
+}
+
+// OnConfigLine arms a hook: f sees every line typed in a configuration
+// mode, before the device takes it, until it returns true. It runs with
+// the device locked: it must not use the device (start a goroutine to).
+func (dev *Device) OnConfigLine(f func(line string) bool) {
+	dev.mu.Lock()
+	defer dev.mu.Unlock()
+	dev.onLine = f
 }
 
 // FailNextCommit arms a fault: the next NX-OS configuration-session commit

@@ -143,6 +143,9 @@ func (s *session) process(line string) {
 	if s.inConfig() {
 		s.dev.configCmds++
 		s.block++
+		if s.dev.onLine != nil && s.dev.onLine(trimmed) {
+			s.dev.onLine = nil
+		}
 		if s.dev.atLine > 0 && s.block == s.dev.atLine {
 			f := s.dev.atLineF
 			s.dev.atLine, s.dev.atLineF = 0, nil
