@@ -3,6 +3,9 @@ package all
 
 import (
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/drivers/aristaeos"
+	"github.com/fwpush/fwpush/drivers/ciscoios"
+	"github.com/fwpush/fwpush/drivers/cisconxos"
 	"github.com/fwpush/fwpush/drivers/linuxiptables"
 	"github.com/fwpush/fwpush/drivers/linuxnftables"
 	"github.com/fwpush/fwpush/drivers/windows"
@@ -15,6 +18,9 @@ func Registry() *drivers.Registry {
 		linuxnftables.Platform(),
 		linuxiptables.Platform(),
 		windows.Platform(),
+		ciscoios.Platform(),
+		cisconxos.Platform(),
+		aristaeos.Platform(),
 	} {
 		// A duplicate is a programming error the first test that builds
 		// the registry catches.

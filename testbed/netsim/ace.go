@@ -81,6 +81,10 @@ func (p *ruleParser) proto(r *Rule) error {
 	words := []string{"icmp", "tcp", "udp", "esp", "ahp", "pim", "sctp", "gre"}
 	if p.v6 {
 		words = append(words, "ipv6")
+		if p.plat() == PlatformEOS {
+			// EOS names ICMPv6 icmpv6 in IPv6 lists.
+			words = append(words, "icmpv6")
+		}
 	} else {
 		words = append(words, "ip", "igmp", "eigrp", "ospf", "nos", "pcp")
 		if p.plat() == PlatformEOS {
@@ -116,6 +120,8 @@ func (p *ruleParser) proto(r *Rule) error {
 		if p.v6 {
 			r.ProtoNum = 58
 		}
+	case "icmpv6":
+		r.ProtoNum = 58
 	default:
 		r.ProtoNum = protoNames[w]
 	}

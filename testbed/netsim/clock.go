@@ -134,3 +134,35 @@ func (c *FakeClock) Advance(d time.Duration) {
 		due.f()
 	}
 }
+
+// ScaledClock runs Factor times faster than the wall clock from the moment
+// it is made: a lab test can keep a device's minute-granular timers (IOS-XE
+// counts revert timers in whole minutes) to seconds of real time while the
+// device still counts, shows and reports minutes.
+type ScaledClock struct {
+	start  time.Time
+	real0  time.Time
+	factor float64
+}
+
+// NewScaledClock returns a clock reading start now and running factor
+// (> 0) times faster than the wall clock.
+func NewScaledClock(start time.Time, factor float64) *ScaledClock {
+	if factor <= 0 {
+		factor = 1
+	}
+	return &ScaledClock{start: start, real0: time.Now(), factor: factor}
+}
+
+// Factor is how much faster than the wall clock the clock runs.
+func (c *ScaledClock) Factor() float64 { return c.factor }
+
+// Now returns the scaled reading.
+func (c *ScaledClock) Now() time.Time {
+	return c.start.Add(time.Duration(float64(time.Since(c.real0)) * c.factor))
+}
+
+// AfterFunc calls f once d of scaled time has passed.
+func (c *ScaledClock) AfterFunc(d time.Duration, f func()) Timer {
+	return time.AfterFunc(time.Duration(float64(d)/c.factor), f)
+}

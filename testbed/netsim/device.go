@@ -85,6 +85,9 @@ type Device struct {
 	mutatingCmds int
 	rejectLine   int
 	failCommit   bool
+	atLine       int
+	atLineF      func()
+	onLine       func(line string) bool
 
 	// per-dialect state
 	ios  iosState
@@ -124,7 +127,9 @@ func NewDevice(opts Options) (*Device, error) {
 		return nil, fmt.Errorf("netsim: %s: initial config: %w", opts.Hostname, err)
 	}
 	if cfg.Hostname == "" {
+		// Devices always print their hostname.
 		cfg.Hostname = opts.Hostname
+		cfg.place(secHostname, "hostname", d.order())
 	}
 	names := make([]string, 0, len(opts.Interfaces))
 	for n := range opts.Interfaces {
@@ -223,6 +228,26 @@ func (dev *Device) RejectLine(n int) {
 	dev.logf("fault", "reject line %d of the next config block", n)
 }
 
+// AtConfigLine arms a hook: f runs when line n (1-based) of the next
+// configuration block arrives, before the device takes the line; a test
+// cuts a link there to fail a change half-way. f runs with the device
+// locked: it must not use the device.
+func (dev *Device) AtConfigLine(n int, f func()) {
+	dev.mu.Lock()
+	defer dev.mu.Unlock()
+	dev.atLine, dev.atLineF = n, f
+	dev.logf("fault", "hook at line %d of the next config block", n)
+}
+
+// OnConfigLine arms a hook: f sees every line typed in a configuration
+// mode, before the device takes it, until it returns true. It runs with
+// the device locked: it must not use the device (start a goroutine to).
+func (dev *Device) OnConfigLine(f func(line string) bool) {
+	dev.mu.Lock()
+	defer dev.mu.Unlock()
+	dev.onLine = f
+}
+
 // FailNextCommit arms a fault: the next NX-OS configuration-session commit
 // (or verify) fails, and nothing of the session is applied.
 func (dev *Device) FailNextCommit() {
@@ -260,6 +285,9 @@ func (dev *Device) Reload() {
 		s.kill()
 	}
 	dev.cancelTimersLocked()
+	// Configuration sessions live in memory: a reboot loses them.
+	dev.eos.sessions, dev.eos.order = nil, nil
+	dev.nxos.sessions, dev.nxos.order = nil, nil
 	dev.running = dev.startup.clone()
 	dev.dirty = true
 	dev.logf("reload", "running-config loaded from startup-config")

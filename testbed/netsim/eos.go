@@ -215,7 +215,9 @@ func (d *eos) build() {
 		return mergeNo(append(aclEntryNodes(4294967295),
 			kw("resequence").do(d.reseq).withNext(intp("start", 1, 4294967295).do(d.reseq).withNext(intp("inc", 1, 4294967295).do(d.reseq))),
 			kw("statistics", kw("per-entry").do(func(c *cmdCtx) error { return aclOption(c.s, "statistics per-entry", true) })),
-			kw("no", kw("statistics", kw("per-entry").do(func(c *cmdCtx) error { return aclOption(c.s, "statistics per-entry", false) })))))
+			kw("counters", kw("per-entry").do(func(c *cmdCtx) error { return aclOption(c.s, "counters per-entry", true) })),
+			kw("no", kw("statistics", kw("per-entry").do(func(c *cmdCtx) error { return aclOption(c.s, "statistics per-entry", false) })),
+				kw("counters", kw("per-entry").do(func(c *cmdCtx) error { return aclOption(c.s, "counters per-entry", false) })))))
 	}
 	d.trees[modeACL] = sub(aclNodes()...)
 	d.trees[modeACL6] = sub(aclNodes()...)
@@ -487,6 +489,7 @@ func (d *eos) showTree() *node {
 	name := func(f func(c *cmdCtx) error) *node { return prm(pWord, "name").do(f) }
 	return kw("show",
 		kw("version").do(d.showVersion),
+		kw("users").do(showUsers),
 		kw("clock").do(func(c *cmdCtx) error {
 			now := c.s.dev.clock.Now().UTC()
 			c.s.printf("%s\nTimezone: UTC\nClock source: local\n", now.Format("Mon Jan _2 15:04:05 2006"))

@@ -141,6 +141,7 @@ func (d *ios) build() {
 	quit := func(c *cmdCtx) error { c.s.killAfter = true; return nil }
 	showUser := kw("show",
 		kw("version").do(d.showVersion),
+		kw("users").do(showUsers),
 		kw("clock").do(showClock))
 	d.trees = map[string][]*node{}
 	d.trees[modeExec] = []*node{
@@ -151,6 +152,7 @@ func (d *ios) build() {
 	acls := func(name string, f func(c *cmdCtx) error) *node { return prm(pWord, name).do(f) }
 	show := kw("show",
 		kw("version").do(d.showVersion),
+		kw("users").do(showUsers),
 		kw("clock").do(showClock),
 		kw("running-config").do(func(c *cmdCtx) error {
 			c.s.printf("%s", d.renderConfig(c.s.dev, c.s.dev.running))

@@ -9,6 +9,7 @@ func (d *nxos) showTree() *node {
 	name := func(f func(c *cmdCtx) error) *node { return prm(pWord, "name").do(f) }
 	return kw("show",
 		kw("version").do(d.showVersion),
+		kw("users").do(showUsers),
 		kw("clock").do(func(c *cmdCtx) error {
 			now := c.s.dev.clock.Now().UTC()
 			c.s.printf("%s UTC %s\n", now.Format("15:04:05.000"), now.Format("Mon Jan 02 2006"))

@@ -21,6 +21,7 @@ type Server struct {
 	hostKey ssh.Signer
 
 	mu     sync.Mutex
+	auths  int
 	lns    map[net.Listener]bool
 	conns  map[net.Conn]bool
 	closed bool
@@ -61,7 +62,23 @@ func (srv *Server) user(name string) *User {
 	return nil
 }
 
+// AuthAttempts counts the authentication attempts (password or public
+// key) clients made: a test shows a client that distrusts the host key
+// sends no credential.
+func (srv *Server) AuthAttempts() int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.auths
+}
+
+func (srv *Server) attempt() {
+	srv.mu.Lock()
+	srv.auths++
+	srv.mu.Unlock()
+}
+
 func (srv *Server) password(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+	srv.attempt()
 	u := srv.user(c.User())
 	if u == nil || u.Password == "" || subtle.ConstantTimeCompare([]byte(u.Password), pw) != 1 {
 		return nil, errors.New("netsim: authentication failed")
@@ -70,6 +87,7 @@ func (srv *Server) password(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, er
 }
 
 func (srv *Server) publicKey(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	srv.attempt()
 	u := srv.user(c.User())
 	if u != nil {
 		want := key.Marshal()
@@ -207,7 +225,7 @@ func (srv *Server) channel(sc *ssh.ServerConn, ch ssh.Channel, reqs <-chan *ssh.
 			}
 			started = true
 			r.Reply(true, nil)
-			go srv.exec(ch, user, p.Command, pty != nil)
+			go srv.exec(sc, ch, user, p.Command, pty != nil)
 		default:
 			if r.WantReply {
 				r.Reply(false, nil)
@@ -226,10 +244,13 @@ func (srv *Server) privilege(user string) int {
 // exec runs one command as the user's starting mode would, prints its
 // output and ends the channel with exit status 0 (the devices report
 // refusals in the text, not in the status).
-func (srv *Server) exec(ch ssh.Channel, user, cmd string, pty bool) {
+func (srv *Server) exec(sc *ssh.ServerConn, ch ssh.Channel, user, cmd string, pty bool) {
 	defer ch.Close()
 	s := srv.dev.newSession(user, srv.privilege(user), "exec", nil)
 	defer srv.dev.closeSession(s)
+	srv.dev.mu.Lock()
+	s.remote = remoteHost(sc.RemoteAddr())
+	srv.dev.mu.Unlock()
 	s.termLen = 0
 	out := s.input(cmd)
 	if pty {
@@ -237,4 +258,16 @@ func (srv *Server) exec(ch ssh.Channel, user, cmd string, pty bool) {
 	}
 	ch.Write([]byte(out))
 	ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+}
+
+// remoteHost is a client's address without its port.
+func remoteHost(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return h
 }

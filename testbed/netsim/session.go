@@ -15,6 +15,9 @@ type session struct {
 	priv int
 	tty  string
 	mode string
+	// remote is the SSH client's address ("" for the device's own
+	// sessions), as `show users` prints it.
+	remote string
 
 	// sub-mode context (names, not pointers: a revert replaces the config)
 	acl    string
@@ -140,6 +143,15 @@ func (s *session) process(line string) {
 	if s.inConfig() {
 		s.dev.configCmds++
 		s.block++
+		if s.dev.onLine != nil && s.dev.onLine(trimmed) {
+			s.dev.onLine = nil
+		}
+		if s.dev.atLine > 0 && s.block == s.dev.atLine {
+			f := s.dev.atLineF
+			s.dev.atLine, s.dev.atLineF = 0, nil
+			s.dev.logf("fault", "hook at config line %d: %s", s.block, trimmed)
+			f()
+		}
 		if s.dev.rejectLine > 0 && s.block == s.dev.rejectLine {
 			s.dev.rejectLine = 0
 			toks := tokenize(line)

@@ -26,7 +26,9 @@ func buildState(cfg *Config, d dialect, ifmap map[string]string) enforce.State {
 	for _, n := range names {
 		ifc := cfg.iface(n)
 		for _, dir := range []enforce.Direction{enforce.In, enforce.Out} {
-			b := enforce.Binding{Interface: ifmap[n], Direction: dir}
+			// IOS, NX-OS and EOS never apply an outbound ACL to packets
+			// the device itself sends.
+			b := enforce.Binding{Interface: ifmap[n], Direction: dir, TransitOnly: dir == enforce.Out}
 			if ifc != nil {
 				v4, v6 := ifc.In4, ifc.In6
 				if dir == enforce.Out {

@@ -23,7 +23,7 @@ func pfx(s ...string) []netip.Prefix {
 // packet enforcement.
 func TestEnforceState(t *testing.T) {
 	none := func(ifn string) []enforce.Binding {
-		return []enforce.Binding{{Interface: ifn, Direction: enforce.In}, {Interface: ifn, Direction: enforce.Out}}
+		return []enforce.Binding{{Interface: ifn, Direction: enforce.In}, {Interface: ifn, Direction: enforce.Out, TransitOnly: true}}
 	}
 	cases := map[string]struct {
 		opts   Options
@@ -52,7 +52,7 @@ ip access-list extended IN1
 					{Action: enforce.Deny, Family: 4, Log: true, Comment: "IN1 seq 50"},
 					{Action: enforce.Permit, Family: 6, Comment: "no IPv6 ACL"},
 				}}},
-				{Interface: "eth1", Direction: enforce.Out},
+				{Interface: "eth1", Direction: enforce.Out, TransitOnly: true},
 			},
 		},
 		"ios undefined and empty ACLs permit everything": {
@@ -83,7 +83,7 @@ ipv6 access-list V6
 `,
 			want: []enforce.Binding{
 				{Interface: "eth1", Direction: enforce.In},
-				{Interface: "eth1", Direction: enforce.Out, Filter: &enforce.Filter{Name: "V4+V6", Default: enforce.Deny, Rules: []enforce.Rule{
+				{Interface: "eth1", Direction: enforce.Out, TransitOnly: true, Filter: &enforce.Filter{Name: "V4+V6", Default: enforce.Deny, Rules: []enforce.Rule{
 					{Action: enforce.Permit, Family: 4, Proto: 6, Dst: pfx("198.18.1.10/32", "198.18.2.0/24"), DstPorts: []enforce.PortRange{{Lo: 80, Hi: 80}}, Comment: "V4 seq 10"},
 					{Action: enforce.Permit, Family: 4, Proto: 6, Dst: pfx("198.18.1.10/32", "198.18.2.0/24"), DstPorts: []enforce.PortRange{{Lo: 53, Hi: 53}}, Comment: "V4 seq 10"},
 					{Action: enforce.Permit, Family: 4, Proto: 17, Dst: pfx("198.18.1.10/32", "198.18.2.0/24"), DstPorts: []enforce.PortRange{{Lo: 53, Hi: 53}}, Comment: "V4 seq 10"},
@@ -110,11 +110,11 @@ interface Ethernet1/2
 					{Action: enforce.Permit, Family: 4, Proto: 6, Src: pfx("198.18.4.0/24"), Dst: pfx("198.18.1.0/24"), DstPorts: []enforce.PortRange{{Lo: 8000, Hi: 8002}}, Comment: "A seq 10"},
 					{Action: enforce.Permit, Family: 6, Comment: "no IPv6 ACL"},
 				}}},
-				{Interface: "eth1", Direction: enforce.Out},
+				{Interface: "eth1", Direction: enforce.Out, TransitOnly: true},
 				{Interface: "eth2", Direction: enforce.In, Filter: &enforce.Filter{Name: "EMPTY", Default: enforce.Deny, Rules: []enforce.Rule{
 					{Action: enforce.Permit, Family: 6, Comment: "no IPv6 ACL"},
 				}}},
-				{Interface: "eth2", Direction: enforce.Out},
+				{Interface: "eth2", Direction: enforce.Out, TransitOnly: true},
 			},
 		},
 		"eos IPv6 only: IPv4 passes": {
@@ -131,7 +131,7 @@ ipv6 access-list V6
 					{Action: enforce.Permit, Family: 6, Src: pfx("2001:db8::/32"), Comment: "V6 seq 20"},
 					{Action: enforce.Permit, Family: 4, Comment: "no IPv4 ACL"},
 				}}},
-				{Interface: "eth1", Direction: enforce.Out},
+				{Interface: "eth1", Direction: enforce.Out, TransitOnly: true},
 			},
 		},
 	}

@@ -53,6 +53,7 @@ func (srv *Server) shell(sc *ssh.ServerConn, ch ssh.Channel, user string, pty *p
 	})
 	dev.mu.Lock()
 	s.tty = fmt.Sprintf("vty%d", s.id)
+	s.remote = remoteHost(sc.RemoteAddr())
 	s.killf = func() { sc.Close() }
 	if pty != nil && pty.Rows > 0 {
 		s.termLen = int(pty.Rows)

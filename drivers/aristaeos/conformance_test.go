@@ -1,0 +1,26 @@
+package aristaeos_test
+
+import (
+	"testing"
+
+	"github.com/fwpush/fwpush/drivers/all"
+	"github.com/fwpush/fwpush/drivers/aristaeos"
+	"github.com/fwpush/fwpush/drivers/driverstest"
+	"github.com/fwpush/fwpush/drivers/driverstest/routerlab"
+)
+
+// TestConformance runs the suite every driver passes, against the
+// labelled EOS simulator in a routed lab: its ACLs enforced on real
+// packets, its commit timer on a clock the test moves. The foreign ACL is
+// a customer's inbound list on the interface fwpush filters outbound.
+func TestConformance(t *testing.T) {
+	driverstest.Conformance(t, driverstest.Suite{
+		Platform: aristaeos.Platform(),
+		Registry: all.Registry(),
+		Root:     "../..",
+		Systems:  routerlab.RouterSystems("../.."),
+		Device: routerlab.RouterTarget("../..", "eos-1",
+			"ip access-list CUSTOMER-IN\n   10 permit ip any any\n!\ninterface Ethernet1\n   ip access-group CUSTOMER-IN in\n!\n",
+			"show ip access-lists CUSTOMER-IN", "show running-config | include CUSTOMER"),
+	})
+}
