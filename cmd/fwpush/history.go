@@ -299,7 +299,6 @@ func historyReconcile(cmd *cobra.Command, g *globals, st store.Backend, pf *push
 	return nil
 }
 
-
 func when(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
 
 func dash(s string) string {

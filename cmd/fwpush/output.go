@@ -113,7 +113,6 @@ func printDiffs(w io.Writer, rows []row, unified bool) {
 	}
 }
 
-
 // writeJUnit emits one test case per device: failed and unreachable
 // devices are failures, skipped ones skipped; diffs go to system-out.
 func writeJUnit(w io.Writer, suite string, rows []row, elapsed time.Duration) error {

@@ -239,4 +239,3 @@ func writeRules(b *strings.Builder, s *diff.Summary) {
 		fmt.Fprintf(b, "~ set %s: added %s, removed %s\n", c.Name, list(c.Added), list(c.Removed))
 	}
 }
-
