@@ -207,6 +207,10 @@ func FuzzLoad(f *testing.F) {
 
 // testPlatforms stands in for the driver registry (which imports this
 // package) with the names the tests use.
+// testPlatforms stands in for the driver registry (which imports this
+// package), with a few of the real drivers' aliases, Ansible's and
+// containerlab's names among them; drivers/all's tests load the examples
+// through the real one.
 type testPlatforms struct{}
 
 func (testPlatforms) InventoryPlatform(name string) (PlatformInfo, bool) {
@@ -215,9 +219,9 @@ func (testPlatforms) InventoryPlatform(name string) (PlatformInfo, bool) {
 		return PlatformInfo{ID: "linux-nftables", Port: 22}, true
 	case "iptables", "linux-iptables":
 		return PlatformInfo{ID: "linux-iptables", Port: 22}, true
-	case "cisco_iosxe", "cisco-ios":
+	case "cisco_iosxe", "cisco-ios", "cisco.ios.ios", "cisco_iol":
 		return PlatformInfo{ID: "cisco-ios", Port: 22, NetworkACL: true}, true
-	case "eos", "arista-eos":
+	case "eos", "arista-eos", "arista.eos.eos", "arista_ceos", "ceos":
 		return PlatformInfo{ID: "arista-eos", Port: 22, NetworkACL: true}, true
 	case "windows", "win":
 		return PlatformInfo{ID: "windows", Port: 5986, Transport: "winrm"}, true

@@ -33,12 +33,9 @@ type Platforms interface {
 // id with no driver stays unknown.
 //
 // They belong with each driver's Platform().Aliases, the one place that
-// knows a platform; they are here while the router drivers are written,
-// and move there when those drivers land.
+// knows a platform (the CLI routers' are there); Junos's are here until
+// its driver lands.
 var formatNames = map[string][]string{
-	"cisco-ios":     {"cisco.ios.ios", "cisco_iol", "cisco_csr1000v", "vr-csr", "cisco_c8000v", "cisco_cat9kv", "cisco_vios"},
-	"cisco-nxos":    {"cisco.nxos.nxos", "cisco_n9kv", "vr-n9kv"},
-	"arista-eos":    {"arista.eos.eos", "arista_ceos", "ceos", "arista_veos", "vr-veos"},
 	"juniper-junos": {"junipernetworks.junos.junos", "juniper_crpd", "crpd", "juniper_vmx", "vr-vmx", "juniper_vqfx", "vr-vqfx", "juniper_vsrx", "vr-vsrx", "juniper_vjunosrouter", "juniper_vjunosswitch", "juniper_vjunosevolved", "juniper_cjunosevolved"},
 }
 

@@ -21,7 +21,9 @@ var table []byte
 
 // Platform registers the driver; containerlab's ceos maps to it.
 func Platform() drivers.Platform {
-	return drivers.Platform{ID: ID, Aliases: []string{"eos", "arista_eos"}, Transport: drivers.CLI, Port: 22, Driver: New()}
+	return drivers.Platform{ID: ID, Aliases: []string{"eos", "arista_eos",
+		// Ansible's ansible_network_os and containerlab's kinds
+		"arista.eos.eos", "arista_ceos", "ceos", "arista_veos", "vr-veos"}, Transport: drivers.CLI, Port: 22, Driver: New()}
 }
 
 // New returns the EOS driver.

@@ -22,7 +22,9 @@ var table []byte
 // Platform registers the driver under the names Nornir, NAPALM, Netmiko,
 // scrapli, Ansible and containerlab (cisco_iol) use for IOS and IOS-XE.
 func Platform() drivers.Platform {
-	return drivers.Platform{ID: ID, Aliases: []string{"ios", "iosxe", "ios-xe", "cisco_ios", "cisco_iosxe", "cisco_xe"},
+	return drivers.Platform{ID: ID, Aliases: []string{"ios", "iosxe", "ios-xe", "cisco_ios", "cisco_iosxe", "cisco_xe",
+		// Ansible's ansible_network_os and containerlab's kinds (current and older)
+		"cisco.ios.ios", "cisco_iol", "cisco_csr1000v", "vr-csr", "cisco_c8000v", "cisco_cat9kv", "cisco_vios"},
 		Transport: drivers.CLI, Port: 22, Driver: New()}
 }
 

@@ -21,7 +21,9 @@ var table []byte
 
 // Platform registers the driver; containerlab's cisco_n9kv maps to it.
 func Platform() drivers.Platform {
-	return drivers.Platform{ID: ID, Aliases: []string{"nxos", "nxos_ssh", "cisco_nxos"}, Transport: drivers.CLI, Port: 22, Driver: New()}
+	return drivers.Platform{ID: ID, Aliases: []string{"nxos", "nxos_ssh", "cisco_nxos",
+		// Ansible's ansible_network_os and containerlab's kinds
+		"cisco.nxos.nxos", "cisco_n9kv", "vr-n9kv"}, Transport: drivers.CLI, Port: 22, Driver: New()}
 }
 
 // New returns the NX-OS driver.
