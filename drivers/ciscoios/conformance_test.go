@@ -19,6 +19,7 @@ func TestConformance(t *testing.T) {
 		Registry: all.Registry(),
 		Root:     "../..",
 		Systems:  routerlab.RouterSystems("../.."),
+		Load:     routerlab.Loader(t, ciscoios.Platform()),
 		Device: routerlab.RouterTarget("../..", "ios-1",
 			"ip access-list extended CUSTOMER-IN\n 10 permit ip any any\n!\ninterface GigabitEthernet0/1\n ip access-group CUSTOMER-IN in\n!\n",
 			"show ip access-lists CUSTOMER-IN", "show running-config | include CUSTOMER"),

@@ -19,6 +19,7 @@ func TestConformance(t *testing.T) {
 		Registry: all.Registry(),
 		Root:     "../..",
 		Systems:  routerlab.RouterSystems("../.."),
+		Load:     routerlab.Loader(t, cisconxos.Platform()),
 		Device: routerlab.RouterTarget("../..", "nxos-1",
 			"ip access-list CUSTOMER-IN\n  10 permit ip any any\n\ninterface Ethernet1/1\n  ip access-group CUSTOMER-IN in\n",
 			"show ip access-lists CUSTOMER-IN", "show running-config | include CUSTOMER"),
