@@ -42,10 +42,16 @@ func SpecsWith(p *project.Project, servers Servers) []testbed.HostSpec {
 // StartServers starts each host's server in lab, for the hosts SpecsWith
 // (or Build) gave namespaces.
 func StartServers(ctx context.Context, lab *testbed.Lab, p *project.Project, servers Servers) error {
+	return StartInventoryServers(ctx, lab, p.Inv, servers)
+}
+
+// StartInventoryServers is StartServers for a lab built from an inventory
+// alone (FromInventory: its routers).
+func StartInventoryServers(ctx context.Context, lab *testbed.Lab, inv *inventory.Inventory, servers Servers) error {
 	var errs []error
-	for _, h := range p.Inv.Select(nil) {
+	for _, h := range inv.Select(nil) {
 		s, ok := servers[h.Platform]
-		if !ok || execHost(p.Inv, h) || lab.Namespace(h.Name) == "" {
+		if !ok || execHost(inv, h) || lab.Namespace(h.Name) == "" {
 			continue
 		}
 		if err := s.Serve(ctx, lab, h); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/netacl"
 	"github.com/fwpush/fwpush/testbed"
+	"github.com/fwpush/fwpush/testbed/labinv"
 )
 
 // Loader is the conformance suite's Load for a network platform
@@ -38,7 +39,7 @@ func newLoader(t *testing.T, p drivers.Platform) *loader {
 	sim, ok := simulated[p.ID]
 	require.True(t, ok, "%s: no simulator", p.ID)
 	l := &loader{owner: t, platform: p, driver: d, ifaces: map[string]bool{}}
-	l.config = InitialConfig(sim, "load-1", testbed.RouterSpec{})
+	l.config = labinv.InitialConfig(sim, "load-1", testbed.RouterSpec{})
 	return l
 }
 

@@ -3,12 +3,8 @@ package routerlab
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/plan"
@@ -62,8 +57,8 @@ type Router struct {
 	Clock *netsim.FakeClock
 	// Scale is how many times faster than the wall clock the device's
 	// clock runs (1 unless WithScaledClock).
-	Scale    float64
-	enforcer *enforce.Enforcer
+	Scale float64
+	sim   *labinv.Simulator
 
 	mu      sync.Mutex
 	errs    []error
@@ -109,7 +104,9 @@ func WithLabOptions(o ...testbed.Option) RouterLabOption {
 }
 
 // StartRouterLab starts the routed lab p's inventory describes, with a
-// simulator on every CLI router. Everything stops at the end of the test.
+// simulator on every CLI router (labinv.StartSimulator, served through
+// labinv's device servers as fwp-lab serves them). Everything stops at the
+// end of the test.
 func StartRouterLab(t *testing.T, p *project.Project, opts ...RouterLabOption) *RouterLab {
 	t.Helper()
 	cfg := routerLabConfig{extra: map[string]string{}, scale: map[string]float64{}}
@@ -125,20 +122,23 @@ func StartRouterLab(t *testing.T, p *project.Project, opts ...RouterLabOption) *
 	pub, _, _, _, err := ssh.ParseAuthorizedKey(pubText)
 	require.NoError(t, err)
 	rl := &RouterLab{Lab: lab, Project: p, Routers: map[string]*Router{}}
-	var known []string
-	for _, spec := range topo.Routers {
-		h := p.Inv.Hosts[spec.Name]
-		pl, ok := p.Registry.Lookup(h.Platform)
-		sim, simOK := simulated[pl.ID]
-		if !ok || !simOK {
-			continue
+	servers := labinv.Servers{}
+	srv := &routerServer{rl: rl, cfg: cfg, pub: pub}
+	for id := range simulated {
+		if _, ok := p.Registry.Lookup(id); ok {
+			servers[id] = srv
 		}
-		r, line := startRouter(t, lab, h, spec, sim, pub, cfg, cfg.scale[pl.ID])
-		rl.Routers[spec.Name] = r
-		known = append(known, line)
 	}
+	t.Cleanup(func() {
+		for _, r := range rl.Routers {
+			r.sim.Close()
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, labinv.StartServers(ctx, lab, p, servers))
 	kh := filepath.Join(t.TempDir(), "routers_known_hosts")
-	require.NoError(t, os.WriteFile(kh, []byte(strings.Join(known, "")), 0o600))
+	require.NoError(t, os.WriteFile(kh, []byte(strings.Join(srv.known, "")), 0o600))
 	rl.Options = drivers.TransportOptions{
 		KnownHostsFiles: []string{lab.KnownHostsPath(), kh}, IdentityFiles: []string{lab.ClientKeyPath()},
 		SSHConfigFile: "none", ConnectTimeout: 10 * time.Second, CommandTimeout: 30 * time.Second,
@@ -154,134 +154,50 @@ func StartRouterLab(t *testing.T, p *project.Project, opts ...RouterLabOption) *
 	return rl
 }
 
-// startRouter starts one simulator: its interfaces and addresses from the
-// lab, the inventory's user logging in with the lab's client key, its ACL
-// state enforced in its namespace after every change. It returns its
-// known_hosts line.
-func startRouter(t *testing.T, lab *testbed.Lab, h *inventory.Host, spec testbed.RouterSpec, sim netsim.Platform,
-	pub ssh.PublicKey, cfg routerLabConfig, scale float64) (*Router, string) {
-	t.Helper()
-	ifmap := map[string]string{}
-	for _, i := range spec.Interfaces {
-		ifmap[i.Name] = i.Linux
+// routerServer is the lab's device server of the simulated routers: the
+// inventory's user logs in with the lab's client key, the router's state
+// is recorded as its namespace enforces it.
+type routerServer struct {
+	rl    *RouterLab
+	cfg   routerLabConfig
+	pub   ssh.PublicKey
+	known []string // known_hosts lines
+}
+
+func (s *routerServer) Serve(ctx context.Context, lab *testbed.Lab, h *inventory.Host) error {
+	if _, ok := lab.Router(h.Name); !ok {
+		return nil // a host of a router platform without lab_interfaces: no router to play
 	}
-	user := h.Username
-	if user == "" {
-		user = "admin"
-	}
-	opts := netsim.Options{
-		Platform: sim, Hostname: deviceHostname(h.Name), Config: InitialConfig(sim, deviceHostname(h.Name), spec) + cfg.extra[h.Name],
-		Interfaces: ifmap,
-		Users:      []netsim.User{{Name: user, Password: h.Password.Reveal(), AuthorizedKeys: []ssh.PublicKey{pub}, Privilege: 15}},
-	}
-	r := &Router{Name: h.Name, enforcer: enforce.New(lab, h.Name), Scale: 1}
-	switch {
-	case cfg.fake:
+	r := &Router{Name: h.Name, Scale: 1}
+	o := labinv.SimulatorOptions{Platform: simulated[h.Platform], AuthorizedKeys: []ssh.PublicKey{s.pub}, Config: s.cfg.extra[h.Name],
+		Enforced: r.record}
+	switch scale := s.cfg.scale[h.Platform]; {
+	case s.cfg.fake:
 		r.Clock = netsim.NewFakeClock(time.Now().UTC().Truncate(time.Second))
-		opts.Clock = r.Clock
+		o.Clock = r.Clock
 	case scale > 0:
-		opts.Clock = netsim.NewScaledClock(time.Now().UTC(), scale)
+		o.Clock = netsim.NewScaledClock(time.Now().UTC(), scale)
 		r.Scale = scale
 	}
-	dev, err := netsim.NewDevice(opts)
-	require.NoError(t, err)
-	r.Device = dev
-	// The callback runs before the CLI answers: once the prompt is back,
-	// the namespace enforces what the device holds.
-	dev.OnChange(func(st enforce.State) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		err := r.enforcer.Apply(ctx, st)
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if err != nil {
-			r.errs = append(r.errs, err)
-			return
-		}
-		r.history = append(r.history, Seen{At: time.Now(), State: st})
-	})
-	srv, err := netsim.NewServer(dev, nil)
-	require.NoError(t, err)
-	r.Server = srv
-	port := h.Port
-	if port == 0 {
-		port = 22
+	sim, err := labinv.StartSimulator(ctx, lab, h, o)
+	if err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ln, err := lab.Listen(ctx, h.Name, "tcp", net.JoinHostPort(h.Hostname, strconv.Itoa(port)))
-	require.NoError(t, err)
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	names := []string{knownhosts.Normalize(net.JoinHostPort(h.Hostname, strconv.Itoa(port)))}
-	return r, knownhosts.Line(names, srv.HostKey()) + "\n"
+	r.sim, r.Device, r.Server = sim, sim.Device, sim.Server
+	s.rl.Routers[h.Name] = r
+	s.known = append(s.known, sim.KnownHostsLine())
+	return nil
 }
 
-// deviceHostname is an inventory name as a device hostname.
-func deviceHostname(name string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		return '-'
-	}, name)
-}
-
-// InitialConfig is the configuration a simulated router boots with: its
-// hostname, its interfaces with the lab's addresses, and on IOS-XE the
-// configuration archive its revert timer needs.
-func InitialConfig(sim netsim.Platform, hostname string, spec testbed.RouterSpec) string {
-	ifs := append([]testbed.RouterInterface(nil), spec.Interfaces...)
-	sort.Slice(ifs, func(i, j int) bool { return ifs[i].Name < ifs[j].Name })
-	var b strings.Builder
-	switch sim {
-	case netsim.PlatformIOSXE:
-		fmt.Fprintf(&b, "hostname %s\n!\n", hostname)
-		for _, i := range ifs {
-			fmt.Fprintf(&b, "interface %s\n", i.Name)
-			for _, a := range i.Addrs {
-				if a.Addr().Is4() {
-					fmt.Fprintf(&b, " ip address %s %s\n", a.Addr(), netmask(a))
-				} else {
-					fmt.Fprintf(&b, " ipv6 address %s\n", a)
-				}
-			}
-			b.WriteString("!\n")
-		}
-		b.WriteString("archive\n path flash:archive\n maximum 14\n!\n")
-	case netsim.PlatformNXOS:
-		fmt.Fprintf(&b, "hostname %s\n\n", hostname)
-		for _, i := range ifs {
-			fmt.Fprintf(&b, "interface %s\n", i.Name)
-			for _, a := range i.Addrs {
-				if a.Addr().Is4() {
-					fmt.Fprintf(&b, "  ip address %s\n", a)
-				} else {
-					fmt.Fprintf(&b, "  ipv6 address %s\n", a)
-				}
-			}
-			b.WriteString("\n")
-		}
-	case netsim.PlatformEOS:
-		fmt.Fprintf(&b, "hostname %s\n!\n", hostname)
-		for _, i := range ifs {
-			fmt.Fprintf(&b, "interface %s\n   no switchport\n", i.Name)
-			for _, a := range i.Addrs {
-				if a.Addr().Is4() {
-					fmt.Fprintf(&b, "   ip address %s\n", a)
-				} else {
-					fmt.Fprintf(&b, "   ipv6 address %s\n", a)
-				}
-			}
-			b.WriteString("!\n")
-		}
+// record keeps what the router's namespace was given, or the failure.
+func (r *Router) record(st enforce.State, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.errs = append(r.errs, err)
+		return
 	}
-	return b.String()
-}
-
-func netmask(p netip.Prefix) string {
-	m := uint32(0xffffffff) << (32 - p.Bits())
-	return netip.AddrFrom4([4]byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}).String()
+	r.history = append(r.history, Seen{At: time.Now(), State: st})
 }
 
 // Errors are the enforcement failures so far (a StartRouterLab test fails
@@ -307,7 +223,7 @@ func (r *Router) Enforced(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	got, err := r.enforcer.Read(ctx)
+	got, err := r.sim.Enforcer.Read(ctx)
 	if err != nil {
 		return err
 	}
