@@ -76,7 +76,14 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 1
 	}
+	routers, err := serveRouters(ctx, lab, *inv, lab.Dir(), self)
+	if err != nil {
+		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
+		lab.Close()
+		return 1
+	}
 	printLab(stdout, lab, topo.Skipped, *rootLink, time.Since(start))
+	routers.print(stdout)
 	if *writeInv != "" {
 		if err := labinv.WriteInventory(*inv, *writeInv, lab.KnownHostsPath(), lab.ClientKeyPath()); err != nil {
 			fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -206,6 +207,112 @@ func TestUpDownRouted(t *testing.T) {
 	left, _ := filepath.Glob("/run/netns/fwp-" + prefix + "-*")
 	if len(left) != 1 || filepath.Base(left[0]) != scratch {
 		t.Errorf("namespaces after down: %v", left)
+	}
+}
+
+// TestRouterSeedPlan starts a router seed as `make lab-up` would: up
+// serves each CLI router as a simulator in its namespace (host keys in the
+// lab's known_hosts), so a real fwpush plan against the written inventory
+// reads every host and router through the lab, and an apply to the
+// routers makes their namespaces filter what the devices now hold. down
+// stops the simulators with the rest.
+func TestRouterSeedPlan(t *testing.T) {
+	needRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	bin, inScratch, _, prefix, state := newScratch(ctx, t)
+	fwpush := filepath.Join(t.TempDir(), "fwpush")
+	sh(t, "go", "build", "-o", fwpush, "github.com/fwpush/fwpush/cmd/fwpush")
+	inv, pb := filepath.Join(t.TempDir(), "inventory"), "../../../playbooks/satellite.yml"
+	out, err := inScratch(bin, "up", "--inventory", "../../../inventory/examples/satellite-routers", "--playbook", pb,
+		"--root-link", "--state", state, "--prefix", prefix, "--write-inventory", inv).CombinedOutput()
+	if err != nil {
+		t.Fatalf("up: %v: %s", err, out)
+	}
+	t.Logf("up:\n%s", out)
+	for _, want := range []string{"routers (the netsim simulator", "edge-ios-1 (cisco_iosxe on 198.18.0.251:22)",
+		"core-nxos-1 (cisco_nxos on 198.18.0.252:22)", "leaf-eos-1 (arista_eos on 198.18.0.253:22)"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("up output lacks %q", want)
+		}
+	}
+	known, err := os.ReadFile(filepath.Join(state, "known_hosts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range []string{"198.18.0.251 ", "198.18.0.252 ", "198.18.0.253 "} {
+		if !strings.Contains(string(known), "\n"+addr) {
+			t.Errorf("known_hosts lacks the simulator at %s", addr)
+		}
+	}
+	var daemons []string
+	for _, r := range []string{"edge-ios-1", "core-nxos-1", "leaf-eos-1"} {
+		pids := strings.Fields(sh(t, "ip", "netns", "pids", "fwp-"+prefix+"-"+r))
+		if len(pids) != 1 {
+			t.Errorf("%s: want its simulator alone in its namespace, found pids %v", r, pids)
+		}
+		daemons = append(daemons, pids...)
+	}
+
+	// idm-1 sits behind the IOS router and listens on 443, which only the
+	// capsules may reach; the router filters nothing yet.
+	probe := func(from func(...string) *exec.Cmd, secs string) error {
+		script := "exec 3<>/dev/tcp/198.18.10.43/443 && head -c 100 <&3"
+		out, err := from("timeout", secs, "bash", "-c", script).CombinedOutput()
+		if err == nil && !strings.HasPrefix(string(out), "fwp-listen idm-1 tcp/443") {
+			return fmt.Errorf("not the listener: %q", out)
+		}
+		return err
+	}
+	inCapsule := func(args ...string) *exec.Cmd {
+		return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", "fwp-" + prefix + "-capsule-1"}, args...)...)
+	}
+	if err := probe(inScratch, "10"); err != nil {
+		t.Errorf("before apply, the controller reaches idm-1:443: %v", err)
+	}
+
+	code := func(err error) int {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			return -1
+		}
+		return 0
+	}
+	out, err = inScratch(fwpush, "plan", "-i", inv, "-p", pb).CombinedOutput()
+	if code(err) != 2 || !strings.Contains(string(out), "11 devices: 11 changed") {
+		t.Fatalf("plan: want exit 2 (changes pending) on 11 devices: %v:\n%s", err, out)
+	}
+	for _, row := range []string{"core-nxos-1  cisco-nxos      changed", "edge-ios-1   cisco-ios       changed", "leaf-eos-1   arista-eos      changed"} {
+		if !strings.Contains(string(out), row) {
+			t.Errorf("plan lacks the row %q", row)
+		}
+	}
+	out, err = inScratch(fwpush, "apply", "-i", inv, "-p", pb, "--limit", "routers", "--yes").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "3 devices: 3 changed") {
+		t.Fatalf("apply to the routers: %v:\n%s", err, out)
+	}
+	if err := probe(inScratch, "2"); err == nil {
+		t.Errorf("after apply, the IOS router still forwards the controller's idm-1:443")
+	}
+	if err := probe(inCapsule, "10"); err != nil {
+		t.Errorf("after apply, a capsule no longer reaches idm-1:443: %v", err)
+	}
+	out, err = inScratch(fwpush, "plan", "-i", inv, "-p", pb, "--limit", "routers").CombinedOutput()
+	if code(err) != 0 {
+		t.Errorf("plan after apply: want exit 0 (nothing to do): %v:\n%s", err, out)
+	}
+
+	out, err = inScratch(bin, "down", "--state", state).CombinedOutput()
+	if err != nil {
+		t.Fatalf("down: %v: %s", err, out)
+	}
+	for _, pid := range daemons {
+		if _, err := os.Stat("/proc/" + pid + "/ns/net"); err == nil { // a zombie has none
+			t.Errorf("simulator pid %s still alive after down", pid)
+		}
 	}
 }
 
