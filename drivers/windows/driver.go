@@ -18,7 +18,9 @@ const PartName = "windows-firewall"
 // Platform registers the driver: Windows hosts are reached over WinRM on
 // HTTPS (5986) unless their data says ssh.
 func Platform() drivers.Platform {
-	return drivers.Platform{ID: ID, Aliases: []string{"win"}, Transport: drivers.WinRM, Port: 5986, Driver: New()}
+	return drivers.Platform{ID: ID, Aliases: []string{"win",
+		// Ansible's ansible_connection for Windows hosts: the inventory reads it as the platform
+		"winrm", "psrp"}, Transport: drivers.WinRM, Port: 5986, Driver: New()}
 }
 
 // Driver renders Intents into Windows Defender Firewall rules.
