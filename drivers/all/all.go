@@ -3,6 +3,7 @@ package all
 
 import (
 	"github.com/fwpush/fwpush/drivers"
+	"github.com/fwpush/fwpush/drivers/juniperjunos"
 	"github.com/fwpush/fwpush/drivers/linuxiptables"
 	"github.com/fwpush/fwpush/drivers/linuxnftables"
 )
@@ -13,6 +14,7 @@ func Registry() *drivers.Registry {
 	for _, p := range []drivers.Platform{
 		linuxnftables.Platform(),
 		linuxiptables.Platform(),
+		juniperjunos.Platform(),
 	} {
 		// A duplicate is a programming error the first test that builds
 		// the registry catches.
