@@ -293,4 +293,3 @@ func sortedKeys[V any](m map[int]V) []int {
 	sort.Ints(out)
 	return out
 }
-

@@ -330,4 +330,3 @@ func uniqBytes(in []int) []int {
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
-
