@@ -3,6 +3,7 @@ package juniperjunos
 import (
 	"encoding/xml"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/fwpush/fwpush/drivers"
@@ -273,25 +274,45 @@ func (s schema) interfaces(w *xw, cur, want Config) {
 	if len(slots) == 0 {
 		return
 	}
+	// One entry per interface and unit: an edit naming a list entry twice
+	// is not one a device must take (netconfd stores both copies, and a
+	// later commit drops one).
+	sort.SliceStable(slots, func(a, b int) bool {
+		x, y := slots[a].b, slots[b].b
+		if x.Interface != y.Interface {
+			return lessIface(x.Interface, y.Interface)
+		}
+		return x.key() < y.key()
+	})
 	w.open("interfaces", nsInterfaces, "")
-	for _, sl := range slots {
-		b := sl.b
-		w.named("interface", b.Interface, "", func() {
-			w.named("unit", b.Unit, "", func() {
-				w.open("family", "", "")
-				w.open(b.Family, "", "")
-				w.open("filter", "", "")
-				if sl.op == "delete" {
-					w.b.WriteString(strings.TrimSuffix(openTag(w.dialect, b.Direction, "delete"), ">") + "/>")
-				} else {
-					w.open(b.Direction, "", "replace")
-					w.leaf("filter-name", b.Filter)
-					w.close(b.Direction)
-				}
-				w.close("filter")
-				w.close(b.Family)
-				w.close("family")
-			})
+	for len(slots) > 0 {
+		iface := slots[0].b.Interface
+		w.named("interface", iface, "", func() {
+			for len(slots) > 0 && slots[0].b.Interface == iface {
+				unit := slots[0].b.Unit
+				w.named("unit", unit, "", func() {
+					w.open("family", "", "")
+					for len(slots) > 0 && slots[0].b.Interface == iface && slots[0].b.Unit == unit {
+						fam := slots[0].b.Family
+						w.open(fam, "", "")
+						w.open("filter", "", "")
+						for len(slots) > 0 && slots[0].b.Interface == iface && slots[0].b.Unit == unit && slots[0].b.Family == fam {
+							sl := slots[0]
+							if sl.op == "delete" {
+								w.b.WriteString(strings.TrimSuffix(openTag(w.dialect, sl.b.Direction, "delete"), ">") + "/>")
+							} else {
+								w.open(sl.b.Direction, "", "replace")
+								w.leaf("filter-name", sl.b.Filter)
+								w.close(sl.b.Direction)
+							}
+							slots = slots[1:]
+						}
+						w.close("filter")
+						w.close(fam)
+					}
+					w.close("family")
+				})
+			}
 		})
 	}
 	w.close("interfaces")
