@@ -212,4 +212,3 @@ func TestSeedSystemsBehindRouters(t *testing.T) {
 		})
 	}
 }
-
