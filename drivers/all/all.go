@@ -6,6 +6,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/juniperjunos"
 	"github.com/fwpush/fwpush/drivers/linuxiptables"
 	"github.com/fwpush/fwpush/drivers/linuxnftables"
+	"github.com/fwpush/fwpush/drivers/openconfig"
 )
 
 // Registry returns a registry holding every platform fwpush ships.
@@ -15,6 +16,7 @@ func Registry() *drivers.Registry {
 		linuxnftables.Platform(),
 		linuxiptables.Platform(),
 		juniperjunos.Platform(),
+		openconfig.Platform(),
 	} {
 		// A duplicate is a programming error the first test that builds
 		// the registry catches.

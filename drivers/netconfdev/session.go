@@ -223,8 +223,8 @@ func (s *Session) holds(ctx context.Context, c drivers.Config, marked bool) erro
 	if err != nil {
 		return err
 	}
-	if st.Config.String() != c.String() {
-		return errors.New("the device acknowledged the commit, but running does not hold the change")
+	if got := st.Config.String(); got != c.String() {
+		return fmt.Errorf("the device acknowledged the commit, but running does not hold the change (%s)", firstDifference(c.String(), got))
 	}
 	if marked != (st.Marker != nil) {
 		return fmt.Errorf("the device acknowledged the commit, but its trial marker is %s", map[bool]string{true: "still there", false: "missing"}[st.Marker != nil])
@@ -353,4 +353,22 @@ func (s *Session) Validate(ctx context.Context, desired drivers.Config) error {
 		return fmt.Errorf("%s: validate: commit check: %w", host, refused(err))
 	}
 	return nil
+}
+
+// firstDifference names the first line where want and got differ.
+func firstDifference(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var a, b string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			b = g[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d: want %q, device has %q", i+1, strings.TrimSpace(a), strings.TrimSpace(b))
+		}
+	}
+	return "no line differs"
 }

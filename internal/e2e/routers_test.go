@@ -145,7 +145,8 @@ func (e *routedEnv) routerProbes(t *testing.T, probes []verify.Probe) (out []ver
 }
 
 // TestSeedSystemsBehindRouters pushes seed systems whose hosts sit on
-// segments joined by a Junos router (one in each XML dialect): first the
+// segments joined by a Junos router (one in each XML dialect) or an
+// OpenConfig switch: first the
 // router alone, when real probes across it must connect or be dropped as
 // its filters alone say (no host has a firewall yet, so what is dropped
 // is dropped at the router); then every device, when every probe must
@@ -154,6 +155,7 @@ func TestSeedSystemsBehindRouters(t *testing.T) {
 	for _, sys := range []struct{ name, inventory, playbook, router string }{
 		{"wdm-junos", "wdm-junos", "wdm", "wdm-rtr-1"},
 		{"satellite-junos", "satellite-junos", "satellite", "sat-rtr-1"},
+		{"portaswitch-openconfig", "portaswitch-openconfig", "portaswitch", "core-sw-1"},
 	} {
 		t.Run(sys.name, func(t *testing.T) {
 			t.Parallel()
@@ -167,6 +169,10 @@ func TestSeedSystemsBehindRouters(t *testing.T) {
 			require.Len(t, rep.Devices, 1)
 			require.Equal(t, apply.Confirmed, rep.Devices[0].Outcome, rep.Devices[0].Error)
 			e.sync(t, ctx)
+			if os.Getenv("FWPUSH_DEBUG_ROUTER") != "" {
+				out, _ := e.lab.NetExec(ctx, sys.router, nil, "nft", "list", "ruleset")
+				t.Logf("router ruleset:\n%s", out)
+			}
 
 			all, err := verify.Generate(e.p, verify.Options{PerFlow: 4, Negatives: 3})
 			require.NoError(t, err)

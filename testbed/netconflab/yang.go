@@ -35,7 +35,7 @@ var (
 	Junos = Model{Dir: "junos", Files: []string{"junos-conf-root@2024-01-01.yang", "junos-conf-firewall@2024-01-01.yang",
 		"junos-conf-interfaces@2024-01-01.yang", "junos-common-types@2024-01-01.yang"}}
 	OpenConfig = Model{Dir: "openconfig-acl", Files: []string{"openconfig-acl.yang", "openconfig-defined-sets.yang",
-		"openconfig-interfaces.yang", "iana-if-type.yang"}}
+		"iana-if-type.yang"}}
 )
 
 // junosPolicyOptions is the lab's stand-in for Junos' prefix lists (see
