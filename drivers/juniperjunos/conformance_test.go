@@ -3,19 +3,11 @@ package juniperjunos_test
 import (
 	"testing"
 
-	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/drivers/driverstest"
 	"github.com/fwpush/fwpush/drivers/juniperjunos"
 	"github.com/fwpush/fwpush/testbed/netconflab"
 )
-
-// registry is fwpush's, plus a stand-in for the openconfig platform the
-// router variants name, until its driver registers.
-func registry() *drivers.Registry {
-	return driverstest.WithStandIns(all.Registry(), driverstest.StandIn("openconfig", nil, drivers.NETCONF, 830,
-		drivers.Capabilities{NetworkACL: true, IPv6: true, AddressSets: true, PortSets: true, ICMPTypes: true, CommitConfirm: true}))
-}
 
 // systems are the router variants of the seed systems: with the two
 // lab-ready examples, every seed has a Junos render.
@@ -63,7 +55,7 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	driverstest.Conformance(t, driverstest.Suite{
 		Platform: juniperjunos.Platform(),
-		Registry: registry(),
+		Registry: all.Registry(),
 		Root:     "../..",
 		Systems:  systems(),
 		Device:   device("jnx-yang", false),
@@ -76,7 +68,7 @@ func TestConformanceNative(t *testing.T) {
 	t.Parallel()
 	driverstest.ConformanceDevice(t, driverstest.Suite{
 		Platform: juniperjunos.Platform(),
-		Registry: registry(),
+		Registry: all.Registry(),
 		Device:   device("jnx-native", true),
 	})
 }

@@ -40,6 +40,10 @@ func (w *xw) open(elem, ns string, op string) {
 	}
 	switch {
 	case op == "":
+	case w.dialect == YANG && op == "delete":
+		// remove, not delete: the same edit may be sent again as a
+		// test-only check, when the element is already gone.
+		w.b.WriteString(` nc:operation="remove"`)
 	case w.dialect == YANG:
 		w.b.WriteString(` nc:operation="` + op + `"`)
 	case op == "replace":

@@ -329,9 +329,15 @@ func esc(s string) string {
 	return b.String()
 }
 
+// op is an element's edit operation. Deletions use remove, not delete:
+// the same edit may be sent again as a test-only check, when the element
+// is already gone.
 func op(o string) string {
-	if o == "" {
+	switch o {
+	case "":
 		return ""
+	case "delete":
+		o = "remove"
 	}
 	return ` nc:operation="` + o + `"`
 }

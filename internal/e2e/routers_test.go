@@ -30,6 +30,7 @@ type routedEnv struct {
 	*env
 	segment map[string]string // host → lab segment
 	agents  map[string]*netconflab.Agent
+	nds     map[string]*testbed.Netconfd
 	fronts  []string // known_hosts lines of the fronts
 }
 
@@ -50,7 +51,8 @@ func newRoutedEnv(t *testing.T, inventoryDir, playbook string) *routedEnv {
 	require.NoError(t, err)
 	opts := append(topo.Options(), testbed.WithNetconfSubsystem(), testbed.WithReadyTimeout(time.Minute))
 	lab := testbed.StartT(t, topo.Hosts, opts...)
-	e := &routedEnv{env: labEnv(p, lab), segment: map[string]string{}, agents: map[string]*netconflab.Agent{}}
+	e := &routedEnv{env: labEnv(p, lab), segment: map[string]string{}, agents: map[string]*netconflab.Agent{},
+		nds: map[string]*testbed.Netconfd{}}
 	for _, h := range topo.Hosts {
 		e.segment[h.Name] = h.Segment
 	}
@@ -64,6 +66,7 @@ func newRoutedEnv(t *testing.T, inventoryDir, playbook string) *routedEnv {
 		}
 		nd, err := netconflab.Start(ctx, lab, h.Name, m, dirs[h.Platform])
 		require.NoError(t, err)
+		e.nds[h.Name] = nd
 		t.Cleanup(func() {
 			if t.Failed() {
 				t.Logf("%s netconfd log:\n%s", h.Name, nd.LogTail())
@@ -112,7 +115,13 @@ func (e *routedEnv) sync(t *testing.T, ctx context.Context) {
 // with is the same lab under another project (a --limit, say).
 func (e *routedEnv) with(t *testing.T, limit string) *routedEnv {
 	t.Helper()
-	p, err := project.Load(project.Options{Inventory: e.p.Inv.Dir, Playbook: e.p.Options.Playbook, Limit: limit, Registry: e.reg})
+	return e.under(t, e.p.Options.Playbook, limit)
+}
+
+// under is the same lab under another playbook and --limit.
+func (e *routedEnv) under(t *testing.T, playbook, limit string) *routedEnv {
+	t.Helper()
+	p, err := project.Load(project.Options{Inventory: e.p.Inv.Dir, Playbook: playbook, Limit: limit, Registry: e.reg})
 	require.NoError(t, err)
 	cp := *e
 	cp.env = &env{p: p, lab: e.lab, reg: e.reg, opts: e.opts}

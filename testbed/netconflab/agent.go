@@ -34,6 +34,7 @@ type Agent struct {
 	sess    *netconf.Session
 	applied [32]byte
 	err     error
+	paused  bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -78,6 +79,12 @@ func (a *Agent) loop() {
 		case <-a.stop:
 			return
 		case <-t.C:
+			a.mu.Lock()
+			paused := a.paused
+			a.mu.Unlock()
+			if paused {
+				continue
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			err := a.Sync(ctx)
 			cancel()
@@ -86,6 +93,15 @@ func (a *Agent) loop() {
 			a.mu.Unlock()
 		}
 	}
+}
+
+// Pause stops (true) or resumes the background reads, for a test that
+// times netconfd's confirmed-commit deadline and must leave it idle;
+// Sync still reads.
+func (a *Agent) Pause(p bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.paused = p
 }
 
 // Err is the last background read's error, if any.

@@ -40,7 +40,8 @@ import (
 //   - lock-configuration / unlock-configuration → lock / unlock candidate;
 //   - load-configuration (format xml, action merge or replace) →
 //     edit-config of the candidate with the namespaces added and
-//     replace="replace" / delete="delete" turned into nc:operation; errors
+//     replace="replace" / delete="delete" turned into nc:operation replace
+//     and remove (Junos only warns when what it deletes is absent); errors
 //     come back inside <load-configuration-results>, as Junos puts them;
 //   - commit-configuration: <check/> tests the session's last load again
 //     with test-option test-only (netconfd's <validate> would make the
@@ -516,7 +517,9 @@ func addNamespaces(s string) (string, error) {
 				case a.Name.Local == "replace" && a.Value == "replace":
 					b.WriteString(` nc:operation="replace"`)
 				case a.Name.Local == "delete" && a.Value == "delete":
-					b.WriteString(` nc:operation="delete"`)
+					// Junos warns, not fails, when what it deletes is
+					// absent: NETCONF's remove.
+					b.WriteString(` nc:operation="remove"`)
 				default:
 					b.WriteString(" " + a.Name.Local + `="` + xmlEscape(a.Value) + `"`)
 				}
