@@ -6,6 +6,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/drivers/driverstest"
 	"github.com/fwpush/fwpush/drivers/juniperjunos"
+	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/testbed/netconflab"
 )
 
@@ -58,6 +59,7 @@ func TestConformance(t *testing.T) {
 		Registry: all.Registry(),
 		Root:     "../..",
 		Systems:  systems(),
+		Extra:    map[string]*intent.Intent{"edge": driverstest.RouterEdgeIntent()},
 		Device:   device("jnx-yang", false),
 	})
 }

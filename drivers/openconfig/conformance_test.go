@@ -6,6 +6,7 @@ import (
 	"github.com/fwpush/fwpush/drivers/all"
 	"github.com/fwpush/fwpush/drivers/driverstest"
 	"github.com/fwpush/fwpush/drivers/openconfig"
+	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/testbed/netconflab"
 )
 
@@ -43,6 +44,7 @@ func TestConformance(t *testing.T) {
 		Registry: all.Registry(),
 		Root:     "../..",
 		Systems:  systems,
+		Extra:    map[string]*intent.Intent{"edge": driverstest.RouterEdgeIntent()},
 		Device: driverstest.NetconfTarget(driverstest.NetconfDevice{
 			Inventory: "testdata/lab", A: "testdata/a.yml", B: "testdata/b.yml", Host: "oc-1",
 			Model: netconflab.OpenConfig, Plant: planted, Show: plantedShow,
