@@ -2,10 +2,10 @@ package openconfig_test
 
 import (
 	"net/netip"
-	"regexp"
-	"sort"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,7 +130,6 @@ func TestRenderRefuses(t *testing.T) {
 type netipPrefix = netip.Prefix
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
-
 
 // descriptions lists the entries' descriptions in the order the device
 // evaluates them (by sequence number), runs of one folded.
