@@ -303,8 +303,9 @@ func (t *Term) readFrom(n *node, family string) error {
 				}
 				*into = append(*into, l.words[0])
 			}
-		case s.is(protocolKeyword(family), "*"):
-			t.Protocol = s.words[1]
+		case !s.block && len(s.words) >= 2 && s.words[0] == protocolKeyword(family):
+			// A device's term may list several (fwpush writes one).
+			t.Protocol = strings.Join(s.words[1:], " ")
 		case len(s.words) >= 2 && !s.block && (s.words[0] == "source-port" || s.words[0] == "destination-port" || s.words[0] == "icmp-type"):
 			vals := s.words[1:]
 			switch s.words[0] {
