@@ -50,7 +50,7 @@ type Device struct {
 	// leave alone: each denies only the rest of the traffic it protects,
 	// and passes everything else.
 	Notes []string `json:"notes,omitempty"`
-	Error    string   `json:"error,omitempty"`
+	Error string   `json:"error,omitempty"`
 	// Err is the error behind Error, kept so callers can test its kind
 	// with errors.Is (a saved plan does not carry it).
 	Err error `json:"-"`
