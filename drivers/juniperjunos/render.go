@@ -260,7 +260,7 @@ func checkName(s string) error {
 	if s == "" || len(s) > 64 || strings.ContainsFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
 	}) {
-		return fmt.Errorf("name %q: Junos names here are 1-64 of A-Z a-z 0-9 - _ .", s)
+		return fmt.Errorf("name %q: Junos names here are 1-64 letters, digits, dashes, underscores or dots", s)
 	}
 	return nil
 }

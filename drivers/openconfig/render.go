@@ -218,7 +218,7 @@ func checkName(s string) error {
 	if s == "" || len(s) > 64 || strings.ContainsFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:", r))
 	}) {
-		return fmt.Errorf("name %q: want 1-64 of A-Z a-z 0-9 - _ . / :", s)
+		return fmt.Errorf("name %q: want 1-64 letters, digits, dashes, underscores, dots, slashes or colons", s)
 	}
 	return nil
 }

@@ -31,7 +31,6 @@ type routedEnv struct {
 	segment map[string]string // host → lab segment
 	agents  map[string]*netconflab.Agent
 	nds     map[string]*testbed.Netconfd
-	fronts  []string // known_hosts lines of the fronts
 }
 
 // routerModels are the YANG models of the NETCONF router platforms.
