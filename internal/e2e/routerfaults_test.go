@@ -257,23 +257,28 @@ func routerLockout(t *testing.T, ctx context.Context, e *routedEnv) {
 // routerTimer is A6: the device reverts an unconfirmed trial at the
 // deadline it armed (±5 s), in its own unit.
 func routerTimer(t *testing.T, ctx context.Context, e *routedEnv, within time.Duration) {
-	old := e.render(t, "change.yml")
+	before := e.running(t, ctx)
+	// netconfd checks deadlines only after a second with no traffic on
+	// any session: the agent pauses, and the test reads running through
+	// one session of its own, once every two seconds.
+	a := e.agents[rtr]
+	a.Pause(true)
+	defer a.Pause(false)
+	watch, err := netconflab.Dial(ctx, e.lab, rtr, e.p.Inv.Hosts[rtr].Hostname)
+	require.NoError(t, err)
+	defer watch.Close()
 	s := e.session(t, ctx)
 	t0 := time.Now()
 	armed, err := s.Apply(ctx, e.render(t, "baseline.yml"), drivers.ApplyOptions{Trial: testTrial, ConfirmWithin: within})
 	require.NoError(t, err)
 	assert.Equal(t, within, armed.Within, "armed what was asked, in the device's unit")
-	// netconfd checks deadlines only after a second with no traffic:
-	// the agent pauses, and the test reads back every two.
-	a := e.agents[rtr]
-	a.Pause(true)
-	defer a.Pause(false)
+	require.NoError(t, s.Close())
 	deadline := t0.Add(armed.Within + 15*time.Second)
 	for time.Now().Before(deadline) {
 		time.Sleep(2 * time.Second)
-		got, err := e.session(t, ctx).Fetch(ctx)
+		got, err := watch.GetConfig(ctx, netconf.Running, "")
 		require.NoError(t, err)
-		if got.String() == old.String() {
+		if got == before {
 			took := time.Since(t0)
 			t.Logf("reverted %s after the commit (armed %s)", took.Round(100*time.Millisecond), armed.Within)
 			assert.InDelta(t, armed.Within.Seconds(), took.Seconds(), 5, "A6: device-observed deadline within ±5 s")
