@@ -130,7 +130,9 @@ func (s *Session) lock(ctx context.Context) error {
 			holder = marker.Trial
 		}
 		return &drivers.LockedError{Holder: holder}
-	case re.Tag == netconf.TagLockDenied || re.Tag == netconf.TagInUse:
+	case re.Tag == netconf.TagLockDenied || re.Tag == netconf.TagInUse ||
+		// Junos' native API words a held database in the message.
+		strings.Contains(strings.ToLower(re.Message), "database locked"):
 		holder := drivers.Trial{Run: "unknown", Controller: "another NETCONF session (editing the candidate)"}
 		if id, ok := re.LockHolder(); ok {
 			holder.Controller = fmt.Sprintf("NETCONF session %d (editing the candidate)", id)

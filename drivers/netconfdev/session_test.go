@@ -168,6 +168,9 @@ func TestLockRefusals(t *testing.T) {
 			&netconf.RPCError{Tag: netconf.TagInUse, AppTag: "outstanding-confirmed-commit"}, "r1"},
 		"pending confirmed commit, unmarked": {"B",
 			&netconf.RPCError{Tag: netconf.TagInUse, AppTag: "outstanding-confirmed-commit"}, "a confirmed commit fwpush did not make"},
+		"Junos' native words": {"B",
+			&netconf.RPCError{Tag: netconf.TagOperationFailed, Message: "configuration database locked by: alice terminal p0 (pid 1234) on since 2026-01-02 03:04:05 UTC"},
+			"another NETCONF session (editing the candidate)"},
 		"another session edits": {"B",
 			&netconf.RPCError{Tag: netconf.TagLockDenied, Info: netconf.ErrorInfo{SessionID: "7"}}, "NETCONF session 7 (editing the candidate)"},
 	} {
