@@ -216,8 +216,20 @@ func TestCheckOriginFollowsThePath(t *testing.T) {
 			kept = append(kept, f)
 		}
 	}
+	all := rtr.Filters
 	rtr.Filters = kept
 	assert.NoError(t, CheckOrigin(rtr, mustAddr("198.19.0.9")))
+
+	// A controller behind the servers' out ACL (on srv-1 itself) reaches
+	// the other servers without crossing it: the ACL is not asked.
+	rtr.Filters = nil
+	for _, f := range all {
+		if f.Binding.Interface == "ge1" {
+			rtr.Filters = append(rtr.Filters, f)
+		}
+	}
+	assert.NoError(t, CheckOrigin(rtr, mustAddr("198.18.1.10")))
+	assert.Error(t, CheckOrigin(rtr, mustAddr("198.19.0.9")), "from outside, it is")
 }
 
 // TestCheckPathsFindsDisagreement: a router ACL that drops what a host
