@@ -207,7 +207,10 @@ func routerLinkCut(t *testing.T, ctx context.Context, e *routedEnv) {
 	armed, err := s.Apply(ctx, e.render(t, "baseline.yml"), drivers.ApplyOptions{Trial: testTrial, ConfirmWithin: routerWait})
 	require.NoError(t, err)
 	require.NoError(t, e.lab.SetLink(ctx, rtr, false))
+	// netconfd checks its deadline when idle: the agent waits too.
+	e.agents[rtr].Pause(true)
 	time.Sleep(time.Until(armed.Deadline) + 4*time.Second)
+	e.agents[rtr].Pause(false)
 	require.NoError(t, e.lab.SetLink(ctx, rtr, true))
 	got, err := e.session(t, ctx).Fetch(ctx)
 	require.NoError(t, err)

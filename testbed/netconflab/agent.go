@@ -42,9 +42,10 @@ type Agent struct {
 
 // Interval is how often an Agent reads running on its own. netconfd 2.13
 // checks confirmed-commit deadlines only after a second without traffic
-// on any session, so polling any faster would keep a trial from ever
-// reverting (TestLabNetconfdDeadlineStarvedByTraffic).
-const Interval = 1500 * time.Millisecond
+// on any session, so polling much faster would delay a trial's revert,
+// or stop it (TestLabNetconfdDeadlineStarvedByTraffic); tests Sync before
+// each new session anyway.
+const Interval = 3 * time.Second
 
 // StartAgent starts the agent of router (whose netconfd serves model m),
 // after a first Sync.
