@@ -77,7 +77,7 @@ func (c *compiler) baseACL(a *acl, h *inventory.Host) {
 		}
 		return
 	}
-	if !overlaps(mg, a.prot) {
+	if !c.overlaps(mg, a.prot) {
 		return // no management session comes from behind this interface
 	}
 	// Management sessions from behind the interface: to the device itself,
@@ -160,7 +160,7 @@ func (c *compiler) internal(a *acl, f *policy.Flow) bool {
 	if hasAny(f.From) || hasAny(f.To) {
 		return false
 	}
-	return subset(c.r.set(f.From, nil), a.prot) && subset(c.r.set(f.To, nil), a.prot)
+	return c.subset(c.r.set(f.From, nil), a.prot) && c.subset(c.r.set(f.To, nil), a.prot)
 }
 
 // within returns the part of names' addresses inside prot, and whether
@@ -173,7 +173,7 @@ func (c *compiler) within(names []string, prot *intent.AddrSet) (*intent.AddrSet
 	}
 	var hit []string
 	for _, n := range names {
-		if overlaps(c.r.set([]string{n}, nil), prot) {
+		if c.overlaps(c.r.set([]string{n}, nil), prot) {
 			hit = append(hit, n)
 		}
 	}
@@ -181,7 +181,7 @@ func (c *compiler) within(names []string, prot *intent.AddrSet) (*intent.AddrSet
 		return nil, false
 	}
 	s := c.r.set(hit, nil)
-	if subset(s, prot) {
+	if c.subset(s, prot) {
 		return s, true
 	}
 	// Role sets join names with '_' and never hold "__"; internal sets
@@ -194,7 +194,7 @@ func (c *compiler) within(names []string, prot *intent.AddrSet) (*intent.AddrSet
 	for _, p := range s.Prefixes {
 		b.AddPrefix(p)
 	}
-	b.Intersect(ipset(prot))
+	b.Intersect(c.ipset(prot))
 	is, _ := b.IPSet()
 	out := &intent.AddrSet{Name: name, Members: append(append([]string(nil), s.Members...), prot.Members...), Prefixes: is.Prefixes()}
 	c.r.sets[name] = out
@@ -257,6 +257,20 @@ func (c *compiler) closeACL(a *acl) {
 		Why: []string{"not protected by this ACL"}})
 }
 
+// ipset is s as an IP set, built once per compile: placing each flow on
+// each ACL asks again for the same sets.
+func (c *compiler) ipset(s *intent.AddrSet) *netipx.IPSet {
+	if c.ipsets == nil {
+		c.ipsets = map[*intent.AddrSet]*netipx.IPSet{}
+	}
+	is, ok := c.ipsets[s]
+	if !ok {
+		is = ipset(s)
+		c.ipsets[s] = is
+	}
+	return is
+}
+
 func ipset(s *intent.AddrSet) *netipx.IPSet {
 	var b netipx.IPSetBuilder
 	for _, p := range s.Prefixes {
@@ -266,17 +280,17 @@ func ipset(s *intent.AddrSet) *netipx.IPSet {
 	return is
 }
 
-func overlaps(a, b *intent.AddrSet) bool { return ipset(a).Overlaps(ipset(b)) }
+func (c *compiler) overlaps(a, b *intent.AddrSet) bool { return c.ipset(a).Overlaps(c.ipset(b)) }
 
 // subset reports whether every address of a is in b (nil is the world).
-func subset(a, b *intent.AddrSet) bool {
+func (c *compiler) subset(a, b *intent.AddrSet) bool {
 	if b == nil {
 		return true
 	}
 	if a == nil {
 		return false
 	}
-	bs := ipset(b)
+	bs := c.ipset(b)
 	for _, p := range a.Prefixes {
 		if !bs.ContainsPrefix(p) {
 			return false

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"go4.org/netipx"
+
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
@@ -99,6 +101,8 @@ type compiler struct {
 	open map[*intent.Filter]map[string]*intent.Rule
 	// acls lists every network ACL filter, sorted by host.
 	acls []*acl
+	// ipsets caches address sets as IP sets (see ipset).
+	ipsets map[*intent.AddrSet]*netipx.IPSet
 }
 
 func (c *compiler) newIntent(h *inventory.Host) *intent.Intent {
