@@ -116,7 +116,7 @@ type withWarnings struct {
 func planRows(pl *plan.Plan) []row {
 	rows := make([]row, 0, len(pl.Devices))
 	for _, d := range pl.Devices {
-		rows = append(rows, row{host: d.Host, platform: d.Platform, status: d.Status, err: d.Error, diff: d.Diff, warnings: d.Warnings})
+		rows = append(rows, row{host: d.Host, platform: d.Platform, status: d.Status, err: d.Error, diff: d.Diff, warnings: d.Warnings, notes: d.Notes})
 	}
 	return rows
 }
@@ -183,6 +183,9 @@ func offlinePlan(ctx context.Context, g *globals, p *project.Project) error {
 		if d.Error != "" {
 			fmt.Fprintf(bw, "error: %s\n\n", termsafe.Line(d.Error))
 			return nil
+		}
+		for _, n := range d.Notes {
+			fmt.Fprintf(bw, "note: %s\n", termsafe.Line(n))
 		}
 		text := termsafe.Text(d.Desired.String())
 		bw.WriteString(text)

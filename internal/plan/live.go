@@ -51,8 +51,10 @@ func Live(ctx context.Context, p *project.Project, open Opener, eo engine.Option
 }
 
 // Fetch plans one device: it renders the desired config, reads the
-// device's owned part, and diffs them. Everything it reads is read-only:
-// the device's trial lock is reported, never taken.
+// device's owned part, diffs them, and has the device check a change
+// when its driver can. Nothing on the device changes: the device's trial
+// lock is reported, never taken (a NETCONF check holds the candidate's
+// lock for the moment it takes).
 func Fetch(ctx context.Context, p *project.Project, open Opener, host string) Device {
 	d, err := Render(p, host)
 	if err != nil {
@@ -96,6 +98,18 @@ func Fetch(ctx context.Context, p *project.Project, open Opener, host string) De
 			return d
 		}
 		d.Warnings = warnings
+	}
+	// The device's own check of the change (nft -c, a NETCONF commit
+	// check on a discarded candidate), as NAPALM's compare_config loads
+	// before it diffs: a config the device would refuse fails the plan,
+	// and apply's read before pushing, with nothing changed. Not while
+	// another trial holds the device: its candidate is that trial's.
+	if v, ok := s.(drivers.Validator); ok && df.Changed && d.Lock == nil {
+		if err := v.Validate(ctx, d.Desired); err != nil {
+			d.fail(fmt.Errorf("%s: validate: %w", host, err))
+			return d
+		}
+		d.Validated = true
 	}
 	d.Status = engine.Unchanged
 	if df.Changed {
