@@ -76,7 +76,6 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-
 // Local is the address the connection left from (zero behind a jump
 // host).
 func (c *Conn) Local() netip.Addr { return c.local }
