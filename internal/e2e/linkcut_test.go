@@ -131,6 +131,8 @@ type faultSystem struct {
 	next string
 	// quick makes a run give up on a dead connection in a few seconds.
 	quick func(o *drivers.TransportOptions)
+	// within is the cut run's revert delay.
+	within time.Duration
 }
 
 // linuxFaults is one linux-nftables and one linux-iptables host.
@@ -141,6 +143,9 @@ var linuxFaults = faultSystem{
 	quick: func(o *drivers.TransportOptions) {
 		o.Keepalive, o.ConnectTimeout, o.ConnectRetries = time.Second, 3*time.Second, 1
 	},
+	// The read-back after the cut must come before the device's timer
+	// fires: an nft host's timer is armed apart from the change.
+	within: 8 * time.Second,
 }
 
 // runLinkCuts runs each case's steps on sys, in parallel.
@@ -158,10 +163,6 @@ func runLinkCuts(t *testing.T, sys faultSystem, cases []linkCutCase) {
 		})
 	}
 }
-
-// cutWithin is the cut run's revert delay: its read-back after the cut
-// must come before the device's timer fires.
-const cutWithin = 8 * time.Second
 
 // linkCutCase is where the link is cut and what must follow.
 type linkCutCase struct {
@@ -246,7 +247,7 @@ func (r *linkCutRun) pushCuttingLinks(t *testing.T) {
 	open := r.next.opener()
 	rec, err := journal.Start(r.st, r.run, open)
 	require.NoError(t, err)
-	o := rec.Attach(apply.Options{ConfirmWithin: cutWithin, Settle: 2 * time.Second, Engine: eo()})
+	o := rec.Attach(apply.Options{ConfirmWithin: r.sys.within, Settle: 2 * time.Second, Engine: eo()})
 	var waiting sync.WaitGroup
 	defer waiting.Wait() // bounded by waitDeviceFile
 	o.Journal = &hookJournal{Recorder: rec, hook: func(d apply.Device) {
@@ -330,7 +331,7 @@ func (r *linkCutRun) devicesRevertByThemselves(t *testing.T) {
 	for _, h := range r.hosts {
 		v, ok := r.cutAt.Load(h)
 		if ok && r.tc.armed {
-			r.views[h].expire(t, v.(time.Time).Add(cutWithin+5*time.Second))
+			r.views[h].expire(t, v.(time.Time).Add(r.sys.within+5*time.Second))
 		}
 	}
 	for _, h := range r.hosts {

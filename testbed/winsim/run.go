@@ -241,15 +241,11 @@ func (d *Device) expandCmd(p *Process, s string) string {
 	}
 }
 
-// envValue is an environment variable as the process sees it.
+// envValue is an environment variable as the process sees it: its own,
+// else the host's.
 func (p *Process) envValue(name string) (value, bool) {
-	if p != nil {
-		if v, ok := p.env[name]; ok {
-			return v, true
-		}
-	}
-	if p == nil {
-		return nil, false
+	if v, ok := p.env[name]; ok {
+		return v, true
 	}
 	return p.d.env(name)
 }
