@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fwpush/fwpush/drivers/windows"
@@ -234,56 +233,59 @@ func (w *winWatch) stop(*testing.T) {
 	}
 }
 
-// winPassing bounds how long a host may show a state between the old and
-// the new rules: one program's make-before-break, stalled or not.
-const winPassing = winStall + 3*time.Second
-
-// named names each state: old, new, "between" for one that keeps every
-// rule both have and adds only rules of either (a make-before-break in
-// passing: allowed, for less than winPassing, never last), MIX for
-// anything else (an error).
 func (w *winWatch) named(t *testing.T, old, new string) []namedState {
 	t.Helper()
 	w.stop(t)
-	oldSet, newSet := lineSet(old), lineSet(new)
-	var out []namedState
-	var last string
-	for i, c := range w.seen {
-		m := enforcedSet(c.State)
-		if i > 0 && m == last {
-			continue
-		}
-		last = m
-		name, set := "MIX", lineSet(m)
-		switch {
-		case m == old:
-			name = "old"
-		case m == new:
-			name = "new"
-		case between(set, oldSet, newSet):
-			name = "between"
-		}
-		out = append(out, namedState{at: c.At, name: name})
+	out, problems, passing := winStates(w.seen, old, new)
+	for _, p := range passing {
+		t.Logf("%s: %s", w.host, p)
 	}
-	for i, s := range out {
-		var lasted time.Duration
-		if i+1 < len(out) {
-			lasted = out[i+1].at.Sub(s.at)
-		}
-		switch {
-		case s.name == "MIX":
-			t.Errorf("%s: at %s the host enforced neither the old nor the new rules, nor only both at once", w.host, s.at.Format("15:04:05.000"))
-		case s.name == "between" && (i+1 == len(out) || lasted >= winPassing):
-			t.Errorf("%s: at %s the host enforced the union of the old and new rules for %v (at most %v in passing, never to stay)",
-				w.host, s.at.Format("15:04:05.000"), lasted.Round(time.Millisecond), winPassing)
-		case s.name == "between":
-			t.Logf("%s: at %s both policies' rules in passing (make before break), for %v", w.host, s.at.Format("15:04:05.000"), lasted.Round(time.Millisecond))
-		}
-	}
-	if len(out) > 0 {
-		assert.Contains(t, []string{"old", "new"}, out[len(out)-1].name, "%s: the host must end in the old or the new rules", w.host)
+	for _, p := range problems {
+		t.Errorf("%s: %s", w.host, p)
 	}
 	return out
+}
+
+// winStates names each state a host enforced: old, new, "between" for
+// one that keeps every rule both have and adds only rules of either (a
+// make-before-break in passing: allowed while the program making it runs,
+// never to rest in once a program ended, nor last), MIX for anything
+// else. It returns the problems, and the passages through between.
+func winStates(seen []winsim.Change, old, new string) (out []namedState, problems, passing []string) {
+	oldSet, newSet := lineSet(old), lineSet(new)
+	var last string
+	for _, c := range seen {
+		m := enforcedSet(c.State)
+		if len(out) == 0 || m != last {
+			last = m
+			name := "MIX"
+			switch {
+			case m == old:
+				name = "old"
+			case m == new:
+				name = "new"
+			case between(lineSet(m), oldSet, newSet):
+				name = "between"
+			}
+			out = append(out, namedState{at: c.At, name: name})
+			if name == "MIX" {
+				problems = append(problems, fmt.Sprintf("at %s the host enforced neither the old nor the new rules, nor only both at once", c.At.Format("15:04:05.000")))
+			}
+		}
+		if cur := out[len(out)-1]; c.Idle && cur.name == "between" {
+			problems = append(problems, fmt.Sprintf("from %s the host rested in the union of the old and new rules once a program ended", cur.at.Format("15:04:05.000")))
+		}
+	}
+	for i, s := range out {
+		if s.name == "between" && i+1 < len(out) {
+			passing = append(passing, fmt.Sprintf("at %s both policies' rules in passing (make before break), for %v",
+				s.at.Format("15:04:05.000"), out[i+1].at.Sub(s.at).Round(time.Millisecond)))
+		}
+	}
+	if len(out) > 0 && out[len(out)-1].name != "old" && out[len(out)-1].name != "new" {
+		problems = append(problems, "the host must end in the old or the new rules, not "+out[len(out)-1].name)
+	}
+	return out, problems, passing
 }
 
 // between says whether s keeps everything old and new have in common and
@@ -310,4 +312,59 @@ func lineSet(s string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// TestWinStates: what a Windows host may be seen enforcing during a
+// change: the union of both policies while a program runs, never resting
+// in it once a program ended, nothing else but the old and the new rules.
+func TestWinStates(t *testing.T) {
+	rule := func(port uint16) enforce.Rule {
+		return enforce.Rule{Action: enforce.Permit, Proto: 6, DstPorts: []enforce.PortRange{{Lo: port, Hi: port}}}
+	}
+	state := func(ports ...uint16) enforce.State {
+		f := &enforce.Filter{Name: "windows-inbound", Default: enforce.Deny}
+		for _, p := range ports {
+			f.Rules = append(f.Rules, rule(p))
+		}
+		return enforce.State{Host: &enforce.HostPolicy{Input: f}}
+	}
+	t0 := time.Now()
+	seq := func(steps ...any) []winsim.Change {
+		var out []winsim.Change
+		for i, s := range steps {
+			c := winsim.Change{At: t0.Add(time.Duration(i) * time.Second)}
+			switch x := s.(type) {
+			case enforce.State:
+				c.State = x
+			case string: // "idle": the last state, at a program's end
+				c.State, c.Idle = out[len(out)-1].State, true
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	old, nw := enforcedSet(state(22, 80)), enforcedSet(state(22, 443))
+	tests := map[string]struct {
+		seen     []winsim.Change
+		names    []string
+		problems int
+	}{
+		"make before break": {seen: seq(state(22, 80), state(22, 80, 443), state(22, 443), "idle"),
+			names: []string{"old", "between", "new"}},
+		"rests in the union": {seen: seq(state(22, 80), state(22, 80, 443), "idle", state(22, 443)),
+			names: []string{"old", "between", "new"}, problems: 1},
+		"ends in the union": {seen: seq(state(22, 80), state(22, 80, 443)),
+			names: []string{"old", "between"}, problems: 1},
+		"break before make": {seen: seq(state(22, 80), state(80), state(22, 443)),
+			names: []string{"old", "MIX", "new"}, problems: 1},
+		"a rule of neither": {seen: seq(state(22, 80), state(22, 80, 8080), state(22, 80)),
+			names: []string{"old", "MIX", "old"}, problems: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			out, problems, _ := winStates(tc.seen, old, nw)
+			require.Equal(t, tc.names, names(out))
+			require.Len(t, problems, tc.problems, "%v", problems)
+		})
+	}
 }

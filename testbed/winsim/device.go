@@ -211,16 +211,19 @@ func (d *Device) stall(cmdlet string) {
 	}
 }
 
-// Change is a state the host enforced from At (wall-clock time).
+// Change is a state the host enforced from At (wall-clock time). Idle
+// marks the end of a script: the host rests in State until the next one.
 type Change struct {
 	At    time.Time
 	State enforce.State
+	Idle  bool
 }
 
 type watch struct{ seen []Change }
 
-// Watch records what the host enforces, now and after every change, until
-// the returned stop is called; stop returns the record.
+// Watch records what the host enforces, now, after every change and at
+// the end of every script, until the returned stop is called; stop returns
+// the record.
 func (d *Device) Watch() (stop func() []Change) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -236,6 +239,18 @@ func (d *Device) Watch() (stop func() []Change) {
 			}
 		}
 		return w.seen
+	}
+}
+
+// idle records, for the watches, that a script ended. Called with d.mu
+// held.
+func (d *Device) idle() {
+	if len(d.watches) == 0 {
+		return
+	}
+	st := d.state()
+	for _, w := range d.watches {
+		w.seen = append(w.seen, Change{At: time.Now(), State: st, Idle: true})
 	}
 }
 

@@ -278,6 +278,7 @@ func (d *Device) runScript(p *Process, script, root, user string, command bool) 
 	res := d.execScript(p, script, root, user, command)
 	d.mu.Lock()
 	d.event("script exit %d", res.ExitCode)
+	d.idle()
 	d.mu.Unlock()
 	return res
 }

@@ -1,6 +1,7 @@
 package winsim
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -126,4 +127,24 @@ func TestJumpClock(t *testing.T) {
 	c.Jump(time.Hour)
 	assert.Equal(t, []int{1, 2}, order)
 	assert.GreaterOrEqual(t, c.Now().Sub(t0), time.Hour)
+}
+
+// TestWatch: a watch records the state enforced at its start, after each
+// change, and at the end of each script (Idle), in order.
+func TestWatch(t *testing.T) {
+	d, err := New(Options{Users: []User{{Name: "fwpush", Password: "x"}}})
+	require.NoError(t, err)
+	stop := d.Watch()
+	res := d.Run(encoded(`New-NetFirewallRule -Name a -DisplayName a -Protocol TCP -LocalPort 80 | Out-Null
+New-NetFirewallRule -Name b -DisplayName b -Protocol TCP -LocalPort 81 | Out-Null`), "fwpush", nil)
+	require.Equal(t, 0, res.ExitCode, res.Stderr)
+	seen := stop()
+	rules := func(c Change) int { return len(c.State.Host.Input.Rules) - 1 } // less the stateful rule
+	var got []string
+	for _, c := range seen {
+		got = append(got, fmt.Sprintf("%d idle=%v", rules(c), c.Idle))
+	}
+	assert.Equal(t, []string{"0 idle=false", "1 idle=false", "2 idle=false", "2 idle=true"}, got)
+	d.Run(encoded(`Write-Output 'x'`), "fwpush", nil)
+	assert.Len(t, stop(), 4, "a stopped watch records nothing more")
 }
