@@ -81,7 +81,7 @@ func (s *Session) Fetch(ctx context.Context) (drivers.Config, error) {
 func (s *Session) DeviceLock(ctx context.Context) (*drivers.Trial, error) {
 	st, err := s.read(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read trial marker: %w", err)
+		return nil, err
 	}
 	if !st.Marker.Live(s.now()) {
 		return nil, nil

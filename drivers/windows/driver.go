@@ -2,7 +2,6 @@ package windows
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/fwpush/fwpush/drivers"
@@ -43,7 +42,7 @@ func (*Driver) Capabilities() drivers.Capabilities {
 func (*Driver) Render(in *intent.Intent) (drivers.Config, error) {
 	t, err := render(in)
 	if err != nil {
-		return drivers.Config{}, fmt.Errorf("%s: render: %w", in.Host, err)
+		return drivers.Config{}, err
 	}
 	return config(t), nil
 }

@@ -46,7 +46,13 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 2
 	}
-	topo, err := loadTopology(*inv, *playbook)
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
+		return 1
+	}
+	win := &winsimDaemons{self: self, state: *state, inventory: *inv}
+	topo, p, err := loadTopology(*inv, *playbook, win.servers())
 	if err != nil {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 1
@@ -55,11 +61,6 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for i := range topo.Hosts {
 			topo.Hosts[i].TCP, topo.Hosts[i].UDP = tcpPorts, udpPorts
 		}
-	}
-	self, err := os.Executable()
-	if err != nil {
-		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
-		return 1
 	}
 	opts := append(topo.Options(), testbed.WithDir(*state), testbed.WithDetach(), testbed.WithListener(self, "listen"))
 	if *prefix != "" {
@@ -76,9 +77,27 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 1
 	}
+	if p != nil {
+		if err := labinv.StartServers(ctx, lab, p, win.servers()); err != nil {
+			fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
+			lab.Close()
+			return 1
+		}
+	}
 	printLab(stdout, lab, topo.Skipped, *rootLink, time.Since(start))
+	if len(win.hosts) > 0 {
+		fmt.Fprintf(stdout, "Windows hosts (the winsim simulator, one process each, logs in %s): %s\n",
+			winsimDir(*state), strings.Join(win.hosts, ", "))
+	}
+	if len(win.unserved) > 0 {
+		fmt.Fprintf(stdout, "not served (no simulator answers): %s\n", strings.Join(win.unserved, ", "))
+	}
 	if *writeInv != "" {
-		if err := labinv.WriteInventory(*inv, *writeInv, lab.KnownHostsPath(), lab.ClientKeyPath()); err != nil {
+		err := labinv.WriteInventory(*inv, *writeInv, lab.KnownHostsPath(), lab.ClientKeyPath())
+		if err == nil && len(win.hosts) > 0 {
+			err = pointAtSimulators(*writeInv, *state)
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 			return 1
 		}
@@ -88,21 +107,45 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // loadTopology reads the lab an inventory describes: with a playbook,
-// listeners on the ports its flows open; routed when the inventory has
-// lab_segments (see testbed/README.md).
-func loadTopology(inv, playbook string) (labinv.Topology, error) {
+// listeners on the ports its flows open, and the hosts servers serve in a
+// flat lab too; routed when the inventory has lab_segments (see
+// testbed/README.md). The project is nil without a playbook.
+func loadTopology(inv, playbook string, servers labinv.Servers) (labinv.Topology, *project.Project, error) {
 	if playbook != "" {
 		p, err := project.Load(project.Options{Inventory: inv, Playbook: playbook, Registry: registry()})
 		if err != nil {
-			return labinv.Topology{}, err
+			return labinv.Topology{}, nil, err
 		}
-		return labinv.Build(p)
+		t, err := labinv.Build(p)
+		if err != nil {
+			return labinv.Topology{}, nil, err
+		}
+		if len(t.Segments) == 0 {
+			t.Hosts = labinv.SpecsWith(p, servers)
+			t.Skipped = nil
+			for _, h := range p.Inv.Select(nil) {
+				if _, served := servers[h.Platform]; !served && !hasSpec(t.Hosts, h.Name) {
+					t.Skipped = append(t.Skipped, fmt.Sprintf("%s (%s)", h.Name, h.Platform))
+				}
+			}
+		}
+		return t, p, nil
 	}
 	i, err := inventory.Load(inv, inventory.WithPlatforms(registry()))
 	if err != nil {
-		return labinv.Topology{}, err
+		return labinv.Topology{}, nil, err
 	}
-	return labinv.FromInventory(i)
+	t, err := labinv.FromInventory(i)
+	return t, nil, err
+}
+
+func hasSpec(hosts []testbed.HostSpec, name string) bool {
+	for _, h := range hosts {
+		if h.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func printLab(w io.Writer, lab *testbed.Lab, skipped []string, rootLink bool, took time.Duration) {

@@ -5,6 +5,10 @@
 //	fwp-lab up --inventory DIR [--playbook FILE] [--root-link] [--state DIR] [--prefix P] [--tcp 80,443] [--udp 53]
 //	fwp-lab down [--state DIR]
 //	fwp-lab sweep [--prefix P]
+//
+// With a playbook, `up` also serves the inventory's Windows hosts: each is
+// the winsim simulator in its own process (`fwp-lab winsim`, which `up`
+// starts and `down` stops).
 package main
 
 import (
@@ -31,7 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
-		"up": up, "down": down, "sweep": sweep, "listen": listenCmd,
+		"up": up, "down": down, "sweep": sweep, "listen": listenCmd, "winsim": winsimCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
