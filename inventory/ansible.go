@@ -418,7 +418,8 @@ func (a *ansInv) rawHost(h *ansHost, o *options) rawHost {
 	r.Platform = str("platform", platformVars)
 	if r.Platform == "" {
 		if v, ok := h.merged["ansible_connection"]; ok && (v.val == "winrm" || v.val == "psrp") {
-			r.Platform, h.fields["platform"] = "windows", ansField{name: "ansible_connection", at: v.at}
+			// The registry knows the connection by name: a platform alias.
+			r.Platform, h.fields["platform"] = v.val.(string), ansField{name: "ansible_connection", at: v.at}
 		}
 	}
 	if r.Platform == "" {

@@ -7,7 +7,7 @@ import (
 // KnownDataKeys are the data keys fwpush itself reads: addresses and acls
 // here, the SSH settings in drivers/linuxhost. Any other data key is the
 // user's own (Nornir data is free-form) and is kept as is.
-var KnownDataKeys = []string{"addresses", "acls", "ssh_known_hosts", "ssh_identity_file", "proxy_jump"}
+var KnownDataKeys = []string{"addresses", "acls", "ssh_known_hosts", "ssh_identity_file", "proxy_jump", "netconf_dialect", "openconfig_defined_sets"}
 
 // suggestDataKey returns the known data key k is probably a misspelling
 // of, or "". A typo such as "adresses" would otherwise leave a host with

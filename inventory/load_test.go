@@ -223,7 +223,7 @@ func (testPlatforms) InventoryPlatform(name string) (PlatformInfo, bool) {
 		return PlatformInfo{ID: "cisco-ios", Port: 22, NetworkACL: true}, true
 	case "eos", "arista-eos", "arista.eos.eos", "arista_ceos", "ceos":
 		return PlatformInfo{ID: "arista-eos", Port: 22, NetworkACL: true}, true
-	case "windows", "win":
+	case "windows", "win", "winrm", "psrp":
 		return PlatformInfo{ID: "windows", Port: 5986, Transport: "winrm"}, true
 	}
 	return PlatformInfo{}, false

@@ -43,6 +43,8 @@ type Netconfd struct {
 	Log     string // its stdout and stderr, where netconfd logs
 	Startup string // its startup config (NV storage), saved on commit
 	p       *proc
+	lab     *Lab
+	argv    []string
 }
 
 // StartNetconfd starts yuma123's netconfd on host, inside the host's
@@ -88,16 +90,38 @@ func (l *Lab) StartNetconfd(ctx context.Context, host string, extra ...string) (
 	if err != nil {
 		return nil, fmt.Errorf("%s: netconfd: %w", host, err)
 	}
-	p, err := l.startProc(ns, -1, host, "netconfd", argv, n.Log, nil)
+	n.lab, n.argv = l, argv
+	if err := n.start(ctx); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Netconfd) start(ctx context.Context) error {
+	l := n.lab
+	p, err := l.startProc(l.Namespace(n.Host), -1, n.Host, "netconfd", n.argv, n.Log, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: netconfd: %w", host, err)
+		return fmt.Errorf("%s: netconfd: %w", n.Host, err)
 	}
 	n.p = p
 	if err := l.waitNetconfd(ctx, p); err != nil {
 		n.Stop()
-		return nil, fmt.Errorf("%s: netconfd: %w", host, err)
+		return fmt.Errorf("%s: netconfd: %w", n.Host, err)
 	}
-	return n, nil
+	return nil
+}
+
+// Restart stops netconfd and starts it again from its startup config, as
+// a device reboot does: what was committed and saved comes back, a
+// pending confirmed commit does not, and every session ends.
+func (n *Netconfd) Restart(ctx context.Context) error {
+	n.Stop()
+	// The old socket file would make the new netconfd's bind fail.
+	sock := filepath.Join(n.lab.dir, "hosts", n.Host, "private", "root", filepath.Base(netconfdSocket))
+	if err := os.Remove(sock); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("%s: netconfd restart: %w", n.Host, err)
+	}
+	return n.start(ctx)
 }
 
 // waitNetconfd polls the socket, as the host sees it, until it accepts.

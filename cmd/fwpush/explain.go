@@ -112,8 +112,16 @@ func printExplain(g *globals, q explain.Query, res *explain.Result) {
 				// Playbook text, shown on a terminal: one line, no escapes.
 				why = " — " + termsafe.Line(strings.Join(c.Why, "; "))
 			}
-			fmt.Fprintf(g.out, "      %s/%s: %s by %s%s\n", termsafe.Line(c.Device), termsafe.Line(c.Filter), action,
-				termsafe.Line(c.Rule), termsafe.Line(why))
+			where := ""
+			if c.Interface != "" {
+				where = fmt.Sprintf(" (%s %s)", termsafe.Line(c.Interface), c.Direction)
+			}
+			decides := ""
+			if c.Decides {
+				decides = "  ← decides"
+			}
+			fmt.Fprintf(g.out, "      %s/%s%s: %s by %s%s%s\n", termsafe.Line(c.Device), termsafe.Line(c.Filter), where, action,
+				termsafe.Line(c.Rule), termsafe.Line(why), decides)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -45,4 +46,36 @@ func TestExplainICMPTakesTypes(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
 	assert.Equal(t, map[string]any{"from": "any", "to": "homer", "proto": "icmp", "icmp_type": 0.0}, res.Query)
+}
+
+// TestExplainThroughARouter: the text names each router ACL with its
+// interface and direction, and marks the check that decides.
+func TestExplainThroughARouter(t *testing.T) {
+	inv, pb := "../../inventory/examples/satellite-junos", "../../playbooks/satellite.yml"
+	code, out, errOut := fwpush(t, "explain", "-i", inv, "-p", pb, "--from", "client-1", "--to", "capsule-1", "--port", "9")
+	assert.Equal(t, exitDenied, code, errOut)
+	assert.Contains(t, out, "sat-rtr-1/FWPUSH-GE-0-0-2-0-IN (ge-0/0/2.0 in): deny by protect — default deny for the protected addresses  ← decides")
+	assert.Contains(t, out, "sat-rtr-1/FWPUSH-GE-0-0-1-0-OUT (ge-0/0/1.0 out): deny by protect")
+	assert.Contains(t, out, "capsule-1/input: deny by default-deny\n")
+	assert.Equal(t, 2, strings.Count(out, "← decides"), "one per path (IPv4, IPv6)")
+
+	code, out, errOut = fwpush(t, "explain", "-i", inv, "-p", pb, "--from", "client-1", "--to", "capsule-1", "--port", "9", "--format", "json")
+	assert.Equal(t, exitDenied, code, errOut)
+	var res struct {
+		Paths []struct {
+			DecidedBy string `json:"decided_by"`
+			Checks    []struct {
+				Interface string `json:"interface"`
+				Direction string `json:"direction"`
+				Decides   bool   `json:"decides"`
+			} `json:"checks"`
+		} `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	require.NotEmpty(t, res.Paths)
+	assert.Equal(t, "sat-rtr-1/FWPUSH-GE-0-0-2-0-IN", res.Paths[0].DecidedBy)
+	assert.Equal(t, "ge-0/0/2.0", res.Paths[0].Checks[0].Interface)
+	assert.Equal(t, "in", res.Paths[0].Checks[0].Direction)
+	assert.True(t, res.Paths[0].Checks[0].Decides)
+	assert.False(t, res.Paths[0].Checks[1].Decides)
 }

@@ -24,6 +24,7 @@ type row struct {
 	err            string
 	diff           *diff.Diff
 	warnings       []string
+	notes          []string
 }
 
 func printWarnings(w io.Writer, rows []row) {
@@ -85,6 +86,9 @@ func printDiffs(w io.Writer, rows []row, unified bool) {
 			continue
 		}
 		fmt.Fprintf(w, "=== %s (%s)\n", termsafe.Line(r.host), termsafe.Line(r.platform))
+		for _, n := range r.notes {
+			fmt.Fprintf(w, "  note: %s\n", termsafe.Line(n))
+		}
 		s := r.diff.Summary
 		if s.Created {
 			fmt.Fprintln(w, "  (fwpush's table/chains do not exist yet on this device)")

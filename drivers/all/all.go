@@ -6,8 +6,10 @@ import (
 	"github.com/fwpush/fwpush/drivers/aristaeos"
 	"github.com/fwpush/fwpush/drivers/ciscoios"
 	"github.com/fwpush/fwpush/drivers/cisconxos"
+	"github.com/fwpush/fwpush/drivers/juniperjunos"
 	"github.com/fwpush/fwpush/drivers/linuxiptables"
 	"github.com/fwpush/fwpush/drivers/linuxnftables"
+	"github.com/fwpush/fwpush/drivers/openconfig"
 	"github.com/fwpush/fwpush/drivers/windows"
 )
 
@@ -21,6 +23,8 @@ func Registry() *drivers.Registry {
 		ciscoios.Platform(),
 		cisconxos.Platform(),
 		aristaeos.Platform(),
+		juniperjunos.Platform(),
+		openconfig.Platform(),
 	} {
 		// A duplicate is a programming error the first test that builds
 		// the registry catches.

@@ -14,7 +14,7 @@ import (
 func TestOtherToolsNames(t *testing.T) {
 	reg := all.Registry()
 	for name, id := range map[string]string{
-		"linux": "linux-nftables", "iptables": "linux-iptables", "win": "windows",
+		"linux": "linux-nftables", "iptables": "linux-iptables", "win": "windows", "winrm": "windows", "psrp": "windows",
 		"ios": "cisco-ios", "cisco_iosxe": "cisco-ios", "cisco.ios.ios": "cisco-ios", "cisco_iol": "cisco-ios", "cisco_c8000v": "cisco-ios",
 		"nxos": "cisco-nxos", "nxos_ssh": "cisco-nxos", "cisco.nxos.nxos": "cisco-nxos", "cisco_n9kv": "cisco-nxos",
 		"eos": "arista-eos", "arista.eos.eos": "arista-eos", "arista_ceos": "arista-eos", "ceos": "arista-eos",

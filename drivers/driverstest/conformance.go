@@ -89,6 +89,14 @@ func Conformance(t *testing.T, s Suite) {
 	})
 }
 
+// ConformanceDevice runs only the device checks: for a second device of a
+// driver whose renders Conformance already checked (another dialect,
+// another transport).
+func ConformanceDevice(t *testing.T, s Suite) {
+	require.NotNil(t, s.Device, "%s: no device to run the session checks against", s.Platform.ID)
+	testDevice(t, s, s.Device(t))
+}
+
 // renderCase is one Intent kept as a golden file.
 type renderCase struct {
 	name string

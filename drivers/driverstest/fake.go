@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,8 +42,11 @@ type Device struct {
 	// Granularity is the unit of the device's revert timer: a confirm
 	// delay is rounded up to it, as a CLI timer counts whole minutes.
 	Granularity time.Duration
+	// Refuses makes Validate and Apply refuse a config that contains it,
+	// as a device's commit check, and its load, refuse a line.
+	Refuses string
 	// Applies and Confirms count calls, for "zero config commands" checks.
-	Applies, Confirms, Opens int
+	Applies, Confirms, Opens, Validates int
 }
 
 // Running returns the device's current config.
@@ -96,6 +100,9 @@ func (s *session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 	if d.Reject {
 		return drivers.Armed{}, fmt.Errorf("line 1: %w", fault.ErrRejected)
 	}
+	if d.Refuses != "" && strings.Contains(desired.String(), d.Refuses) {
+		return drivers.Armed{}, fmt.Errorf("load: %q: syntax error: %w", d.Refuses, fault.ErrRejected)
+	}
 	if d.StageFails {
 		return drivers.Armed{}, fmt.Errorf("stage: connection lost: %w: %w", fault.ErrIndeterminate, fault.ErrNotApplied)
 	}
@@ -142,6 +149,17 @@ func (s *session) Rollback(ctx context.Context, to drivers.Config, t drivers.Tri
 		d.timer = nil
 	}
 	d.running, d.locked, d.holder = to, false, nil
+	return nil
+}
+
+// Validate checks desired without applying it (drivers.Validator).
+func (s *session) Validate(ctx context.Context, desired drivers.Config) error {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	s.d.Validates++
+	if s.d.Refuses != "" && strings.Contains(desired.String(), s.d.Refuses) {
+		return fmt.Errorf("commit check: %q: syntax error: %w", s.d.Refuses, fault.ErrRejected)
+	}
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/transport/ssh"
@@ -54,20 +55,9 @@ func dial(ctx context.Context, t drivers.Target) (runner, error) {
 	switch tr := dataString(h, DataTransport); tr {
 	case "", "winrm":
 	case "ssh", "openssh":
-		cfg := ssh.Config{Host: h.Hostname, Port: h.Port, User: h.Username, Password: ssh.Secret(h.Password.Reveal()),
-			IdentityFiles: o.IdentityFiles, UseAgent: o.UseAgent, KnownHostsFiles: o.KnownHostsFiles,
-			TrustOnFirstUse: o.TrustOnFirstUse, SSHConfigFile: o.SSHConfigFile, ConnectTimeout: o.ConnectTimeout,
-			CommandTimeout: o.CommandTimeout, KeepaliveInterval: o.Keepalive, ConnectRetries: o.ConnectRetries}
-		if t.Dial != nil {
-			cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) { return t.Dial(ctx, network, addr) }
-		}
-		c, err := ssh.Dial(ctx, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", h.Name, err)
-		}
-		return &sshRunner{c: c}, nil
+		return dialSSH(ctx, t)
 	default:
-		return nil, fmt.Errorf("%s: data.%s %q: want winrm or ssh", h.Name, DataTransport, tr)
+		return nil, fmt.Errorf("data.%s %q: want winrm or ssh", DataTransport, tr)
 	}
 	cfg := winrm.Config{Host: h.Hostname, Port: h.Port, User: h.Username, Password: h.Password.Reveal(),
 		Auth: winrm.Auth(strings.ToLower(dataString(h, DataWinRMAuth))), CAFile: dataString(h, DataWinRMCAFile),
@@ -78,18 +68,18 @@ func dial(ctx context.Context, t drivers.Target) (runner, error) {
 	case "http":
 		cfg.HTTP = true
 	default:
-		return nil, fmt.Errorf("%s: data.%s %q: want https or http", h.Name, DataWinRMScheme, s)
+		return nil, fmt.Errorf("data.%s %q: want https or http", DataWinRMScheme, s)
 	}
 	if v, ok := h.Data[DataWinRMInsecure]; ok {
 		b, err := strconv.ParseBool(fmt.Sprint(v))
 		if err != nil {
-			return nil, fmt.Errorf("%s: data.%s %v: want true or false", h.Name, DataWinRMInsecure, v)
+			return nil, fmt.Errorf("data.%s %v: want true or false", DataWinRMInsecure, v)
 		}
 		cfg.InsecureSkipVerifyTLS = b
 	}
 	c, err := winrm.Dial(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", h.Name, err)
+		return nil, err
 	}
 	return &winrmRunner{c: c}, nil
 }
@@ -116,22 +106,97 @@ func (w *winrmRunner) origin(context.Context) (netip.Addr, error) { return w.c.O
 
 func (w *winrmRunner) Close() error { return w.c.Close() }
 
-// sshRunner runs programs over OpenSSH whose default shell is PowerShell
-// (or cmd.exe: the command line is the same powershell.exe call).
-type sshRunner struct{ c *ssh.Client }
+// dialSSH connects over OpenSSH with the host's SSH settings (its data
+// keys, then the run's flags), never through sudo: the account is an
+// administrator.
+func dialSSH(ctx context.Context, t drivers.Target) (runner, error) {
+	cfg, err := t.SSH()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Sudo = false
+	r := &sshRunner{}
+	dial := cfg.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err == nil {
+			r.first = c
+		}
+		return c, err
+	}
+	c, err := ssh.Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.c = c
+	return r, nil
+}
+
+// sshRunner runs programs over OpenSSH, through its DefaultShell
+// (powershell.exe or cmd.exe: both run the same powershell.exe command
+// line; the status comes back in the output, see ps/bootstrap.ps1).
+type sshRunner struct {
+	c *ssh.Client
+	// first is the TCP connection to the first hop: the device itself
+	// unless jump hosts are in between.
+	first net.Conn
+
+	mu       sync.Mutex
+	seen     netip.Addr // the origin, once read
+	seenRead bool
+}
 
 func (s *sshRunner) run(ctx context.Context, program string, stdin []byte) (string, string, int, error) {
 	res, err := s.c.Run(ctx, winrm.PowerShellCommand(program), bytes.NewReader(stdin))
 	return string(res.Stdout), string(res.Stderr), res.ExitStatus, err
 }
 
-// origin is unknown over OpenSSH: reading SSH_CONNECTION needs a POSIX
-// shell. The zero address tells the lock-out guard the device did not say.
-func (s *sshRunner) origin(context.Context) (netip.Addr, error) { return netip.Addr{}, nil }
+// origin is the client address of the session's SSH_CONNECTION, which
+// Win32-OpenSSH sets as OpenSSH does; when the server sets none, the
+// connection's local address if it goes to the device directly (else the
+// zero address: unknown, and the lock-out guard says so). Read once per
+// connection.
+func (s *sshRunner) origin(ctx context.Context) (netip.Addr, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seenRead {
+		return s.seen, nil
+	}
+	out, stderr, code, err := invoke(ctx, s, originPS, struct{}{})
+	if err == nil && code != 0 {
+		err = fmt.Errorf("exit %d: %s", code, firstOf(stderr, out))
+	}
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	var o struct {
+		Connection string `json:"connection"`
+	}
+	if err := json.Unmarshal([]byte(out), &o); err != nil {
+		return netip.Addr{}, fmt.Errorf("reading SSH_CONNECTION: %w", err)
+	}
+	a, err := ssh.ParseSSHConnection(o.Connection)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if !a.IsValid() && s.first != nil && s.first.RemoteAddr().String() == s.c.RemoteAddr().String() {
+		if ta, ok := s.first.LocalAddr().(*net.TCPAddr); ok {
+			a, _ = netip.AddrFromSlice(ta.IP)
+			a = a.Unmap()
+		}
+	}
+	s.seen, s.seenRead = a, true
+	return a, nil
+}
 
 func (s *sshRunner) Close() error { return s.c.Close() }
 
-// invoke runs a program through the bootstrap with data as its $d.
+// invoke runs a program through the bootstrap with data as its $d, and
+// returns its output and status (the one the bootstrap printed last,
+// else the exit code: a program that never reached its end).
 func invoke(ctx context.Context, r runner, prog string, data any) (stdout, stderr string, code int, err error) {
 	in, err := json.Marshal(struct {
 		Program string `json:"program"`
@@ -141,7 +206,27 @@ func invoke(ctx context.Context, r runner, prog string, data any) (stdout, stder
 		return "", "", 0, err
 	}
 	stdout, stderr, code, err = r.run(ctx, bootstrap, in)
-	return strings.TrimSpace(stdout), clixmlText(stderr), code, err
+	stdout = strings.TrimSpace(stdout)
+	if out, st, ok := cutStatus(stdout); ok {
+		stdout, code = out, st
+	}
+	return stdout, clixmlText(stderr), code, err
+}
+
+// statusPrefix starts the line the bootstrap ends its output with.
+const statusPrefix = "fwpush-status "
+
+// cutStatus splits the bootstrap's status line off a program's output.
+func cutStatus(out string) (string, int, bool) {
+	i := strings.LastIndex(out, statusPrefix)
+	if i < 0 || (i > 0 && out[i-1] != '\n') {
+		return out, 0, false
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(out[i+len(statusPrefix):]))
+	if err != nil {
+		return out, 0, false
+	}
+	return strings.TrimSpace(out[:i]), code, true
 }
 
 // clixmlText turns the error records powershell.exe writes as CLIXML when

@@ -2,7 +2,6 @@ package windows
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/fwpush/fwpush/drivers"
@@ -18,7 +17,9 @@ const PartName = "windows-firewall"
 // Platform registers the driver: Windows hosts are reached over WinRM on
 // HTTPS (5986) unless their data says ssh.
 func Platform() drivers.Platform {
-	return drivers.Platform{ID: ID, Aliases: []string{"win"}, Transport: drivers.WinRM, Port: 5986, Driver: New()}
+	return drivers.Platform{ID: ID, Aliases: []string{"win",
+		// Ansible's ansible_connection for Windows hosts: the inventory reads it as the platform
+		"winrm", "psrp"}, Transport: drivers.WinRM, Port: 5986, Driver: New()}
 }
 
 // Driver renders Intents into Windows Defender Firewall rules.
@@ -41,7 +42,7 @@ func (*Driver) Capabilities() drivers.Capabilities {
 func (*Driver) Render(in *intent.Intent) (drivers.Config, error) {
 	t, err := render(in)
 	if err != nil {
-		return drivers.Config{}, fmt.Errorf("%s: render: %w", in.Host, err)
+		return drivers.Config{}, err
 	}
 	return config(t), nil
 }

@@ -39,9 +39,10 @@ var (
 	confirmPS  = program("confirm")
 	rollbackPS = program("rollback")
 	revertPS   = program("revert")
+	originPS   = program("origin")
 )
 
-// Exit statuses the programs use.
+// Statuses the programs end with (see ps/bootstrap.ps1).
 const (
 	exitNothingArmed = 3
 	exitLocked       = 95

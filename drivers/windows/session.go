@@ -159,20 +159,20 @@ func (s *Session) Fetch(ctx context.Context) (drivers.Config, error) {
 	s.last = nil
 	out, stderr, code, err := invoke(ctx, s.r, fetchPS, struct{}{})
 	if err != nil {
-		return drivers.Config{}, fmt.Errorf("%s: fetch: %w", s.host, err)
+		return drivers.Config{}, err
 	}
 	if code != 0 {
-		return drivers.Config{}, fmt.Errorf("%s: fetch: exit %d: %s", s.host, code, firstOf(stderr, out))
+		return drivers.Config{}, fmt.Errorf("exit %d: %s", code, firstOf(stderr, out))
 	}
 	var f fetched
 	if err := json.Unmarshal([]byte(out), &f); err != nil {
-		return drivers.Config{}, fmt.Errorf("%s: fetch: reading the rules: %w", s.host, err)
+		return drivers.Config{}, fmt.Errorf("reading the rules: %w", err)
 	}
 	var rules []rule
 	for _, d := range f.Rules {
 		r, err := d.canonical()
 		if err != nil {
-			return drivers.Config{}, fmt.Errorf("%s: fetch: %w", s.host, err)
+			return drivers.Config{}, err
 		}
 		rules = append(rules, r)
 	}
@@ -202,13 +202,13 @@ func (s *Session) DeviceLock(ctx context.Context) (*drivers.Trial, error) {
 		err = fmt.Errorf("exit %d: %s", code, firstOf(stderr, out))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: read trial lock: %w", s.host, err)
+		return nil, err
 	}
 	var l struct {
 		Lock *holder `json:"lock"`
 	}
 	if err := json.Unmarshal([]byte(out), &l); err != nil {
-		return nil, fmt.Errorf("%s: read trial lock: %w", s.host, err)
+		return nil, err
 	}
 	return l.Lock.trial(), nil
 }
@@ -242,7 +242,7 @@ func (s *Session) Foreign(ctx context.Context) ([]string, error) {
 func (s *Session) Origin(ctx context.Context) (netip.Addr, error) {
 	a, err := s.r.origin(ctx)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%s: origin: %w", s.host, err)
+		return netip.Addr{}, err
 	}
 	return a, nil
 }
@@ -264,11 +264,11 @@ func rulesOf(c drivers.Config) ([]rule, error) {
 func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.ApplyOptions) (drivers.Armed, error) {
 	s.last = nil
 	if !runID.MatchString(o.Trial.Run) {
-		return drivers.Armed{}, fmt.Errorf("%s: trial %q: not a run id: %w", s.host, o.Trial.Run, fault.ErrNotApplied)
+		return drivers.Armed{}, fmt.Errorf("trial %q: not a run id: %w", o.Trial.Run, fault.ErrNotApplied)
 	}
 	want, err := rulesOf(desired)
 	if err != nil {
-		return drivers.Armed{}, fmt.Errorf("%s: apply: %w: %w", s.host, err, fault.ErrNotApplied)
+		return drivers.Armed{}, fmt.Errorf("%w: %w", err, fault.ErrNotApplied)
 	}
 	within := int64((o.ConfirmWithin + time.Second - 1) / time.Second)
 	data := map[string]any{
@@ -282,7 +282,7 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 	armed := drivers.ArmedFor(o.ConfirmWithin, time.Second, time.Now())
 	out, stderr, code, err := invoke(ctx, s.r, applyPS, data)
 	if err != nil {
-		return armed, fmt.Errorf("%s: apply: %w: %w", s.host, err, fault.ErrIndeterminate)
+		return armed, fmt.Errorf("%w: %w", err, fault.ErrIndeterminate)
 	}
 	switch code {
 	case 0:
@@ -292,13 +292,13 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 		_ = json.Unmarshal([]byte(out), &h)
 		return drivers.Armed{}, &drivers.LockedError{Holder: *h.trial()}
 	case exitMutex:
-		return drivers.Armed{}, fmt.Errorf("%s: trial lock: another fwpush program held the host's mutex for 30 s: %w", s.host, fault.ErrNotApplied)
+		return drivers.Armed{}, fmt.Errorf("trial lock: another fwpush program held the host's mutex for 30 s: %w", fault.ErrNotApplied)
 	case exitRejected:
-		return drivers.Armed{}, fmt.Errorf("%s: apply: Windows refused %s: %w", s.host, out, fault.ErrRejected)
+		return drivers.Armed{}, fmt.Errorf("Windows refused %s: %w", out, fault.ErrRejected)
 	case exitArm:
-		return drivers.Armed{}, fmt.Errorf("%s: arm revert task: %s: %w", s.host, out, fault.ErrNotApplied)
+		return drivers.Armed{}, fmt.Errorf("arm revert task: %s: %w", out, fault.ErrNotApplied)
 	}
-	return armed, fmt.Errorf("%s: apply: exit %d: %s: %w", s.host, code, firstOf(out, stderr), fault.ErrIndeterminate)
+	return armed, fmt.Errorf("exit %d: %s: %w", code, firstOf(out, stderr), fault.ErrIndeterminate)
 }
 
 // oneLine keeps a holder field one line of printable text.
@@ -320,23 +320,23 @@ func oneLine(v string) string {
 // rules across reboots.
 func (s *Session) Confirm(ctx context.Context, t drivers.Trial) error {
 	if !runID.MatchString(t.Run) {
-		return fmt.Errorf("%s: confirm: trial %q: not a run id", s.host, t.Run)
+		return fmt.Errorf("trial %q: not a run id", t.Run)
 	}
 	out, stderr, code, err := invoke(ctx, s.r, confirmPS, map[string]any{"run": t.Run})
 	if err != nil {
-		return fmt.Errorf("%s: confirm: %w", s.host, err)
+		return err
 	}
 	switch code {
 	case 0:
 		return nil
 	case exitNothingArmed:
-		return fmt.Errorf("%s: confirm: no revert task armed for this trial: the change was already reverted or never armed", s.host)
+		return fmt.Errorf("no revert task armed for this trial: the change was already reverted or never armed")
 	case exitLocked:
 		var h holder
 		_ = json.Unmarshal([]byte(out), &h)
-		return fmt.Errorf("%s: confirm: %w", s.host, &drivers.LockedError{Holder: *h.trial()})
+		return &drivers.LockedError{Holder: *h.trial()}
 	}
-	return fmt.Errorf("%s: confirm: exit %d: %s", s.host, code, firstOf(out, stderr))
+	return fmt.Errorf("exit %d: %s", code, firstOf(out, stderr))
 }
 
 // Rollback ends trial t by making to the group's rules (made before broken
@@ -345,15 +345,15 @@ func (s *Session) Confirm(ctx context.Context, t drivers.Trial) error {
 func (s *Session) Rollback(ctx context.Context, to drivers.Config, t drivers.Trial) error {
 	s.last = nil
 	if !runID.MatchString(t.Run) {
-		return fmt.Errorf("%s: rollback: trial %q: not a run id: %w", s.host, t.Run, fault.ErrNotApplied)
+		return fmt.Errorf("trial %q: not a run id: %w", t.Run, fault.ErrNotApplied)
 	}
 	want, err := rulesOf(to)
 	if err != nil {
-		return fmt.Errorf("%s: rollback: %w: %w", s.host, err, fault.ErrNotApplied)
+		return fmt.Errorf("%w: %w", err, fault.ErrNotApplied)
 	}
 	out, stderr, code, err := invoke(ctx, s.r, rollbackPS, map[string]any{"run": t.Run, "gen": newGen(), "rules": deviceRules(want)})
 	if err != nil {
-		return fmt.Errorf("%s: rollback: %w", s.host, err)
+		return err
 	}
 	switch code {
 	case 0:
@@ -361,11 +361,11 @@ func (s *Session) Rollback(ctx context.Context, to drivers.Config, t drivers.Tri
 	case exitLocked:
 		var h holder
 		_ = json.Unmarshal([]byte(out), &h)
-		return fmt.Errorf("%s: rollback: %w", s.host, &drivers.LockedError{Holder: *h.trial()})
+		return &drivers.LockedError{Holder: *h.trial()}
 	case exitRejected:
-		return fmt.Errorf("%s: rollback: Windows refused %s: %w", s.host, out, fault.ErrRejected)
+		return fmt.Errorf("Windows refused %s: %w", out, fault.ErrRejected)
 	}
-	return fmt.Errorf("%s: rollback: exit %d: %s", s.host, code, firstOf(out, stderr))
+	return fmt.Errorf("exit %d: %s", code, firstOf(out, stderr))
 }
 
 // Close closes the connection.

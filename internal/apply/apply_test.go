@@ -131,3 +131,35 @@ func TestWaveStopsOnFailure(t *testing.T) {
 		assert.Equal(t, 0, devs[h].Applies, "%s never changed after the canary failed", h)
 	}
 }
+
+// TestDeviceRefusalFoundByPlan: a change the device's own check refuses
+// fails a checked plan at "validate"; a plain plan asks no device; apply
+// fails that device while the others are pushed; unchanged devices are
+// not asked.
+func TestDeviceRefusalFoundByPlan(t *testing.T) {
+	p, devs, open := setup(t)
+	devs["db-1"].Refuses = "5432"
+	eo := engine.Options{MaxFailPercentage: -1}
+	pl, _, err := plan.Live(context.Background(), p, open, eo)
+	require.NoError(t, err, "a plain plan asks no device to check")
+	assert.Zero(t, devs["db-1"].Validates)
+	pl, _, err = plan.LiveChecked(context.Background(), p, open, eo)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `db-1: validate: commit check: "5432": syntax error`)
+	for _, d := range pl.Devices {
+		assert.Equal(t, d.Host != "db-1", d.Validated, d.Host)
+	}
+	rep, err := Run(context.Background(), p, open, Options{ConfirmWithin: time.Second, Engine: eo})
+	require.Error(t, err)
+	assert.Equal(t, Failed, outcomes(rep)["db-1"])
+	assert.Equal(t, Confirmed, outcomes(rep)["web-1"])
+
+	devs["db-1"].Refuses = ""
+	_, err = Run(context.Background(), p, open, Options{ConfirmWithin: time.Second, Engine: eo})
+	require.NoError(t, err)
+	before := devs["web-1"].Validates
+	pl, _, err = plan.LiveChecked(context.Background(), p, open, eo)
+	require.NoError(t, err)
+	assert.False(t, pl.Changes())
+	assert.Equal(t, before, devs["web-1"].Validates, "no change, nothing to check")
+}

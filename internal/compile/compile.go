@@ -3,9 +3,10 @@ package compile
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"sort"
 	"strings"
+
+	"go4.org/netipx"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/intent"
@@ -25,6 +26,31 @@ type Platforms interface {
 // needs what the platform cannot express is an error naming the host, the
 // flow and the capability.
 func Compile(pb *policy.Playbook, inv *inventory.Inventory, keep func(*inventory.Host) bool, plats Platforms) (map[string]*intent.Intent, error) {
+	c, err := build(pb, inv, keep, plats)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, name := range sortedNames(c.out) {
+		in := c.out[name]
+		if err := CheckCapabilities(in, c.caps[in.Platform], pb); err != nil {
+			errs = append(errs, err)
+		}
+		if err := CheckManagement(in, inv.Management); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if len(errs) == 0 {
+		errs = c.checkPaths()
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c.out, nil
+}
+
+// build validates and compiles, without the checks of the result.
+func build(pb *policy.Playbook, inv *inventory.Inventory, keep func(*inventory.Host) bool, plats Platforms) (*compiler, error) {
 	if err := Validate(pb, inv); err != nil {
 		return nil, err
 	}
@@ -47,36 +73,19 @@ func Compile(pb *policy.Playbook, inv *inventory.Inventory, keep func(*inventory
 	for _, h := range inv.Select(keep) {
 		in := c.newIntent(h)
 		c.out[h.Name] = in
-		for _, f := range in.Filters {
-			if f.Binding.Kind == intent.Interface {
-				c.acls = append(c.acls, struct {
-					in *intent.Intent
-					f  *intent.Filter
-				}{in, f})
-			}
-		}
 	}
 	for _, f := range pb.Flows {
 		if pb.Enabled(f) {
 			c.addFlow(f)
 		}
 	}
+	for _, a := range c.acls {
+		c.closeACL(a)
+	}
 	for _, in := range c.out {
 		c.finish(in)
 	}
-	for _, name := range sortedNames(c.out) {
-		in := c.out[name]
-		if err := CheckCapabilities(in, c.caps[in.Platform], pb); err != nil {
-			errs = append(errs, err)
-		}
-		if err := CheckManagement(in, inv.Management); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return c.out, nil
+	return c, nil
 }
 
 type compiler struct {
@@ -91,10 +100,9 @@ type compiler struct {
 	// permit across a deny.
 	open map[*intent.Filter]map[string]*intent.Rule
 	// acls lists every network ACL filter, sorted by host.
-	acls []struct {
-		in *intent.Intent
-		f  *intent.Filter
-	}
+	acls []*acl
+	// ipsets caches address sets as IP sets (see ipset).
+	ipsets map[*intent.AddrSet]*netipx.IPSet
 }
 
 func (c *compiler) newIntent(h *inventory.Host) *intent.Intent {
@@ -102,10 +110,7 @@ func (c *compiler) newIntent(h *inventory.Host) *intent.Intent {
 		Addresses: h.Addresses, MgmtPort: uint16(h.Port)}
 	if c.networkDevice(h) {
 		for _, b := range h.ACLs {
-			f := &intent.Filter{Name: aclName(b), LogDrops: c.pb.Options.LogDrops,
-				Binding: intent.Binding{Kind: intent.Interface, Interface: b.Interface, Direction: b.Direction, Protects: b.Protects}}
-			c.baseACL(in, f, h)
-			in.Filters = append(in.Filters, f)
+			c.acls = append(c.acls, c.newACL(in, h, b))
 		}
 		return in
 	}
@@ -169,39 +174,6 @@ func (c *compiler) baseHost(in *intent.Intent, f *intent.Filter, input bool) {
 	}
 }
 
-// baseACL opens what a stateless network ACL must: TCP replies, management
-// to the device and to every host it protects.
-func (c *compiler) baseACL(in *intent.Intent, f *intent.Filter, h *inventory.Host) {
-	mg := c.r.mgmtSet()
-	c.addSet(in, mg)
-	self := hostSet(SelfSet, []*inventory.Host{h})
-	c.addSet(in, self)
-	f.Rules = append(f.Rules,
-		&intent.Rule{ID: "established", Kind: intent.Established, AnyProto: true})
-	f.Rules = append(f.Rules, c.icmpRules()...)
-	f.Rules = append(f.Rules,
-		&intent.Rule{ID: "management", Kind: intent.Management, Src: mg.Name, Dst: self.Name, Proto: policy.TCP,
-			Ports: []policy.PortRange{{Lo: in.MgmtPort, Hi: in.MgmtPort}}, Why: []string{"fwpush management access (always on)"}},
-	)
-	protected := c.r.hosts(f.Binding.Protects)
-	byPort := map[uint16][]*inventory.Host{}
-	for _, p := range protected {
-		byPort[uint16(p.Port)] = append(byPort[uint16(p.Port)], p)
-	}
-	ports := make([]int, 0, len(byPort))
-	for p := range byPort {
-		ports = append(ports, int(p))
-	}
-	sort.Ints(ports)
-	for _, p := range ports {
-		set := hostSet(protectedMgmtSet(f.Name, p), byPort[uint16(p)])
-		c.addSet(in, set)
-		f.Rules = append(f.Rules, &intent.Rule{ID: fmt.Sprintf("management-%d", p), Kind: intent.Management,
-			Src: mg.Name, Dst: set.Name, Proto: policy.TCP, Ports: []policy.PortRange{{Lo: uint16(p), Hi: uint16(p)}},
-			Why: []string{"fwpush management access to protected hosts (always on)"}})
-	}
-}
-
 func (c *compiler) addSet(in *intent.Intent, s *intent.AddrSet) {
 	if s == nil || in.Set(s.Name) != nil {
 		return
@@ -229,25 +201,31 @@ func (c *compiler) addFlow(f *policy.Flow) {
 			}
 		}
 	}
-	for _, acl := range c.acls {
-		prot := map[string]bool{}
-		for _, p := range acl.f.Binding.Protects {
-			prot[p] = true
-		}
-		// `any` includes what the ACL protects; its set is then the
-		// world, so the rule matches any destination, as the flow says.
-		hit := hasAny(f.To)
-		for _, t := range f.To {
-			hit = hit || prot[t]
-		}
-		if hit {
-			dst := c.r.set(f.To, func(n string) bool { return prot[n] })
-			c.addRules(acl.in, acl.f, f, src, dst)
-		}
+	for _, a := range c.acls {
+		c.placeFlow(a, f, src)
 	}
 }
 
 func (c *compiler) addRules(in *intent.Intent, flt *intent.Filter, f *policy.Flow, src, dst *intent.AddrSet) {
+	var rs []*intent.Rule
+	for _, m := range f.Matches {
+		r := &intent.Rule{Kind: intent.FlowRule, Deny: f.Deny, Proto: m.Proto, Ports: m.Ports, ICMP: m.ICMP, Log: f.Log}
+		switch m.Proto {
+		case policy.ICMP:
+			r.Family = 4
+		case policy.ICMPv6:
+			r.Family = 6
+		}
+		rs = append(rs, r)
+	}
+	c.add(in, flt, f, src, dst, rs)
+}
+
+// add appends rules made for flow f from src to dst to flt, merging each
+// into an open rule that differs only in its ports or ICMP types. A deny
+// flow closes every open rule, so merging never moves a permit across a
+// deny.
+func (c *compiler) add(in *intent.Intent, flt *intent.Filter, f *policy.Flow, src, dst *intent.AddrSet, rs []*intent.Rule) {
 	c.addSet(in, src)
 	c.addSet(in, dst)
 	if c.open == nil {
@@ -258,26 +236,23 @@ func (c *compiler) addRules(in *intent.Intent, flt *intent.Filter, f *policy.Flo
 		open = map[string]*intent.Rule{}
 		c.open[flt] = open
 	}
-	for _, m := range f.Matches {
-		r := &intent.Rule{Kind: intent.FlowRule, Deny: f.Deny, Src: name(src), Dst: name(dst),
-			Proto: m.Proto, Ports: m.Ports, ICMP: m.ICMP, Log: f.Log}
-		switch m.Proto {
-		case policy.ICMP:
-			r.Family = 4
-		case policy.ICMPv6:
-			r.Family = 6
-		}
-		key := fmt.Sprintf("%v|%s|%s|%d|%d|%v|%v|%v", r.Deny, r.Src, r.Dst, r.Family, r.Proto, r.Log,
-			len(m.Ports) == 0 && m.Proto.HasPorts(), len(m.ICMP) == 0 && m.Proto.IsICMP())
+	for _, r := range rs {
+		r.Src, r.Dst = name(src), name(dst)
+		// Rules merge on their ports when everything else is equal; a
+		// return rule's ports are its source ports.
+		key := fmt.Sprintf("%s|%v|%s|%s|%d|%d|%v|%v|%v|%v", r.Kind, r.Deny, r.Src, r.Dst, r.Family, r.Proto, r.Log,
+			len(r.Ports) == 0 && r.Proto.HasPorts(), len(r.ICMP) == 0 && r.Proto.IsICMP(), len(r.SrcPorts) == 0)
 		if prev, ok := open[key]; ok {
-			prev.Ports = append(prev.Ports, m.Ports...)
-			prev.ICMP = append(prev.ICMP, m.ICMP...)
+			prev.Ports = append(prev.Ports, r.Ports...)
+			prev.SrcPorts = append(prev.SrcPorts, r.SrcPorts...)
+			prev.ICMP = append(prev.ICMP, r.ICMP...)
 			appendFlow(prev, f)
 			continue
 		}
 		appendFlow(r, f)
-		r.Ports = append([]policy.PortRange(nil), m.Ports...)
-		r.ICMP = append([]int(nil), m.ICMP...)
+		r.Ports = append([]policy.PortRange(nil), r.Ports...)
+		r.SrcPorts = append([]policy.PortRange(nil), r.SrcPorts...)
+		r.ICMP = append([]int(nil), r.ICMP...)
 		open[key] = r
 		flt.Rules = append(flt.Rules, r)
 	}
@@ -306,12 +281,18 @@ func (c *compiler) finish(in *intent.Intent) {
 	sort.Slice(in.Sets, func(i, j int) bool { return in.Sets[i].Name < in.Sets[j].Name })
 	for _, f := range in.Filters {
 		n := 0
+		ret := 0
 		for _, r := range f.Rules {
 			r.Ports = policy.MergePorts(r.Ports)
+			r.SrcPorts = policy.MergePorts(r.SrcPorts)
 			r.ICMP = uniqBytes(r.ICMP)
-			if r.Kind == intent.FlowRule {
+			switch r.Kind {
+			case intent.FlowRule:
 				n++
 				r.ID = fmt.Sprintf("flow-%d", n)
+			case intent.Return:
+				ret++
+				r.ID = fmt.Sprintf("return-%d", ret)
 			}
 		}
 	}
@@ -330,94 +311,5 @@ func uniqBytes(in []int) []int {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
-// CheckManagement proves that the device keeps fwpush's management access:
-// from every management network, to every device address, on its management
-// port, the first matching rule of every input filter permits. It names the
-// rule that would block otherwise.
-func CheckManagement(in *intent.Intent, mgmt []netip.Prefix) error {
-	for _, f := range in.Filters {
-		if f.Binding.Kind == intent.Output {
-			continue
-		}
-		for _, m := range mgmt {
-			for _, a := range in.Addresses {
-				if a.Is4() != m.Addr().Is4() {
-					continue
-				}
-				p := intent.Packet{Src: m.Addr(), Dst: a, Proto: policy.TCP, Port: in.MgmtPort}
-				if f.Binding.Kind == intent.Interface && in.Set(SelfSet) != nil && !in.Set(SelfSet).Contains(a) {
-					continue
-				}
-				v := in.Eval(f, p)
-				if !v.Permit {
-					blocker := "the default deny"
-					if v.Rule != nil {
-						blocker = "rule " + v.Rule.ID
-					}
-					return fmt.Errorf("lock-out guard: %s in filter %s would block management access from %s to %s tcp/%d",
-						blocker, f.Name, m, a, in.MgmtPort)
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// CheckOrigin proves that the device, under the policy in, still admits
-// fwpush's management connection from origin: the address the device saw
-// the connection come from when it was read. CheckManagement proves the
-// management networks keep access; this proves the controller is in them.
-// Every filter that guards management (a host's input, an ACL's
-// management terms for the device itself and the hosts it protects) must
-// permit origin, or the error names the filter and the rule that would
-// cut it.
-func CheckOrigin(in *intent.Intent, origin netip.Addr) error {
-	origin = origin.Unmap()
-	for _, f := range in.Filters {
-		if f.Binding.Kind == intent.Output {
-			continue
-		}
-		for _, r := range f.Rules {
-			if r.Kind != intent.Management {
-				continue
-			}
-			for _, dst := range managedAddrs(in, r) {
-				if dst.Is4() != origin.Is4() {
-					continue
-				}
-				for _, pr := range r.Ports {
-					p := intent.Packet{Src: origin, Dst: dst, Proto: r.Proto, Port: pr.Lo}
-					if v := in.Eval(f, p); !v.Permit {
-						blocker := "the default deny"
-						if v.Rule != nil {
-							blocker = "rule " + v.Rule.ID
-						}
-						return fmt.Errorf("lock-out guard: this controller reaches the device from %s, which is not in the management networks: %s of filter %s would cut its %s/%d connection to %s (add %s to management in networks.yaml)",
-							origin, blocker, f.Name, r.Proto, pr.Lo, dst, origin)
-					}
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// managedAddrs are the addresses a management rule keeps reachable: its
-// destination set's, or the device's own when it has none.
-func managedAddrs(in *intent.Intent, r *intent.Rule) []netip.Addr {
-	if r.Dst == "" {
-		return in.Addresses
-	}
-	s := in.Set(r.Dst)
-	if s == nil {
-		return nil
-	}
-	var out []netip.Addr
-	for _, p := range s.Prefixes {
-		out = append(out, p.Addr())
-	}
 	return out
 }

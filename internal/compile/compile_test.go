@@ -62,7 +62,7 @@ func TestRouterACL(t *testing.T) {
 	rtr := out["edge-rtr-1"]
 	require.Len(t, rtr.Filters, 1)
 	f := rtr.Filters[0]
-	assert.Equal(t, intent.Binding{Kind: intent.Interface, Interface: "GigabitEthernet0/1", Direction: "out", Protects: []string{"web", "app"}}, f.Binding)
+	assert.Equal(t, intent.Binding{Kind: intent.Interface, Interface: "GigabitEthernet0/1", Direction: "out", Protects: []string{"web", "app"}, Protected: "app_web"}, f.Binding)
 	web1 := inv.Hosts["web-1"].Addresses[0]
 	db1 := inv.Hosts["db-1"].Addresses[0]
 	world := mustAddr("203.0.113.9")

@@ -61,6 +61,7 @@ type controllerSpec struct {
 	LabDir    string                   `json:"lab_dir"`
 	Inventory string                   `json:"inventory"`
 	Playbook  string                   `json:"playbook"`
+	Limit     string                   `json:"limit,omitempty"`
 	Within    time.Duration            `json:"within"`
 	Transport drivers.TransportOptions `json:"transport"`
 }
@@ -81,7 +82,7 @@ func controllerMain(specJSON string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	p, err := project.Load(project.Options{Inventory: spec.Inventory, Playbook: spec.Playbook})
+	p, err := project.Load(project.Options{Inventory: spec.Inventory, Playbook: spec.Playbook, Limit: spec.Limit})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

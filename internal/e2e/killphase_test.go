@@ -45,6 +45,9 @@ type killSpec struct {
 	// (just after the device confirmed and persisted, before the journal
 	// records the outcome).
 	StallAt string `json:"stall_at"`
+	// Win reaches the lab's Windows hosts (their simulator runs in the
+	// test).
+	Win *winAccess `json:"win,omitempty"`
 }
 
 // killChild pushes like `fwpush apply --state FILE`: journal.Start, the
@@ -68,6 +71,7 @@ func killChild(raw string) int {
 	if err != nil {
 		return fail(err)
 	}
+	spec.Win.point(p)
 	st, err := store.Open(spec.State)
 	if err != nil {
 		return fail(err)
@@ -76,7 +80,7 @@ func killChild(raw string) int {
 	if err != nil {
 		return fail(err)
 	}
-	e := &env{p: p, lab: lab, reg: all.Registry(), opts: spec.Transport}
+	e := &env{p: p, lab: lab, reg: all.Registry(), opts: spec.Transport, acc: spec.Win}
 	open := e.opener()
 	rec, err := journal.Start(st, run, open)
 	if err != nil {
@@ -421,19 +425,24 @@ func settled(seq []string) []string {
 // iptables host (RELIABILITY A14): before fetch, before apply, while the
 // device-side apply command runs, before the check, before the confirm,
 // and just after the confirm persisted. Each case runs the same steps.
-func TestKilledInEachPhase(t *testing.T) {
-	cases := []killCase{
-		{name: "fetch", stallAt: "fetch", phase: "fetch", result: store.Untouched},
-		{name: "apply", stallAt: "apply", phase: "apply", result: store.RolledBack},
-		{name: "mid-apply", stallAt: "check", slow: true, phase: "apply", result: store.RolledBack, landed: true},
-		{name: "check", stallAt: "check", phase: "check", result: store.RolledBack, landed: true},
-		{name: "confirm", stallAt: "confirm", phase: "confirm", result: store.RolledBack, landed: true},
-		{name: "confirmed", stallAt: "confirmed", phase: "confirm", result: store.Applied, landed: true},
-	}
-	for _, tc := range cases {
+func TestKilledInEachPhase(t *testing.T) { runKills(t, linuxFaults) }
+
+// killCases are the moments the controller dies, on every platform.
+var killCases = []killCase{
+	{name: "fetch", stallAt: "fetch", phase: "fetch", result: store.Untouched},
+	{name: "apply", stallAt: "apply", phase: "apply", result: store.RolledBack},
+	{name: "mid-apply", stallAt: "check", slow: true, phase: "apply", result: store.RolledBack, landed: true},
+	{name: "check", stallAt: "check", phase: "check", result: store.RolledBack, landed: true},
+	{name: "confirm", stallAt: "confirm", phase: "confirm", result: store.RolledBack, landed: true},
+	{name: "confirmed", stallAt: "confirmed", phase: "confirm", result: store.Applied, landed: true},
+}
+
+// runKills runs each kill case's steps on sys, in parallel.
+func runKills(t *testing.T, sys faultSystem) {
+	for _, tc := range killCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			k := newKillRun(t, tc)
+			k := newKillRun(t, sys, tc)
 			k.startController(t)           // a real fwpush process pushes the next policy
 			k.killAtPhase(t)               // SIGKILL once every device reached the phase
 			k.devicesSettleByThemselves(t) // old ruleset by the device's own timer (new if confirmed)
@@ -461,8 +470,10 @@ type killRun struct {
 	e, next   *env
 	ctx       context.Context
 	hosts     []string
+	views     map[string]deviceView
+	stalled   map[string]func(context.Context) error
 	old, boot map[string]string
-	watches   map[string]*famWatch
+	watches   map[string]stateWatch
 	state     string // the run store file
 	inv, pb   string
 	cmd       *exec.Cmd
@@ -470,37 +481,39 @@ type killRun struct {
 	lines     chan string
 	deadRun   string
 	killed    time.Time
-	seen      map[string][]famSample
 }
 
 // newKillRun starts the lab on the baseline policy, slows the devices
 // where the case needs it, and starts watching every host's ruleset.
-func newKillRun(t *testing.T, tc killCase) *killRun {
-	k := &killRun{tc: tc, t0: time.Now(), old: map[string]string{}, boot: map[string]string{}, watches: map[string]*famWatch{}}
-	k.e = newRelEnv(t, "baseline.yml", nil)
+func newKillRun(t *testing.T, sys faultSystem, tc killCase) *killRun {
+	k := &killRun{tc: tc, t0: time.Now(), old: map[string]string{}, boot: map[string]string{}, views: map[string]deviceView{},
+		stalled: map[string]func(context.Context) error{}, watches: map[string]stateWatch{}}
+	k.e = sys.start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	k.ctx = ctx
 	k.e.push(t, ctx)
-	k.next = k.e.with(t, "disjoint-a.yml")
+	k.next = k.e.with(t, sys.next)
 	k.hosts = k.e.hostNames()
 	for _, h := range k.hosts {
+		v := k.e.view(t, h)
+		k.views[h] = v
 		if tc.slow {
-			slowDevice(t, k.e, h, "slow-apply")
+			k.stalled[h] = v.stall(t, stallApply)
 		}
-		k.old[h], k.boot[h] = k.e.hash(t, h), k.e.persisted(t, h)
-		k.watches[h] = watchFamilies(k.e.lab, h)
+		k.old[h], k.boot[h] = v.enforced(t), v.persisted(t)
+		k.watches[h] = v.watch()
 	}
 	t.Cleanup(func() {
 		for _, w := range k.watches {
-			w.Stop(t)
+			w.stop(t)
 		}
 	})
 	k.state = filepath.Join(t.TempDir(), "runs.db")
 	var err error
 	k.inv, err = filepath.Abs(k.next.p.Inv.Dir)
 	require.NoError(t, err)
-	k.pb, err = filepath.Abs(rel + "disjoint-a.yml")
+	k.pb, err = filepath.Abs(k.next.p.Options.Playbook)
 	require.NoError(t, err)
 	return k
 }
@@ -510,7 +523,7 @@ func newKillRun(t *testing.T, tc killCase) *killRun {
 // the case's point.
 func (k *killRun) startController(t *testing.T) {
 	spec, err := json.Marshal(killSpec{LabDir: k.e.lab.Dir(), Inventory: k.inv, Playbook: k.pb, State: k.state,
-		Within: trialTimer, Transport: k.e.opts, StallAt: k.tc.stallAt})
+		Within: trialTimer, Transport: k.e.opts, StallAt: k.tc.stallAt, Win: k.e.acc})
 	require.NoError(t, err)
 	k.cmd = exec.CommandContext(k.ctx, os.Args[0], "-test.run=^$")
 	k.cmd.Env = append(os.Environ(), killEnv+"="+string(spec))
@@ -545,7 +558,9 @@ func (k *killRun) killAtPhase(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if err := waitDeviceFile(k.ctx, k.e.lab, h, "/root/at-apply"); err != nil {
+					ctx, cancel := context.WithTimeout(k.ctx, 30*time.Second)
+					defer cancel()
+					if err := k.stalled[h](ctx); err != nil {
 						mu.Lock()
 						devErr = err
 						mu.Unlock()
@@ -602,23 +617,25 @@ wait:
 // through), its boot config changed only then, no timer left.
 func (k *killRun) devicesSettleByThemselves(t *testing.T) {
 	if k.tc.landed && k.tc.stallAt != "confirmed" {
-		time.Sleep(time.Until(k.killed.Add(trialTimer + 5*time.Second)))
+		for _, h := range k.hosts {
+			k.views[h].expire(t, k.killed.Add(trialTimer+5*time.Second))
+		}
 	} else {
 		time.Sleep(time.Second) // anything still in flight lands
 	}
-	k.seen = map[string][]famSample{}
 	for _, h := range k.hosts {
-		k.seen[h] = k.watches[h].Stop(t)
+		k.watches[h].stop(t)
 	}
 	for _, h := range k.hosts {
+		v := k.views[h]
 		if k.tc.stallAt == "confirmed" {
-			assert.NotEqual(t, k.old[h], k.e.hash(t, h), "%s: confirmed: the new ruleset stays", h)
-			assert.NotEqual(t, k.boot[h], k.e.persisted(t, h), "%s: confirmed: the new ruleset is the boot config", h)
+			assert.NotEqual(t, k.old[h], v.enforced(t), "%s: confirmed: the new ruleset stays", h)
+			assert.NotEqual(t, k.boot[h], v.persisted(t), "%s: confirmed: the new ruleset is the boot config", h)
 		} else {
-			assert.Equal(t, k.old[h], k.e.hash(t, h), "%s: the old ruleset, by the device's own timer", h)
-			assert.Equal(t, k.boot[h], k.e.persisted(t, h), "%s: boot config untouched", h)
+			assert.Equal(t, k.old[h], v.enforced(t), "%s: the old ruleset, by the device's own timer", h)
+			assert.Equal(t, k.boot[h], v.persisted(t), "%s: boot config untouched", h)
 		}
-		assert.False(t, k.e.armed(t, h), "%s: no timer armed once its deadline passed", h)
+		assert.False(t, v.armed(t), "%s: no timer armed once its deadline passed", h)
 	}
 }
 
@@ -684,8 +701,8 @@ func (k *killRun) nextRunReconciles(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, left, "nothing left to reconcile")
 	for _, h := range k.hosts {
-		assert.False(t, k.e.armed(t, h), "%s: no timer left armed", h)
-		assert.NotEqual(t, k.boot[h], k.e.persisted(t, h), "%s: the new policy persisted", h)
+		assert.False(t, k.views[h].armed(t), "%s: no timer left armed", h)
+		assert.NotEqual(t, k.boot[h], k.views[h].persisted(t), "%s: the new policy persisted", h)
 	}
 }
 
@@ -695,7 +712,8 @@ func (k *killRun) nextRunReconciles(t *testing.T) {
 // started.
 func (k *killRun) neverAMix(t *testing.T) {
 	for _, h := range k.hosts {
-		seq := states(t, h, k.e.p.Inv.Hosts[h].Platform, k.seen[h], k.old[h], k.e.hash(t, h))
+		named := k.watches[h].named(t, k.old[h], k.views[h].enforced(t))
+		seq := names(named)
 		t.Logf("%s: states seen from before the controller started until %s: %v", h, k.tc.name, seq)
 		seq = settled(seq)
 		require.NotEmpty(t, seq, h)
@@ -708,8 +726,8 @@ func (k *killRun) neverAMix(t *testing.T) {
 		default:
 			assert.Equal(t, []string{"old", "new", "old"}, seq, "%s: changed, then reverted by the device", h)
 		}
-		if k.tc.slow && len(k.seen[h]) > 1 {
-			assert.True(t, k.seen[h][1].at.After(k.killed),
+		if k.tc.slow && len(named) > 1 {
+			assert.True(t, named[1].at.After(k.killed),
 				"%s: the change must land after the kill, from the apply command the dead controller started", h)
 		}
 	}

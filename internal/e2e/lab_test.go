@@ -26,37 +26,59 @@ type env struct {
 	lab  *testbed.Lab
 	reg  *drivers.Registry
 	opts drivers.TransportOptions
-	// win serves the Windows hosts (the winsim lab simulator).
-	win *winsim.LabServer
+	// win serves the Windows hosts (the winsim lab simulator), on clock
+	// when the test controls it; acc is how they are reached.
+	win   *winsim.LabServer
+	clock *winsim.JumpClock
+	acc   *winAccess
+}
+
+// winAccess is how a lab's Windows hosts (the winsim simulator) are
+// reached: its account, its CA (WinRM) and its known_hosts (OpenSSH).
+type winAccess struct {
+	User       string `json:"user"`
+	Password   string `json:"password"`
+	CAFile     string `json:"ca_file"`
+	KnownHosts string `json:"known_hosts"`
+}
+
+// point points p's Windows hosts at the simulator.
+func (a *winAccess) point(p *project.Project) {
+	if a == nil {
+		return
+	}
+	for _, h := range p.Inv.Hosts {
+		if h.Platform == windows.ID {
+			h.Username, h.Password = a.User, inventory.Secret(a.Password)
+			h.Data[windows.DataWinRMCAFile] = a.CAFile
+			h.Data[drivers.DataKnownHosts] = a.KnownHosts
+		}
+	}
 }
 
 // windowsServers makes the simulator that serves p's Windows hosts in the
-// lab and points those hosts at it (its account, its CA).
-func windowsServers(t *testing.T, p *project.Project) (*winsim.LabServer, labinv.Servers) {
+// lab and points those hosts at it.
+func windowsServers(t *testing.T, p *project.Project) (*winsim.LabServer, labinv.Servers, *winAccess) {
 	t.Helper()
 	const user, password = "fwpush", "lab-Winsim-1"
 	win, err := winsim.NewLabServer(t.TempDir(), user, password)
 	require.NoError(t, err)
-	for _, h := range p.Inv.Hosts {
-		if h.Platform == windows.ID {
-			h.Username, h.Password = user, inventory.Secret(password)
-			h.Data[windows.DataWinRMCAFile] = win.CAFile
-		}
-	}
-	return win, labinv.Servers{windows.ID: win}
+	acc := &winAccess{User: user, Password: password, CAFile: win.CAFile, KnownHosts: win.KnownHostsFile}
+	acc.point(p)
+	return win, labinv.Servers{windows.ID: win}, acc
 }
 
 func newEnv(t *testing.T, inventoryDir, playbook string, labOpts ...testbed.Option) *env {
 	t.Helper()
 	p, err := project.Load(project.Options{Inventory: inventoryDir, Playbook: playbook})
 	require.NoError(t, err)
-	win, servers := windowsServers(t, p)
+	win, servers, acc := windowsServers(t, p)
 	lab := testbed.StartT(t, labinv.SpecsWith(p, servers), labOpts...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	require.NoError(t, labinv.StartServers(ctx, lab, p, servers))
 	t.Cleanup(func() { win.Close() })
-	return &env{p: p, lab: lab, reg: all.Registry(), win: win, opts: drivers.TransportOptions{
+	return &env{p: p, lab: lab, reg: all.Registry(), win: win, acc: acc, opts: drivers.TransportOptions{
 		KnownHostsFiles: []string{lab.KnownHostsPath()}, IdentityFiles: []string{lab.ClientKeyPath()},
 		SSHConfigFile: "none", ConnectTimeout: 5 * time.Second, CommandTimeout: 30 * time.Second,
 		Keepalive: 2 * time.Second, ConnectRetries: 3,

@@ -113,17 +113,47 @@ func TestLinkCut(t *testing.T) {
 	cases := []linkCutCase{
 		{name: "before upload", cutAt: "apply", phase: "apply",
 			outcomes: []apply.Outcome{apply.RolledBack, apply.Failed}},
-		{name: "after arming", cutAt: "apply", marker: "at-arm", slow: "slow-arm", phase: "apply",
+		{name: "after arming", cutAt: "apply", stall: stallArm, phase: "apply",
 			outcomes: []apply.Outcome{apply.RolledBack, apply.Indeterminate}, mayLand: true, armed: true},
-		{name: "mid-apply", cutAt: "apply", marker: "at-apply", slow: "slow-apply", phase: "apply",
+		{name: "mid-apply", cutAt: "apply", stall: stallApply, phase: "apply",
 			outcomes: []apply.Outcome{apply.RolledBack, apply.Indeterminate}, landed: true, armed: true},
 		{name: "before confirm", cutAt: "confirm", phase: "confirm",
 			outcomes: []apply.Outcome{apply.RolledBack}, landed: true, armed: true},
 	}
+	runLinkCuts(t, linuxFaults, cases)
+}
+
+// faultSystem is the lab a fault test runs on.
+type faultSystem struct {
+	// start starts the lab on the baseline policy (not pushed yet).
+	start func(t *testing.T) *env
+	// next is the playbook the faulted run pushes, next to the baseline.
+	next string
+	// quick makes a run give up on a dead connection in a few seconds.
+	quick func(o *drivers.TransportOptions)
+	// within is the cut run's revert delay.
+	within time.Duration
+}
+
+// linuxFaults is one linux-nftables and one linux-iptables host.
+var linuxFaults = faultSystem{
+	start: func(t *testing.T) *env { return newRelEnv(t, "baseline.yml", nil) },
+	next:  "disjoint-a.yml",
+	// Give up on a dead connection in ~4 s, not the default ~8 s.
+	quick: func(o *drivers.TransportOptions) {
+		o.Keepalive, o.ConnectTimeout, o.ConnectRetries = time.Second, 3*time.Second, 1
+	},
+	// The read-back after the cut must come before the device's timer
+	// fires: an nft host's timer is armed apart from the change.
+	within: 8 * time.Second,
+}
+
+// runLinkCuts runs each case's steps on sys, in parallel.
+func runLinkCuts(t *testing.T, sys faultSystem, cases []linkCutCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := newLinkCutRun(t, tc)
+			r := newLinkCutRun(t, sys, tc)
 			r.pushCuttingLinks(t)          // the push; the links go down at tc's point
 			r.reportShowsOutcomes(t)       // outcomes read back, the phase reached
 			r.recordShowsPhase(t)          // the run store says the same
@@ -134,17 +164,12 @@ func TestLinkCut(t *testing.T) {
 	}
 }
 
-// cutWithin is the cut run's revert delay: its read-back after the cut
-// must come before the device's timer fires.
-const cutWithin = 8 * time.Second
-
 // linkCutCase is where the link is cut and what must follow.
 type linkCutCase struct {
-	name   string
-	cutAt  string // the journal phase at which the cut is set off
-	marker string // wait for this device-side file before cutting ("": at once)
-	slow   string // slowDevice marker
-	phase  string // the phase recorded
+	name  string
+	cutAt string     // the journal phase at which the cut is set off
+	stall stallPoint // cut once the device-side apply stalls there ("": at once)
+	phase string     // the phase recorded
 	// outcomes the report may give, established by reading back
 	outcomes []apply.Outcome
 	landed   bool // the change reached the device
@@ -157,11 +182,14 @@ type linkCutCase struct {
 // linkCutRun is one case's lab, the run that is cut and what it saw.
 type linkCutRun struct {
 	tc        linkCutCase
+	sys       faultSystem
 	e, next   *env
 	ctx       context.Context
 	hosts     []string
+	views     map[string]deviceView
+	stalled   map[string]func(context.Context) error
 	old, boot map[string]string
-	watches   map[string]*famWatch
+	watches   map[string]stateWatch
 	cutter    *linkCutter
 	st        *store.Store
 	run       store.Run
@@ -169,32 +197,33 @@ type linkCutRun struct {
 	cutAt     sync.Map // host → time of the cut
 	rep       *apply.Report
 	pushErr   error
-	seen      map[string][]famSample
 }
 
 // newLinkCutRun starts the lab on the baseline policy, slows the devices
 // where the case needs it, and starts watching every host's ruleset.
-func newLinkCutRun(t *testing.T, tc linkCutCase) *linkCutRun {
-	r := &linkCutRun{tc: tc, old: map[string]string{}, boot: map[string]string{}, watches: map[string]*famWatch{}}
-	r.e = newRelEnv(t, "baseline.yml", nil)
+func newLinkCutRun(t *testing.T, sys faultSystem, tc linkCutCase) *linkCutRun {
+	r := &linkCutRun{tc: tc, sys: sys, old: map[string]string{}, boot: map[string]string{}, views: map[string]deviceView{},
+		stalled: map[string]func(context.Context) error{}, watches: map[string]stateWatch{}}
+	r.e = sys.start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	r.ctx = ctx
 	r.e.push(t, ctx)
-	r.next = r.e.with(t, "disjoint-a.yml")
-	// Give up on a dead connection in ~4 s, not the default ~8 s.
-	r.next.opts.Keepalive, r.next.opts.ConnectTimeout, r.next.opts.ConnectRetries = time.Second, 3*time.Second, 1
+	r.next = r.e.with(t, sys.next)
+	sys.quick(&r.next.opts)
 	r.hosts = r.e.hostNames()
 	for _, h := range r.hosts {
-		if tc.slow != "" {
-			slowDevice(t, r.e, h, tc.slow)
+		v := r.e.view(t, h)
+		r.views[h] = v
+		if tc.stall != "" {
+			r.stalled[h] = v.stall(t, tc.stall)
 		}
-		r.old[h], r.boot[h] = r.e.hash(t, h), r.e.persisted(t, h)
-		r.watches[h] = watchFamilies(r.e.lab, h)
+		r.old[h], r.boot[h] = v.enforced(t), v.persisted(t)
+		r.watches[h] = v.watch()
 	}
 	t.Cleanup(func() {
 		for _, w := range r.watches {
-			w.Stop(t)
+			w.stop(t)
 		}
 	})
 	r.cutter = newLinkCutter(t, r.e.lab)
@@ -203,7 +232,7 @@ func newLinkCutRun(t *testing.T, tc linkCutCase) *linkCutRun {
 	require.NoError(t, err)
 	r.inv, err = filepath.Abs(r.next.p.Inv.Dir)
 	require.NoError(t, err)
-	r.pb, err = filepath.Abs(rel + "disjoint-a.yml")
+	r.pb, err = filepath.Abs(r.next.p.Options.Playbook)
 	require.NoError(t, err)
 	return r
 }
@@ -218,14 +247,14 @@ func (r *linkCutRun) pushCuttingLinks(t *testing.T) {
 	open := r.next.opener()
 	rec, err := journal.Start(r.st, r.run, open)
 	require.NoError(t, err)
-	o := rec.Attach(apply.Options{ConfirmWithin: cutWithin, Settle: 2 * time.Second, Engine: eo()})
+	o := rec.Attach(apply.Options{ConfirmWithin: r.sys.within, Settle: 2 * time.Second, Engine: eo()})
 	var waiting sync.WaitGroup
 	defer waiting.Wait() // bounded by waitDeviceFile
 	o.Journal = &hookJournal{Recorder: rec, hook: func(d apply.Device) {
 		if d.Phase != r.tc.cutAt {
 			return
 		}
-		if r.tc.marker == "" {
+		if r.tc.stall == "" {
 			r.cutAt.Store(d.Host, time.Now())
 			r.cutter.cut(d.Host, "before "+d.Phase)
 			return
@@ -233,12 +262,14 @@ func (r *linkCutRun) pushCuttingLinks(t *testing.T) {
 		waiting.Add(1)
 		go func() {
 			defer waiting.Done()
-			if err := waitDeviceFile(r.ctx, r.e.lab, d.Host, "/root/"+r.tc.marker); err != nil {
+			ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+			defer cancel()
+			if err := r.stalled[d.Host](ctx); err != nil {
 				t.Errorf("%v", err)
 				return
 			}
 			r.cutAt.Store(d.Host, time.Now())
-			r.cutter.cut(d.Host, "on "+r.tc.marker)
+			r.cutter.cut(d.Host, "on the device's "+string(r.tc.stall)+" stall")
 		}()
 	}}
 	restoring := func(ctx context.Context, host string) (drivers.Session, error) {
@@ -300,15 +331,15 @@ func (r *linkCutRun) devicesRevertByThemselves(t *testing.T) {
 	for _, h := range r.hosts {
 		v, ok := r.cutAt.Load(h)
 		if ok && r.tc.armed {
-			time.Sleep(time.Until(v.(time.Time).Add(cutWithin + 5*time.Second)))
+			r.views[h].expire(t, v.(time.Time).Add(r.sys.within+5*time.Second))
 		}
 	}
-	r.seen = map[string][]famSample{}
 	for _, h := range r.hosts {
-		r.seen[h] = r.watches[h].Stop(t)
-		assert.Equal(t, r.old[h], r.e.hash(t, h), "%s: the old ruleset after the deadline + 5 s", h)
-		assert.Equal(t, r.boot[h], r.e.persisted(t, h), "%s: boot config untouched", h)
-		assert.False(t, r.e.armed(t, h), "%s: no timer armed past its deadline", h)
+		v := r.views[h]
+		r.watches[h].stop(t)
+		assert.Equal(t, r.old[h], v.enforced(t), "%s: the old ruleset after the deadline + 5 s", h)
+		assert.Equal(t, r.boot[h], v.persisted(t), "%s: boot config untouched", h)
+		assert.False(t, v.armed(t), "%s: no timer armed past its deadline", h)
 	}
 }
 
@@ -317,7 +348,7 @@ func (r *linkCutRun) devicesRevertByThemselves(t *testing.T) {
 func (r *linkCutRun) nextRunReconciles(t *testing.T) {
 	nrun, err := journal.NewRun("apply", "fwpush apply (next run)", r.pb, r.inv)
 	require.NoError(t, err)
-	res, err := journal.Apply(r.ctx, r.st, nrun, r.next.p, nil, r.e.with(t, "disjoint-a.yml").opener(),
+	res, err := journal.Apply(r.ctx, r.st, nrun, r.next.p, nil, r.e.with(t, r.sys.next).opener(),
 		apply.Options{ConfirmWithin: okTimer, Settle: 2 * time.Second, Engine: eo()})
 	require.NoError(t, err)
 	for _, rc := range res.Reconciled {
@@ -341,8 +372,8 @@ func (r *linkCutRun) nextRunReconciles(t *testing.T) {
 			"%s: the device has long since settled (old ruleset, no timer), yet the cut run's record stays indeterminate and no later run reconciles it", en.Host)
 	}
 	for _, h := range r.hosts {
-		assert.False(t, r.e.armed(t, h), "%s: no stale timer after the next run", h)
-		assert.NotEqual(t, r.boot[h], r.e.persisted(t, h), "%s: the new policy persisted", h)
+		assert.False(t, r.views[h].armed(t), "%s: no stale timer after the next run", h)
+		assert.NotEqual(t, r.boot[h], r.views[h].persisted(t), "%s: the new policy persisted", h)
 	}
 }
 
@@ -351,7 +382,7 @@ func (r *linkCutRun) nextRunReconciles(t *testing.T) {
 // the link was cut.
 func (r *linkCutRun) neverAMix(t *testing.T) {
 	for _, h := range r.hosts {
-		seq := states(t, h, r.e.p.Inv.Hosts[h].Platform, r.seen[h], r.old[h], r.e.hash(t, h))
+		seq := names(r.watches[h].named(t, r.old[h], r.views[h].enforced(t)))
 		t.Logf("%s: states seen during the cut run and until its deadline + 5 s: %v", h, seq)
 		seq = settled(seq)
 		switch {

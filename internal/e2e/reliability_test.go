@@ -63,12 +63,14 @@ func labEnv(p *project.Project, lab *testbed.Lab) *env {
 	}}
 }
 
-// with returns the same lab and inventory under another playbook.
+// with returns the same lab and inventory under another playbook, one
+// next to e's.
 func (e *env) with(t *testing.T, playbook string) *env {
 	t.Helper()
-	p, err := project.Load(project.Options{Inventory: e.p.Inv.Dir, Playbook: rel + playbook})
+	p, err := project.Load(project.Options{Inventory: e.p.Inv.Dir, Playbook: filepath.Join(filepath.Dir(e.p.Options.Playbook), playbook)})
 	require.NoError(t, err)
-	return &env{p: p, lab: e.lab, reg: e.reg, opts: e.opts}
+	e.acc.point(p)
+	return &env{p: p, lab: e.lab, reg: e.reg, opts: e.opts, win: e.win, clock: e.clock, acc: e.acc}
 }
 
 // push applies e's playbook with commit-confirm and requires every device

@@ -22,38 +22,29 @@ import (
 
 const winRel = "testdata/windows/"
 
-// winEnv is the Windows reliability inventory pushed to a lab whose
-// win-1 is the winsim simulator: no rule outside fwpush's group admits
-// WinRM, so the controller gets in only through fwpush's own rules (a
-// previous push's, seeded, then the baseline's operators flow).
+// winEnv is the Windows reliability inventory under baseline.yml, pushed
+// to nothing yet, in a lab whose win-1 (WinRM) and win-2 (OpenSSH) are the
+// winsim simulator, its scheduled tasks on a clock the test can move: no
+// rule outside fwpush's group admits WinRM or SSH, so the controller gets
+// in only through fwpush's own rules (a previous push's, seeded, then the
+// baseline's operators flow).
 func winEnv(t *testing.T) *env {
 	t.Helper()
 	p, err := project.Load(project.Options{Inventory: winRel + "inventory", Playbook: winRel + "baseline.yml"})
 	require.NoError(t, err)
-	win, servers := windowsServers(t, p)
+	win, servers, acc := windowsServers(t, p)
+	clock := winsim.NewJumpClock()
+	win.Clock = clock
 	win.Rules = []winsim.Rule{{Name: "fwpush-00000000-in-000", DisplayName: "fwpush bootstrap", Group: windows.Group,
-		Protocol: "TCP", LocalPort: []string{"5986"}, RemoteAddress: []string{"198.18.0.1"}, Enabled: true}}
+		Protocol: "TCP", LocalPort: []string{"5986", "22"}, RemoteAddress: []string{"198.18.0.1"}, Enabled: true}}
 	lab := testbed.StartT(t, labinv.SpecsWith(p, servers), testbed.WithReadyTimeout(time.Minute))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	require.NoError(t, labinv.StartServers(ctx, lab, p, servers))
 	t.Cleanup(func() { win.Close() })
 	e := labEnv(p, lab)
-	e.win = win
+	e.win, e.clock, e.acc = win, clock, acc
 	return e
-}
-
-// withWin is e under another playbook of the Windows inventory, its
-// Windows hosts pointed at the simulator again.
-func (e *env) withWin(t *testing.T, playbook string) *env {
-	t.Helper()
-	p, err := project.Load(project.Options{Inventory: e.p.Inv.Dir, Playbook: winRel + playbook})
-	require.NoError(t, err)
-	for name, h := range p.Inv.Hosts {
-		old := e.p.Inv.Hosts[name]
-		h.Username, h.Password, h.Data = old.Username, old.Password, old.Data
-	}
-	return &env{p: p, lab: e.lab, reg: e.reg, opts: e.opts, win: e.win}
 }
 
 // fetchText reads a host's fwpush rules over a new session.
@@ -67,80 +58,98 @@ func (e *env) fetchText(t *testing.T, ctx context.Context, host string) string {
 	return c.String()
 }
 
-// TestWindowsLockoutRevertedByTask (RELIABILITY.md A1 on Windows): a
-// policy that drops new WinRM connections from the controller is applied;
-// the confirm's new connection fails, the run reports rolled-back at the
-// check, and the host's own scheduled task (SYSTEM, outside every WinRM
-// session) restores the previous rules within the timeout + 5 s, once,
-// and leaves no task or lock behind.
+// TestWindowsLockoutRevertedByTask (RELIABILITY.md A1 on Windows, over
+// WinRM and over OpenSSH): a policy that drops new connections from the
+// controller is applied; the confirm's new connection fails, the run
+// reports rolled-back at the check, and each host's own scheduled task
+// (SYSTEM, outside every session) restores the previous rules within the
+// timeout + 5 s, once, and leaves no task or lock behind.
 func TestWindowsLockoutRevertedByTask(t *testing.T) {
+	t.Parallel()
 	e := winEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	e.push(t, ctx)
-	before := e.fetchText(t, ctx, "win-1")
-	dev := e.win.Device("win-1")
-	enforced := matches(dev.State())
-
-	lock := e.withWin(t, "lockout.yml")
-	start := time.Now()
-	rep, err := apply.Run(ctx, lock.p, lock.opener(), apply.Options{ConfirmWithin: trialTimer, Engine: eo(), OutsideManagement: true})
-	require.Error(t, err, "a push that locks the controller out must fail")
-	require.Len(t, rep.Devices, 1)
-	d := rep.Devices[0]
-	assert.Equal(t, apply.RolledBack, d.Outcome, d.Error)
-	assert.Equal(t, "check", d.Phase)
-	assert.Contains(t, d.Error, "win-1: check: new management connection failed")
-
-	var log string
-	for i := 0; i < 300 && !strings.Contains(log, "reverted"); i++ {
-		log, _ = dev.File(`C:\ProgramData\fwpush\revert.log`)
-		time.Sleep(100 * time.Millisecond)
+	hosts := e.hostNames()
+	before, enforced := map[string]string{}, map[string]string{}
+	for _, h := range hosts {
+		before[h] = e.fetchText(t, ctx, h)
+		enforced[h] = matches(e.win.Device(h).State())
 	}
-	took := time.Since(start)
-	require.Equal(t, 1, strings.Count(log, "reverted "), "the host's own task reverted it, once: %q", log)
-	assert.LessOrEqual(t, took, trialTimer+5*time.Second+10*time.Second, "reverted within the timeout + 5 s (and the check's connect timeouts)")
-	assert.Equal(t, before, e.fetchText(t, ctx, "win-1"), "the previous rules, exactly")
-	assert.Equal(t, enforced, matches(dev.State()), "the host enforces the previous rules again")
-	assert.Empty(t, dev.Tasks(), "no revert task left")
-	s, err := e.opener()(ctx, "win-1")
-	require.NoError(t, err)
-	defer s.Close()
-	holder, err := s.(drivers.LockReporter).DeviceLock(ctx)
-	require.NoError(t, err)
-	assert.Nil(t, holder, "the lock is free")
-	require.NoError(t, dev.EnforceError())
+
+	lock := e.with(t, "lockout.yml")
+	// The check's new connection must give up before the task reverts
+	// (else it gets in and finds the old rules): 3 s against 8 s, with
+	// room for a loaded machine between arming and the check.
+	lock.opts.ConnectTimeout = 3 * time.Second
+	const within = 8 * time.Second
+	start := time.Now()
+	rep, err := apply.Run(ctx, lock.p, lock.opener(), apply.Options{ConfirmWithin: within, Engine: eo(), OutsideManagement: true})
+	require.Error(t, err, "a push that locks the controller out must fail")
+	require.Len(t, rep.Devices, len(hosts))
+	for _, d := range rep.Devices {
+		assert.Equal(t, apply.RolledBack, d.Outcome, "%s: %s", d.Host, d.Error)
+		assert.Equal(t, "check", d.Phase, d.Host)
+		assert.Contains(t, d.Error, d.Host+": check: new management connection failed")
+	}
+	for _, h := range hosts {
+		dev := e.win.Device(h)
+		var log string
+		for i := 0; i < 300 && !strings.Contains(log, "reverted"); i++ {
+			log, _ = dev.File(`C:\ProgramData\fwpush\revert.log`)
+			time.Sleep(100 * time.Millisecond)
+		}
+		took := time.Since(start)
+		require.Equal(t, 1, strings.Count(log, "reverted "), "%s: the host's own task reverted it, once: %q", h, log)
+		assert.LessOrEqual(t, took, within+5*time.Second+10*time.Second, "%s: reverted within the timeout + 5 s (and the check's connect timeouts)", h)
+		assert.Equal(t, before[h], e.fetchText(t, ctx, h), "%s: the previous rules, exactly", h)
+		assert.Equal(t, enforced[h], matches(dev.State()), "%s: the host enforces the previous rules again", h)
+		assert.Empty(t, dev.Tasks(), "%s: no revert task left", h)
+		s, err := e.opener()(ctx, h)
+		require.NoError(t, err)
+		holder, err := s.(drivers.LockReporter).DeviceLock(ctx)
+		require.NoError(t, err)
+		assert.Nil(t, holder, "%s: the lock is free", h)
+		require.NoError(t, s.Close())
+		require.NoError(t, dev.EnforceError())
+	}
 }
 
 // TestWindowsTwoControllers: a second controller's push is refused while
-// the first one's trial holds the host, naming the holder, and goes
+// the first one's trial holds each host, naming the holder, and goes
 // through once it is confirmed (the lock every controller honours).
 func TestWindowsTwoControllers(t *testing.T) {
+	t.Parallel()
 	e := winEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	e.push(t, ctx)
 	first := drivers.Trial{Run: "first-run", Controller: "ctl-a", User: "alice", Since: time.Now().UTC().Truncate(time.Second)}
-	desired := e.renderHost(t, "win-1")
-	s1, err := e.opener()(ctx, "win-1")
-	require.NoError(t, err)
-	defer s1.Close()
-	_, err = s1.Apply(ctx, desired, drivers.ApplyOptions{Trial: first, ConfirmWithin: okTimer})
-	require.NoError(t, err)
+	for _, h := range e.hostNames() {
+		s1, err := e.opener()(ctx, h)
+		require.NoError(t, err)
+		_, err = s1.Apply(ctx, e.renderHost(t, h), drivers.ApplyOptions{Trial: first, ConfirmWithin: okTimer})
+		require.NoError(t, err, h)
+		require.NoError(t, s1.Close())
+	}
 
-	other := e.withWin(t, "lockout.yml")
+	other := e.with(t, "lockout.yml")
 	rep, err := apply.Run(ctx, other.p, other.opener(), apply.Options{ConfirmWithin: okTimer, Engine: eo(), OutsideManagement: true})
 	require.Error(t, err)
-	require.Len(t, rep.Devices, 1)
-	assert.Contains(t, rep.Devices[0].Error, "device locked by run first-run (alice on ctl-a")
+	require.Len(t, rep.Devices, len(e.hostNames()))
+	for _, d := range rep.Devices {
+		assert.Contains(t, d.Error, "device locked by run first-run (alice on ctl-a", d.Host)
+	}
 
-	s2, err := e.opener()(ctx, "win-1")
-	require.NoError(t, err)
-	defer s2.Close()
-	require.NoError(t, s2.Confirm(ctx, first), "the holder confirms over a new connection")
-	holder, err := s2.(drivers.LockReporter).DeviceLock(ctx)
-	require.NoError(t, err)
-	assert.Nil(t, holder, "confirmed: the lock is free for the next controller")
+	for _, h := range e.hostNames() {
+		s2, err := e.opener()(ctx, h)
+		require.NoError(t, err)
+		require.NoError(t, s2.Confirm(ctx, first), "%s: the holder confirms over a new connection", h)
+		holder, err := s2.(drivers.LockReporter).DeviceLock(ctx)
+		require.NoError(t, err)
+		assert.Nil(t, holder, "%s: confirmed: the lock is free for the next controller", h)
+		require.NoError(t, s2.Close())
+	}
 }
 
 // matches is what a host enforces, without the rule names (a restore

@@ -83,9 +83,12 @@ type Path struct {
 	From      Endpoint `json:"from"`
 	To        Endpoint `json:"to"`
 	Permitted bool     `json:"permitted"`
-	// Checks are the filters on the way; none means no fwpush device
-	// filters this path.
+	// Checks are the filters on the way, in the order the packet meets
+	// them; none means no fwpush device filters this path.
 	Checks []Check `json:"checks"`
+	// DecidedBy names the device and filter that drop the packet, the
+	// first on the way that denies it ("" when every one permits).
+	DecidedBy string `json:"decided_by,omitempty"`
 }
 
 // Endpoint is one concrete address and what it belongs to.
@@ -104,6 +107,11 @@ type Check struct {
 	Why     []string `json:"why,omitempty"`
 	Flows   []int    `json:"flows,omitempty"`
 	Default bool     `json:"default_deny,omitempty"`
+	// Interface and Direction place a network ACL on its device.
+	Interface string `json:"interface,omitempty"`
+	Direction string `json:"direction,omitempty"`
+	// Decides marks the check that drops the packet.
+	Decides bool `json:"decides,omitempty"`
 }
 
 // Run answers q over the project's compiled Intents.
@@ -153,6 +161,12 @@ func RunContext(ctx context.Context, p *project.Project, q Query) (*Result, erro
 	return res, nil
 }
 
+// evalPath follows one packet from s to d: the source host's output
+// filter, then every network ACL on its way (those filtering what comes in
+// from behind an interface, then those filtering what goes out to it; see
+// intent.Intent.OnPath), then the destination host's input filter. Every
+// device is asked, so the answer shows them all; the first that denies
+// decides.
 func evalPath(p *project.Project, q Query, s, d Endpoint) Path {
 	pkt := intent.Packet{Src: s.Addr, Dst: d.Addr, Proto: q.Proto, Port: uint16(q.Port), ICMPType: q.ICMPType,
 		// A host talking to itself does so over loopback.
@@ -164,6 +178,13 @@ func evalPath(p *project.Project, q Query, s, d Endpoint) Path {
 		if v.Rule != nil {
 			c.Rule, c.Why, c.Flows = v.Rule.ID, v.Rule.Why, v.Rule.Flows
 		}
+		if f.Binding.Kind == intent.Interface {
+			c.Interface, c.Direction = f.Binding.Interface, f.Binding.Direction
+		}
+		if !v.Permit && path.Permitted {
+			c.Decides = true
+			path.DecidedBy = in.Host + "/" + f.Name
+		}
 		path.Permitted = path.Permitted && v.Permit
 		path.Checks = append(path.Checks, c)
 	}
@@ -174,11 +195,15 @@ func evalPath(p *project.Project, q Query, s, d Endpoint) Path {
 			}
 		}
 	}
-	for _, name := range sortedHosts(p.Intents) {
-		in := p.Intents[name]
-		for _, f := range in.Filters {
-			if f.Binding.Kind == intent.Interface && protects(p, in, f, d.Addr) {
-				check(in, f)
+	if !pkt.Loopback {
+		for _, dir := range []string{"in", "out"} {
+			for _, name := range sortedHosts(p.Intents) {
+				in := p.Intents[name]
+				for _, f := range in.Filters {
+					if f.Binding.Direction == dir && in.OnPath(f, s.Addr, d.Addr) {
+						check(in, f)
+					}
+				}
 			}
 		}
 	}
@@ -190,32 +215,6 @@ func evalPath(p *project.Project, q Query, s, d Endpoint) Path {
 		}
 	}
 	return path
-}
-
-// protects reports whether a network ACL guards addr: addr belongs to a
-// host or network filling one of the binding's protected roles/networks.
-func protects(p *project.Project, in *intent.Intent, f *intent.Filter, addr netip.Addr) bool {
-	for _, name := range f.Binding.Protects {
-		for _, h := range p.Inv.HostsWithRole(name) {
-			for _, a := range h.Addresses {
-				if a == addr {
-					return true
-				}
-			}
-		}
-		nets := p.Inv.NetworksWithRole(name)
-		if n := p.Inv.Networks[name]; n != nil {
-			nets = append(nets, n)
-		}
-		for _, n := range nets {
-			for _, pr := range n.Prefixes {
-				if pr.Contains(addr) {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 func sortedHosts(m map[string]*intent.Intent) []string {

@@ -16,6 +16,11 @@ type Packet struct {
 	Port     uint16
 	ICMPType int
 	Loopback bool
+	// Reply marks a packet of a connection already open (a reply, or a
+	// later segment): stateful rules pass it, and a TCP one carries ACK.
+	// SrcPort is its source port.
+	Reply   bool
+	SrcPort uint16
 }
 
 // Verdict is the answer of one filter for one packet.
@@ -26,8 +31,8 @@ type Verdict struct {
 }
 
 // Eval runs the packet through the filter's rules in order; the first match
-// decides, and the default is deny. Established/related rules never match a
-// new flow.
+// decides, and the default is deny. Established/related rules match only
+// replies (a stateless one only TCP replies, which carry ACK).
 func (in *Intent) Eval(f *Filter, p Packet) Verdict {
 	for _, r := range f.Rules {
 		if in.matches(r, p) {
@@ -40,9 +45,15 @@ func (in *Intent) Eval(f *Filter, p Packet) Verdict {
 func (in *Intent) matches(r *Rule, p Packet) bool {
 	switch r.Kind {
 	case Established:
-		return false
+		if !p.Reply || !r.AnyProto && r.Proto != p.Proto {
+			return false
+		}
+		return in.inSet(r.Src, p.Src) && in.inSet(r.Dst, p.Dst)
 	case Loopback:
 		return p.Loopback
+	}
+	if len(r.SrcPorts) > 0 && !portIn(r.SrcPorts, p.SrcPort) {
+		return false
 	}
 	if r.Family == 4 && !p.Dst.Is4() || r.Family == 6 && !p.Dst.Is6() {
 		return false
@@ -58,12 +69,7 @@ func (in *Intent) matches(r *Rule, p Packet) bool {
 	}
 	switch {
 	case r.Proto.HasPorts() && len(r.Ports) > 0:
-		for _, pr := range r.Ports {
-			if pr.Contains(p.Port) {
-				return true
-			}
-		}
-		return false
+		return portIn(r.Ports, p.Port)
 	case r.Proto.IsICMP() && len(r.ICMP) > 0:
 		for _, t := range r.ICMP {
 			if t == p.ICMPType {
@@ -81,4 +87,13 @@ func (in *Intent) inSet(name string, a netip.Addr) bool {
 	}
 	s := in.Set(name)
 	return s != nil && s.Contains(a)
+}
+
+func portIn(rs []policy.PortRange, port uint16) bool {
+	for _, pr := range rs {
+		if pr.Contains(port) {
+			return true
+		}
+	}
+	return false
 }

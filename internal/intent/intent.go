@@ -68,6 +68,45 @@ type Binding struct {
 	Direction string      `json:"direction,omitempty"`
 	// Protects lists the roles or networks a network ACL guards.
 	Protects []string `json:"protects,omitempty"`
+	// Protected names the address set of everything Protects covers
+	// (its hosts' addresses and its networks' prefixes). An ACL bound
+	// out filters the traffic going to it, one bound in the traffic
+	// coming from it; anything else crosses the interface unfiltered.
+	Protected string `json:"protected,omitempty"`
+}
+
+// OnPath reports whether a network ACL is on the way of a packet from
+// src to dst, for a device owning self: an out ACL sees what goes to the
+// protected addresses from outside them, an in ACL what comes from them
+// to outside them or to the device itself. Packets the device sends
+// itself cross no ACL (routers do not filter their own output), nor do
+// packets between two protected addresses (they never reach the
+// interface). A filter that is no network ACL is on no router path.
+func (in *Intent) OnPath(f *Filter, src, dst netip.Addr) bool {
+	if f.Binding.Kind != Interface {
+		return false
+	}
+	p := in.Set(f.Binding.Protected)
+	if p == nil || in.Owns(src) {
+		return false
+	}
+	switch f.Binding.Direction {
+	case "out":
+		return !in.Owns(dst) && p.Contains(dst) && !p.Contains(src)
+	case "in":
+		return p.Contains(src) && (in.Owns(dst) || !p.Contains(dst))
+	}
+	return false
+}
+
+// Owns reports whether a is one of the device's own addresses.
+func (in *Intent) Owns(a netip.Addr) bool {
+	for _, b := range in.Addresses {
+		if a == b {
+			return true
+		}
+	}
+	return false
 }
 
 // Filter is an ordered rule list ending in default deny.
@@ -88,10 +127,28 @@ const (
 	ICMPBase    RuleKind = "icmp"
 	Management  RuleKind = "management"
 	FlowRule    RuleKind = "flow"
+	// Return rules let a stateless network ACL pass the replies of a flow
+	// it sees the other way round: Src and Dst swapped, the flow's ports
+	// as SrcPorts (UDP, SCTP), echo-reply for echo-request, the same
+	// protocol for those without ports. TCP replies need none: the
+	// Established rule passes segments with ACK or RST.
+	Return RuleKind = "return"
+	// Protect is the deny that ends a network ACL's rules for its
+	// protected addresses (Dst for out, Src for in).
+	Protect RuleKind = "protect"
+	// Pass is a network ACL's last rule: what it does not protect is not
+	// its business, and passes (AnyProto, no addresses).
+	Pass RuleKind = "pass"
 )
 
 // Rule matches new traffic and permits or denies it. An empty Src or Dst
 // means any address; Family restricts a rule to 4 or 6 (0 = both).
+//
+// On a network ACL of a stateless platform the Established rule is TCP
+// only (Proto tcp, matching segments with ACK or RST: the replies of
+// connections opened through the ACL), and Return rules carry the other
+// protocols' replies. A renderer must express every kind it is given or
+// refuse the Intent.
 type Rule struct {
 	ID     string       `json:"id"`
 	Kind   RuleKind     `json:"kind"`
@@ -104,6 +161,8 @@ type Rule struct {
 	// established); Proto is then unused.
 	AnyProto bool               `json:"any_proto,omitempty"`
 	Ports    []policy.PortRange `json:"ports,omitempty"`
+	// SrcPorts match the source port (Return rules only).
+	SrcPorts []policy.PortRange `json:"src_ports,omitempty"`
 	ICMP     []int              `json:"icmp_types,omitempty"`
 	Log      bool               `json:"log,omitempty"`
 	// Flows are the playbook flow indexes merged into this rule, Why their

@@ -6,10 +6,12 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/internal/diff"
 	"github.com/fwpush/fwpush/internal/engine"
+	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/project"
 )
 
@@ -44,7 +46,13 @@ type Device struct {
 	Lock   *drivers.Trial `json:"lock,omitempty"`
 	// Warnings name rules outside fwpush's part that can undo the policy.
 	Warnings []string `json:"warnings,omitempty"`
-	Error    string   `json:"error,omitempty"`
+	// Validated: the device checked the change and would take it.
+	Validated bool `json:"validated,omitempty"`
+	// Notes say what the device's network ACLs filter and what they
+	// leave alone: each denies only the rest of the traffic it protects,
+	// and passes everything else.
+	Notes []string `json:"notes,omitempty"`
+	Error string   `json:"error,omitempty"`
 	// Err is the error behind Error, kept so callers can test its kind
 	// with errors.Is (a saved plan does not carry it).
 	Err error `json:"-"`
@@ -87,6 +95,9 @@ func Render(p *project.Project, host string) (Device, error) {
 	d := Device{Host: host, Platform: in.Platform}
 	for _, f := range in.Filters {
 		d.Rules += len(f.Rules)
+		if f.Binding.Kind == intent.Interface {
+			d.Notes = append(d.Notes, aclNote(f))
+		}
 	}
 	drv, err := p.Registry.Get(in.Platform)
 	if err == nil {
@@ -98,4 +109,14 @@ func Render(p *project.Project, host string) (Device, error) {
 		d.Status = engine.Failed
 	}
 	return d, err
+}
+
+// aclNote states a network ACL's default in words.
+func aclNote(f *intent.Filter) string {
+	what := "what goes to"
+	if f.Binding.Direction == "in" {
+		what = "what comes from"
+	}
+	return fmt.Sprintf("ACL %s (%s %s) filters %s %s: it permits the flows that cross it and their replies, denies the rest of that traffic, and passes all other traffic, which it does not protect",
+		f.Name, f.Binding.Interface, f.Binding.Direction, what, strings.Join(f.Binding.Protects, ", "))
 }

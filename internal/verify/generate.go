@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/fwpush/fwpush/internal/explain"
+	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/inventory"
@@ -60,6 +61,7 @@ func Generate(p *project.Project, o Options) ([]Probe, error) {
 	for _, h := range p.Selected {
 		selected[h.Name] = true
 	}
+	pick := newPicker(p)
 	var out []Probe
 	seen := map[string]bool{}
 	add := func(pr Probe) error {
@@ -84,7 +86,7 @@ func Generate(p *project.Project, o Options) ([]Probe, error) {
 		srcs := managed(p, f.From, nil, true)
 		n := 0
 		for _, dst := range dsts {
-			src := pickSource(srcs, dst, p)
+			src := pick.source(srcs, dst)
 			if src == nil {
 				continue
 			}
@@ -110,7 +112,7 @@ func Generate(p *project.Project, o Options) ([]Probe, error) {
 	if o.Negatives > 0 {
 		hosts := p.Inv.Select(nil)
 		for _, dst := range p.Selected {
-			src := pickSource(hosts, dst, p)
+			src := pick.source(hosts, dst)
 			if src == nil {
 				continue
 			}
@@ -174,14 +176,68 @@ func probeSource(p *project.Project, h *inventory.Host) bool {
 	return err == nil && caps.ProbeSource
 }
 
-// pickSource prefers a source host other than the destination.
-func pickSource(srcs []*inventory.Host, dst *inventory.Host, p *project.Project) *inventory.Host {
+// picker chooses probe sources. A probe that crosses a router's ACL
+// tests the router as well as the destination, so when the project has
+// network ACLs it prefers, for each destination, a source whose path to
+// it crosses one; else the first source other than the destination.
+type picker struct {
+	p    *project.Project
+	acls []acl
+}
+
+type acl struct {
+	in *intent.Intent
+	f  *intent.Filter
+}
+
+func newPicker(p *project.Project) *picker {
+	pk := &picker{p: p}
+	for _, name := range p.Inv.Names() {
+		in := p.Intents[name]
+		if in == nil {
+			continue
+		}
+		for _, f := range in.Filters {
+			if f.Binding.Kind == intent.Interface {
+				pk.acls = append(pk.acls, acl{in, f})
+			}
+		}
+	}
+	return pk
+}
+
+func (pk *picker) source(srcs []*inventory.Host, dst *inventory.Host) *inventory.Host {
+	var first *inventory.Host
 	for _, s := range srcs {
-		if s.Name != dst.Name && probeSource(p, s) {
+		if s.Name == dst.Name || !probeSource(pk.p, s) {
+			continue
+		}
+		if first == nil {
+			first = s
+			if len(pk.acls) == 0 {
+				return s
+			}
+		}
+		if pk.crosses(s, dst) {
 			return s
 		}
 	}
-	return nil
+	return first
+}
+
+// crosses reports whether the probe pair from s to d crosses a network
+// ACL.
+func (pk *picker) crosses(s, d *inventory.Host) bool {
+	a, b, ok := pair(s, d)
+	if !ok {
+		return false
+	}
+	for _, x := range pk.acls {
+		if x.in.OnPath(x.f, a, b) {
+			return true
+		}
+	}
+	return false
 }
 
 // pair picks an IPv4 pair, else IPv6.

@@ -110,7 +110,7 @@ func FromInventory(inv *inventory.Inventory) (Topology, error) {
 		case hasSeg && hasIfs:
 			errs = append(errs, src.errorf(h, KeyInterfaces, "a host is either on one segment (%s) or a router (%s), not both", KeySegment, KeyInterfaces))
 		case hasIfs:
-			r, err := src.router(h, segs, linux)
+			r, err := src.router(inv, h, segs, linux)
 			errs = append(errs, err)
 			t.Routers = append(t.Routers, r)
 		default:
@@ -354,8 +354,11 @@ type ifaceData struct {
 var linuxNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
 
 // router turns a host with lab_interfaces into a router namespace.
-func (s *sources) router(h *inventory.Host, segs map[string]testbed.SegmentSpec, linux bool) (testbed.RouterSpec, error) {
-	r := testbed.RouterSpec{Name: h.Name, SSHD: linux}
+func (s *sources) router(inv *inventory.Inventory, h *inventory.Host, segs map[string]testbed.SegmentSpec, linux bool) (testbed.RouterSpec, error) {
+	// A Linux router is managed over SSH, a NETCONF one over sshd's
+	// netconf subsystem (the test starts netconfd behind it); the others'
+	// management plane is the test's.
+	r := testbed.RouterSpec{Name: h.Name, SSHD: linux || netconfHost(inv, h)}
 	raw, ok := h.Data[KeyInterfaces].(map[string]any)
 	if !ok || len(raw) == 0 {
 		return r, s.errorf(h, KeyInterfaces, "%s must map the device's interface names to {segment, linux, addresses}", KeyInterfaces)
@@ -443,4 +446,10 @@ func ifaceAddr(s string, seg testbed.SegmentSpec) (netip.Prefix, error) {
 func execHost(inv *inventory.Inventory, h *inventory.Host) bool {
 	info, ok := inv.Platform(h.Platform)
 	return ok && info.Transport == "ssh"
+}
+
+// netconfHost says whether h is reached over NETCONF.
+func netconfHost(inv *inventory.Inventory, h *inventory.Host) bool {
+	info, ok := inv.Platform(h.Platform)
+	return ok && info.Transport == "netconf"
 }

@@ -217,6 +217,9 @@ func (in *interp) command(c *command, input []value, piped bool) []value {
 		}
 		return in.invoke(sb, args)
 	}
+	if isNative(c.name) {
+		return in.native(c)
+	}
 	cl := in.dev.cmdlet(c.name)
 	if cl == nil {
 		in.fail(&psError{msg: fmt.Sprintf("The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.", c.name),
@@ -355,4 +358,38 @@ func kindName(p *param) string {
 		return p.enumType
 	}
 	return "System.Object"
+}
+
+// isNative says whether name is the one native program scripts may run:
+// powershell.exe (what OpenSSH's PowerShell default shell runs commands
+// through).
+func isNative(name string) bool {
+	n := strings.ToLower(name)
+	return n == "powershell.exe" || n == "powershell"
+}
+
+// native runs a native program as a child of the script's process: same
+// stdin, its stdout lines are the command's output, its stderr goes to
+// the script's own, and $LASTEXITCODE is its exit code. It runs under the
+// lock the script holds.
+func (in *interp) native(c *command) []value {
+	line := c.name
+	for _, a := range c.args {
+		if a.splat != "" {
+			in.fail(&psError{msg: invented + "splatting into a native command is not modelled", category: "NotImplemented", fqid: "NotModelled", line: c.ln})
+		}
+		line += " " + a.text
+	}
+	res := in.dev.runCommandLine(in.proc, line, in.user, true)
+	in.scope[0]["lastexitcode"] = res.ExitCode
+	in.nativeErr += res.Stderr
+	in.nativeFailed = res.ExitCode != 0
+	if res.Stdout == "" {
+		return nil
+	}
+	var out []value
+	for _, l := range strings.Split(strings.TrimSuffix(strings.ReplaceAll(res.Stdout, "\r\n", "\n"), "\n"), "\n") {
+		out = append(out, l)
+	}
+	return out
 }

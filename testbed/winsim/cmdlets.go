@@ -9,8 +9,15 @@ import (
 
 // cmdlet returns the command called name, or nil.
 func (d *Device) cmdlet(name string) *cmdlet {
-	return cmdlets[strings.ToLower(name)]
+	n := strings.ToLower(name)
+	if a, ok := aliases[n]; ok {
+		n = a
+	}
+	return cmdlets[n]
 }
+
+// aliases are PowerShell's built-in aliases the simulator knows.
+var aliases = map[string]string{"echo": "write-output"}
 
 var cmdlets = map[string]*cmdlet{}
 

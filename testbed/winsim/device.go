@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -48,17 +49,30 @@ type Device struct {
 	files    map[string]string
 	dirs     map[string]time.Time
 	events   []string
-	slow     map[string]time.Duration
+	slow     map[string]slowCall
 	onChange []func(context.Context, enforce.State) error
+	watches  []*watch
 	last     *enforce.State
 	enfErr   error
+	// procs are the processes running; down is set between Shutdown and
+	// Boot.
+	procs map[*Process]struct{}
+	down  bool
+	// selfUnregisterFails is the FailSelfUnregister fault.
+	selfUnregisterFails bool
+}
+
+// slowCall is a pending SlowCmdlet.
+type slowCall struct {
+	delay   time.Duration
+	started chan struct{}
 }
 
 // New returns a simulated host.
 func New(o Options) (*Device, error) {
 	d := &Device{hostname: o.Hostname, users: o.Users, clock: o.Clock, rules: map[string]*Rule{},
 		profiles: defaultProfiles(), tasks: map[string]*task{}, files: map[string]string{}, dirs: map[string]time.Time{},
-		slow: map[string]time.Duration{}}
+		slow: map[string]slowCall{}, procs: map[*Process]struct{}{}}
 	if d.hostname == "" {
 		d.hostname = "WINSIM"
 	}
@@ -101,6 +115,9 @@ func (d *Device) changed() {
 		return
 	}
 	d.last = &st
+	for _, w := range d.watches {
+		w.seen = append(w.seen, Change{At: time.Now(), State: st})
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, f := range d.onChange {
@@ -170,24 +187,104 @@ func (d *Device) event(format string, args ...any) {
 
 // SlowCmdlet makes the next call of cmdlet stall for delay before it runs
 // (a slow disk, a busy service), so tests can act while a script is in the
-// middle of its work.
-func (d *Device) SlowCmdlet(cmdlet string, delay time.Duration) {
+// middle of its work. The channel it returns is closed when the stall
+// begins.
+func (d *Device) SlowCmdlet(cmdlet string, delay time.Duration) <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.slow[strings.ToLower(cmdlet)] = delay
+	started := make(chan struct{})
+	d.slow[strings.ToLower(cmdlet)] = slowCall{delay: delay, started: started}
+	return started
 }
 
 func (d *Device) stall(cmdlet string) {
 	d.mu.Lock()
-	delay, ok := d.slow[strings.ToLower(cmdlet)]
+	s, ok := d.slow[strings.ToLower(cmdlet)]
 	delete(d.slow, strings.ToLower(cmdlet))
 	if ok {
-		d.event("stall %s %v", cmdlet, delay)
+		d.event("stall %s %v", cmdlet, s.delay)
+		close(s.started)
 	}
 	d.mu.Unlock()
 	if ok {
-		time.Sleep(delay)
+		time.Sleep(s.delay)
 	}
+}
+
+// Change is a state the host enforced from At (wall-clock time). Idle
+// marks the end of a script: the host rests in State until the next one.
+type Change struct {
+	At    time.Time
+	State enforce.State
+	Idle  bool
+}
+
+type watch struct{ seen []Change }
+
+// Watch records what the host enforces, now, after every change and at
+// the end of every script, until the returned stop is called; stop returns
+// the record.
+func (d *Device) Watch() (stop func() []Change) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w := &watch{seen: []Change{{At: time.Now(), State: d.state()}}}
+	d.watches = append(d.watches, w)
+	return func() []Change {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for i, x := range d.watches {
+			if x == w {
+				d.watches = append(d.watches[:i], d.watches[i+1:]...)
+				break
+			}
+		}
+		return w.seen
+	}
+}
+
+// idle records, for the watches, that a script ended. Called with d.mu
+// held.
+func (d *Device) idle() {
+	if len(d.watches) == 0 {
+		return
+	}
+	st := d.state()
+	for _, w := range d.watches {
+		w.seen = append(w.seen, Change{At: time.Now(), State: st, Idle: true})
+	}
+}
+
+// Files returns every file on the host, by lower-case path.
+func (d *Device) Files() map[string]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]string, len(d.files))
+	for k, v := range d.files {
+		out[k] = v
+	}
+	return out
+}
+
+// Dirs lists the host's directories, by lower-case path, sorted.
+func (d *Device) Dirs() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.dirs))
+	for k := range d.dirs {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FailSelfUnregister makes Unregister-ScheduledTask fail ("access
+// denied") when a task's own run tries to unregister that task: whether a
+// running task can remove itself is not something fwpush can take for
+// granted on every Windows build.
+func (d *Device) FailSelfUnregister(fail bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.selfUnregisterFails = fail
 }
 
 func (d *Device) env(name string) (value, bool) {
@@ -198,6 +295,8 @@ func (d *Device) env(name string) (value, bool) {
 		return d.hostname, true
 	case "systemroot", "windir":
 		return `C:\Windows`, true
+	case "os":
+		return "Windows_NT", true
 	}
 	return nil, false
 }

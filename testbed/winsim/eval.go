@@ -33,6 +33,7 @@ type (
 type interp struct {
 	dev   *Device
 	proc  *Process
+	user  string
 	scope []map[string]value
 	// sink receives what statements output, as they run: what a script
 	// printed before it exits is printed.
@@ -44,6 +45,12 @@ type interp struct {
 	ran int
 	// scriptRoot is $PSScriptRoot: the directory of a -File script.
 	scriptRoot string
+	// nativeErr is what native programs the script ran wrote to their
+	// standard error (it is the script's own: not redirected).
+	nativeErr string
+	// nativeFailed says the last statement was a native program that
+	// exited non-zero.
+	nativeFailed bool
 }
 
 // maxSteps bounds a script's commands: a loop in a script can never hang
@@ -53,8 +60,10 @@ const maxSteps = 200000
 func (in *interp) lookup(name string) (value, bool) {
 	lname := strings.ToLower(name)
 	if env, ok := strings.CutPrefix(lname, "env:"); ok {
-		v, ok := in.dev.env(env)
-		return v, ok
+		if in.proc != nil {
+			return in.proc.envValue(env)
+		}
+		return in.dev.env(env)
 	}
 	for i := len(in.scope) - 1; i >= 0; i-- {
 		if v, ok := in.scope[i][lname]; ok {
@@ -102,6 +111,7 @@ func (in *interp) cmdError(action string, e *psError) {
 // block runs statements, their output going to the sink.
 func (in *interp) block(body []stmt) {
 	for _, st := range body {
+		in.nativeFailed = false
 		out := in.stmt(st)
 		*in.sink = append(*in.sink, out...)
 	}

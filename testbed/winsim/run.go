@@ -19,6 +19,8 @@ type Result struct {
 // scheduled task). Its stdin is fed with Write and ended with CloseInput.
 type Process struct {
 	d      *Device
+	task   *task
+	env    map[string]string // lower-case names
 	stdin  chan []byte
 	buf    []byte
 	eof    bool
@@ -28,15 +30,68 @@ type Process struct {
 	ctx    context.Context
 }
 
-// Start starts commandLine as user, the way WinRS and OpenSSH's default
-// shell do: only powershell.exe is modelled (cmd.exe refuses anything
-// else as it would an unknown program).
+// Shell is the program a command line is handed to.
+type Shell int
+
+const (
+	// Cmd is cmd.exe /c LINE, as WinRS, the Task Scheduler and OpenSSH's
+	// default DefaultShell run commands: the line starts powershell.exe
+	// (or is an echo); cmd.exe passes its exit code on.
+	Cmd Shell = iota
+	// PowerShell is powershell.exe -c LINE, as OpenSSH runs commands when
+	// its DefaultShell is powershell.exe: the line is PowerShell, and the
+	// process exits 0 or 1 by whether its last statement succeeded,
+	// unless it says exit N (a native program's own code is lost).
+	PowerShell
+)
+
+// Command is a command line to start on the host.
+type Command struct {
+	Line, User string
+	Shell      Shell
+	// Env adds to the process's environment (OpenSSH sets
+	// SSH_CONNECTION and SSH_CLIENT).
+	Env map[string]string
+	// task is the scheduled task this runs for, if any.
+	task *task
+}
+
+// Start starts commandLine as user through cmd.exe, the way WinRS does:
+// only powershell.exe is modelled (cmd.exe refuses anything else as it
+// would an unknown program).
 func (d *Device) Start(commandLine, user string) *Process {
+	return d.StartCommand(Command{Line: commandLine, User: user})
+}
+
+// StartCommand starts c.
+func (d *Device) StartCommand(c Command) *Process {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Process{d: d, stdin: make(chan []byte, 64), done: make(chan struct{}), ctx: ctx, cancel: cancel}
+	p := &Process{d: d, task: c.task, env: map[string]string{}, stdin: make(chan []byte, 64), done: make(chan struct{}), ctx: ctx, cancel: cancel}
+	for k, v := range c.Env {
+		p.env[strings.ToLower(k)] = v
+	}
+	d.mu.Lock()
+	if d.down {
+		d.mu.Unlock()
+		cancel()
+		p.res = Result{Stderr: invented + "the host is shut down\r\n", ExitCode: 1}
+		close(p.done)
+		return p
+	}
+	d.procs[p] = struct{}{}
+	d.mu.Unlock()
 	go func() {
 		defer close(p.done)
-		p.res = d.runCommandLine(p, commandLine, user)
+		defer func() {
+			d.mu.Lock()
+			delete(d.procs, p)
+			d.mu.Unlock()
+		}()
+		if c.Shell == PowerShell {
+			p.res = d.runScript(p, c.Line, "", c.User, true)
+			return
+		}
+		p.res = d.runCommandLine(p, c.Line, c.User, false)
 	}()
 	return p
 }
@@ -97,12 +152,17 @@ func (d *Device) Run(commandLine, user string, stdin []byte) Result {
 	return p.res
 }
 
-func (d *Device) runCommandLine(p *Process, line, user string) Result {
+// runCommandLine runs a cmd.exe command line; nested says it was started
+// by a script already holding the device (a native command of a script).
+func (d *Device) runCommandLine(p *Process, line, user string, nested bool) Result {
 	args := strings.Fields(line)
 	if len(args) == 0 {
 		return Result{}
 	}
 	exe := strings.ToLower(args[0])
+	if exe == "echo" && !nested {
+		return Result{Stdout: d.expandCmd(p, strings.TrimSpace(line[len(args[0]):])) + "\r\n"}
+	}
 	if exe != "powershell.exe" && exe != "powershell" {
 		return Result{Stderr: fmt.Sprintf("'%s' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n", args[0]), ExitCode: 1}
 	}
@@ -150,7 +210,44 @@ func (d *Device) runCommandLine(p *Process, line, user string) Result {
 		}
 		script, root = s, parentDir(file)
 	}
-	return d.runScript(p, script, root, user)
+	if nested {
+		return d.execScript(p, script, root, user, false)
+	}
+	return d.runScript(p, script, root, user, false)
+}
+
+// expandCmd expands cmd.exe's %NAME% references (unknown names stay as
+// written, as cmd.exe leaves them).
+func (d *Device) expandCmd(p *Process, s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '%')
+		j := -1
+		if i >= 0 {
+			j = strings.IndexByte(s[i+1:], '%')
+		}
+		if j < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		name := s[i+1 : i+1+j]
+		b.WriteString(s[:i])
+		if v, ok := p.envValue(strings.ToLower(name)); ok && name != "" {
+			b.WriteString(toString(v))
+		} else {
+			b.WriteString(s[i : i+j+2])
+		}
+		s = s[i+j+2:]
+	}
+}
+
+// envValue is an environment variable as the process sees it: its own,
+// else the host's.
+func (p *Process) envValue(name string) (value, bool) {
+	if v, ok := p.env[name]; ok {
+		return v, true
+	}
+	return p.d.env(name)
 }
 
 func psUsage(msg string) Result {
@@ -170,28 +267,39 @@ func decodeCommand(b64 string) (string, error) {
 	return string(utf16.Decode(u)), nil
 }
 
-// runScript parses and runs a script under the device's run lock.
-func (d *Device) runScript(p *Process, script, root, user string) (res Result) {
+// runScript parses and runs a script under the device's run lock;
+// command says it is a -c command line (see PowerShell).
+func (d *Device) runScript(p *Process, script, root, user string, command bool) Result {
+	d.run.Lock()
+	defer d.run.Unlock()
+	d.mu.Lock()
+	d.event("script start (%s, %d bytes)", user, len(script))
+	d.mu.Unlock()
+	res := d.execScript(p, script, root, user, command)
+	d.mu.Lock()
+	d.event("script exit %d", res.ExitCode)
+	d.idle()
+	d.mu.Unlock()
+	return res
+}
+
+// execScript parses and runs a script; the caller holds the run lock.
+func (d *Device) execScript(p *Process, script, root, user string, command bool) (res Result) {
 	sb, err := parseScript(script)
 	if err != nil {
 		var pe *ParseError
 		errors.As(err, &pe)
 		return Result{Stderr: clixml([]*psError{{msg: pe.Msg, category: "ParserError", fqid: "ParseException", line: pe.Line}}), ExitCode: 1}
 	}
-	d.run.Lock()
-	defer d.run.Unlock()
-	d.mu.Lock()
-	d.event("script start (%s, %d bytes)", user, len(script))
-	d.mu.Unlock()
 	var out []value
-	in := &interp{dev: d, proc: p, scope: []map[string]value{{"erroractionpreference": "Continue"}}, scriptRoot: root, sink: &out}
-	code := 0
+	in := &interp{dev: d, proc: p, user: user, scope: []map[string]value{{"erroractionpreference": "Continue"}}, scriptRoot: root, sink: &out}
+	code, exited := 0, false
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
 				switch x := r.(type) {
 				case exitSignal:
-					code = x.code
+					code, exited = x.code, true
 				case terminating:
 					in.errs = append(in.errs, x.err)
 					code = 1
@@ -207,17 +315,19 @@ func (d *Device) runScript(p *Process, script, root, user string) (res Result) {
 		b.WriteString(toString(v))
 		b.WriteString("\r\n")
 	}
-	res = Result{Stdout: b.String(), ExitCode: code}
+	res = Result{Stdout: b.String(), Stderr: in.nativeErr, ExitCode: code}
 	if len(in.errs) > 0 {
-		res.Stderr = clixml(in.errs)
+		res.Stderr += clixml(in.errs)
 		if code == 0 {
 			code = 1
 		}
 		res.ExitCode = code
 	}
-	d.mu.Lock()
-	d.event("script exit %d", res.ExitCode)
-	d.mu.Unlock()
+	if command && !exited && in.nativeFailed {
+		// -c: a native program's failure as the last statement is
+		// exit 1, whatever its own code.
+		res.ExitCode = 1
+	}
 	return res
 }
 

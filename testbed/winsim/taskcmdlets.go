@@ -104,6 +104,13 @@ func registerTasks() {
 				d := in.dev
 				for _, t := range in.selectTasks(b, "Unregister-ScheduledTask") {
 					d.mu.Lock()
+					if d.selfUnregisterFails && in.proc != nil && in.proc.task == t {
+						d.event("task %s%s: its own run could not unregister it", t.path, t.name)
+						d.mu.Unlock()
+						in.cmdError(b.action, &psError{msg: "Access is denied. (" + invented + "fault injected: a task's own run cannot unregister it)",
+							category: "PermissionDenied", fqid: "HRESULT 0x80070005,Unregister-ScheduledTask", target: t.name})
+						continue
+					}
 					if t.timer != nil {
 						t.timer.Stop()
 					}

@@ -18,6 +18,9 @@ type task struct {
 	state              string // Ready, Running
 	timer              netsim.Timer
 	lastResult         int
+	// ran is set once the one-time trigger has started the task: it is
+	// not missed, so a boot does not start it again.
+	ran bool
 }
 
 func taskKey(path, name string) string { return strings.ToLower(path + name) }
@@ -42,7 +45,7 @@ func (d *Device) Tasks() []TaskInfo {
 
 // arm starts t's timer. Called with d.mu held.
 func (d *Device) arm(t *task) {
-	if !t.hasTrigger {
+	if !t.hasTrigger || t.ran || d.down {
 		return
 	}
 	wait := t.at.Sub(d.clock.Now())
@@ -64,11 +67,14 @@ func (d *Device) fire(key string, t *task) {
 		d.mu.Unlock()
 		return // unregistered or replaced meanwhile
 	}
-	t.state = "Running"
+	t.state, t.ran = "Running", true
 	d.event("task %s%s fired", t.path, t.name)
 	cmd := t.execute + " " + t.argument
 	d.mu.Unlock()
-	res := d.Run(cmd, t.user, nil)
+	p := d.StartCommand(Command{Line: cmd, User: t.user, task: t})
+	p.CloseInput()
+	<-p.Done()
+	res := p.Result()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	t.lastResult = res.ExitCode
@@ -86,18 +92,47 @@ func firstLine(s string) string {
 	return ": " + s
 }
 
-// Reboot models a restart: every process and session is gone; tasks stay
-// registered, and a one-time trigger missed while down runs at boot when
-// the task says StartWhenAvailable.
-func (d *Device) Reboot() {
+// Shutdown models the host going down: every process stops (a script
+// before its next command), and with them every session; the Task
+// Scheduler's timers stop, its tasks stay registered, the firewall rules
+// stay (Windows keeps them in its persistent store). Nothing runs until
+// Boot.
+func (d *Device) Shutdown() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.event("reboot")
+	d.event("shutdown")
+	d.down = true
 	for _, t := range d.tasks {
 		if t.timer != nil {
 			t.timer.Stop()
 		}
 		t.state = "Ready"
+	}
+	procs := make([]*Process, 0, len(d.procs))
+	for p := range d.procs {
+		procs = append(procs, p)
+	}
+	d.mu.Unlock()
+	for _, p := range procs {
+		p.Signal()
+	}
+}
+
+// Boot starts the host again: every task's timer is armed again, and a
+// one-time trigger missed while the host was down starts its task now
+// when the task says StartWhenAvailable, as the Task Scheduler does when
+// it starts.
+func (d *Device) Boot() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.event("boot")
+	d.down = false
+	for _, t := range d.tasks {
 		d.arm(t)
 	}
+}
+
+// Reboot is Shutdown, then Boot.
+func (d *Device) Reboot() {
+	d.Shutdown()
+	d.Boot()
 }

@@ -1,18 +1,25 @@
 param($d)
-# Exit statuses: 95 locked by another live trial (stdout: its holder), 96
-# mutex busy, 97 a rule was refused (nothing changed), 98 the revert task
-# could not be registered (nothing changed), 99 failed part-way (the
-# revert task, when armed, restores).
+# Statuses ($fwpushStatus.code, see bootstrap): 95 locked by another live
+# trial (stdout: its holder), 96 mutex busy, 97 a rule was refused
+# (nothing changed), 98 the revert task could not be registered (nothing
+# changed), 99 failed part-way (the revert task, when armed, restores).
 $mutex = [System.Threading.Mutex]::new($false, 'Global\fwpush')
-if (-not $mutex.WaitOne(30000)) { exit 96 }
+if (-not $mutex.WaitOne(30000)) { $fwpushStatus.code = 96; return }
+$fwpushStatus.mutex = $mutex
 try {
 #include lock
 	if ($holder -and $live -and $holder.run -ne $d.run) {
 		ConvertTo-Json -InputObject $holder -Compress
-		exit 95
+		$fwpushStatus.code = 95; return
 	}
-	if ($holder -and -not $live) {
-		Unregister-ScheduledTask -TaskName ('revert-' + $holder.run) -TaskPath '\fwpush\' -Confirm:$false -ErrorAction SilentlyContinue
+	# Past this point every revert task but this run's belongs to a trial
+	# that is over: the lock's holder when it is no longer live, and any
+	# trial whose task's own run could not unregister it (it stays
+	# registered, its trigger past). Remove them, unless running.
+	foreach ($t in @(Get-ScheduledTask -TaskPath '\fwpush\' -ErrorAction SilentlyContinue)) {
+		if ($t.TaskName -ne ('revert-' + $d.run) -and $t.State -ne 'Running') {
+			Unregister-ScheduledTask -TaskName $t.TaskName -TaskPath '\fwpush\' -Confirm:$false -ErrorAction SilentlyContinue
+		}
 	}
 	$trials = Join-Path $base 'trials'
 	New-Item -ItemType Directory -Path $trials -Force | Out-Null
@@ -39,7 +46,7 @@ try {
 		} catch {
 			Remove-Item -LiteralPath $lockFile -Force
 			Write-Output $_.Exception.Message
-			exit 98
+			$fwpushStatus.code = 98; return
 		}
 	}
 	$want = $d.rules
@@ -49,11 +56,11 @@ try {
 		if ($d.within -gt 0) { Unregister-ScheduledTask -TaskName ('revert-' + $d.run) -TaskPath '\fwpush\' -Confirm:$false -ErrorAction SilentlyContinue }
 		Remove-Item -LiteralPath $lockFile -Force
 		Write-Output $installError
-		exit 97
+		$fwpushStatus.code = 97; return
 	}
 	if ($d.within -le 0) { Remove-Item -LiteralPath $lockFile -Force }
 	ConvertTo-Json -InputObject @{ deadline = $deadline } -Compress
 } catch {
 	Write-Output $_.Exception.Message
-	exit 99
+	$fwpushStatus.code = 99; return
 }

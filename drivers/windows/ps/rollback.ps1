@@ -1,13 +1,15 @@
 param($d)
-# Exit statuses: 95 another live trial holds the host, 96 mutex busy, 97 a
-# rule was refused (the rules are as they were), 99 failed.
+# Statuses ($fwpushStatus.code, see bootstrap): 95 another live trial
+# holds the host, 96 mutex busy, 97 a rule was refused (the rules are as
+# they were), 99 failed.
 $mutex = [System.Threading.Mutex]::new($false, 'Global\fwpush')
-if (-not $mutex.WaitOne(30000)) { exit 96 }
+if (-not $mutex.WaitOne(30000)) { $fwpushStatus.code = 96; return }
+$fwpushStatus.mutex = $mutex
 try {
 #include lock
 	if ($holder -and $live -and $holder.run -ne $d.run) {
 		ConvertTo-Json -InputObject $holder -Compress
-		exit 95
+		$fwpushStatus.code = 95; return
 	}
 	if ($holder) {
 		Unregister-ScheduledTask -TaskName ('revert-' + $holder.run) -TaskPath '\fwpush\' -Confirm:$false -ErrorAction SilentlyContinue
@@ -17,11 +19,11 @@ try {
 #include install
 	if ($installError) {
 		Write-Output $installError
-		exit 97
+		$fwpushStatus.code = 97; return
 	}
 	if ($holder) { Remove-Item -LiteralPath $lockFile -Force }
 	Add-Content -LiteralPath (Join-Path $base 'fwpush.log') -Value ('rolled back ' + $d.run) -Encoding UTF8
 } catch {
 	Write-Output $_.Exception.Message
-	exit 99
+	$fwpushStatus.code = 99; return
 }

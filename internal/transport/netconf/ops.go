@@ -115,6 +115,10 @@ func (s *Session) GetConfig(ctx context.Context, source Datastore, filter string
 // element carrying its namespace) into target. op "" keeps the server's
 // default-operation.
 func (s *Session) EditConfig(ctx context.Context, target Datastore, config string, op DefaultOperation) error {
+	return s.editConfig(ctx, target, config, op, "")
+}
+
+func (s *Session) editConfig(ctx context.Context, target Datastore, config string, op DefaultOperation, test string) error {
 	t, err := target.elem()
 	if err != nil {
 		return fmt.Errorf("%s: edit-config: %w", s.name, err)
@@ -133,9 +137,23 @@ func (s *Session) EditConfig(ctx context.Context, target Datastore, config strin
 		XMLName xml.Name `xml:"edit-config"`
 		Target  raw      `xml:"target"`
 		DefOp   string   `xml:"default-operation,omitempty"`
+		Test    string   `xml:"test-option,omitempty"`
 		Config  raw      `xml:"config"`
-	}{Target: t, DefOp: string(op), Config: raw{config}}
-	return s.okCall(ctx, "edit-config "+string(target), body, true)
+	}{Target: t, DefOp: string(op), Test: test, Config: raw{config}}
+	what := "edit-config " + string(target)
+	if test != "" {
+		what += " (" + test + ")"
+	}
+	return s.okCall(ctx, what, body, test == "")
+}
+
+// TestEdit checks an edit-config without applying it: test-option
+// test-only (RFC 6241 §8.6.4, :validate:1.1). The target keeps what it had.
+func (s *Session) TestEdit(ctx context.Context, target Datastore, config string, op DefaultOperation) error {
+	if err := s.need("edit-config test-only", CapValidate11); err != nil {
+		return err
+	}
+	return s.editConfig(ctx, target, config, op, "test-only")
 }
 
 // DiscardChanges resets the candidate to running (RFC 6241 §8.3.4.2).
@@ -274,6 +292,24 @@ func (s *Session) CloseSession(ctx context.Context) error {
 	err := s.okCall(ctx, "close-session", body, false)
 	s.Close()
 	return err
+}
+
+// Call runs an operation given as XML text: body is the operation
+// element (with its namespace, unless the server takes none, as the
+// native Junos XML API does). It returns the reply's content, what is
+// inside <rpc-reply>; rpc-errors of error severity at its top level are
+// returned as errors (*RPCError), as for every other operation. mutating
+// says the operation may change the device, so a lost reply leaves it
+// indeterminate.
+func (s *Session) Call(ctx context.Context, what, body string, mutating bool) (string, error) {
+	if err := wellFormed(body); err != nil {
+		return "", fmt.Errorf("%s: %s: %w", s.name, what, err)
+	}
+	r, err := s.call(ctx, rawOp(body), mutating)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s: %w", s.name, what, err)
+	}
+	return strings.TrimSpace(r.Inner), nil
 }
 
 // okCall runs an operation whose success is an <ok/>.

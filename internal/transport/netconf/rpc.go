@@ -77,7 +77,18 @@ type rpcMsg struct {
 	Op        any
 }
 
+// rawRPC is an rpc whose operation is XML given as text.
+type rawRPC struct {
+	XMLName   xml.Name `xml:"urn:ietf:params:xml:ns:netconf:base:1.0 rpc"`
+	MessageID string   `xml:"message-id,attr"`
+	Body      string   `xml:",innerxml"`
+}
+
+// rawOp marks an operation given as XML text (see Session.Call).
+type rawOp string
+
 type replyMsg struct {
+	Inner  string     `xml:",innerxml"`
 	Errors []RPCError `xml:"rpc-error"`
 	OK     *struct{}  `xml:"ok"`
 	Data   *struct {
@@ -92,7 +103,13 @@ func (s *Session) call(ctx context.Context, op any, mutating bool) (*replyMsg, e
 		return nil, ctxErr(err)
 	}
 	id := strconv.FormatUint(s.nextID.Add(1), 10)
-	b, err := xml.Marshal(rpcMsg{MessageID: id, Op: op})
+	var b []byte
+	var err error
+	if r, ok := op.(rawOp); ok {
+		b, err = xml.Marshal(rawRPC{MessageID: id, Body: string(r)})
+	} else {
+		b, err = xml.Marshal(rpcMsg{MessageID: id, Op: op})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -353,6 +353,10 @@ func TestOperationsSent(t *testing.T) {
 			want: `<unlock><target><running/></target></unlock>`},
 		"edit-config": {call: func(ctx context.Context, s *Session) error { return s.EditConfig(ctx, Candidate, hw, Replace) },
 			want: `<edit-config><target><candidate/></target><default-operation>replace</default-operation><config>` + hw + `</config></edit-config>`},
+		"edit-config test-only": {call: func(ctx context.Context, s *Session) error { return s.TestEdit(ctx, Candidate, hw, Merge) },
+			want: `<edit-config><target><candidate/></target><default-operation>merge</default-operation><test-option>test-only</test-option><config>` + hw + `</config></edit-config>`},
+		"test-only without validate:1.1": {caps: []string{CapBase11, CapCandidate, CapValidate10},
+			call: func(ctx context.Context, s *Session) error { return s.TestEdit(ctx, Candidate, hw, "") }, wantErr: fault.ErrUnsupported},
 		"edit-config default op": {call: func(ctx context.Context, s *Session) error { return s.EditConfig(ctx, Candidate, hw, "") },
 			want: `<edit-config><target><candidate/></target><config>` + hw + `</config></edit-config>`},
 		"get-config with filter": {call: func(ctx context.Context, s *Session) error {
@@ -390,6 +394,17 @@ func TestOperationsSent(t *testing.T) {
 			want: `<kill-session><session-id>42</session-id></kill-session>`},
 		"close-session": {call: func(ctx context.Context, s *Session) error { return s.CloseSession(ctx) },
 			want: `<close-session></close-session>`},
+		"raw call": {call: func(ctx context.Context, s *Session) error {
+			got, err := s.Call(ctx, "commit-configuration", `<commit-configuration><confirmed/><confirm-timeout>2</confirm-timeout></commit-configuration>`, true)
+			if err == nil && got != "<ok/>" {
+				err = fmt.Errorf("reply content %q, want <ok/>", got)
+			}
+			return err
+		}, want: `<commit-configuration><confirmed/><confirm-timeout>2</confirm-timeout></commit-configuration>`},
+		"raw call, malformed": {call: func(ctx context.Context, s *Session) error {
+			_, err := s.Call(ctx, "x", `<a><b></a>`, false)
+			return err
+		}, wantErr: errAny},
 
 		"sub-second timeout": {call: func(ctx context.Context, s *Session) error {
 			return s.Commit(ctx, CommitOptions{Confirmed: true, ConfirmTimeout: 1500 * time.Millisecond})

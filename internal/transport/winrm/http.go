@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
@@ -82,6 +83,9 @@ func newTransporter(cfg Config) (*transporter, error) {
 		MaxIdleConnsPerHost: 2,
 		DisableCompression:  true,
 	}
+	if wrapForTest != nil {
+		rt = wrapForTest(rt)
+	}
 	if cfg.Auth == NTLM {
 		rt = ntlmssp.Negotiator{RoundTripper: rt}
 	}
@@ -113,9 +117,43 @@ func (t *transporter) context() context.Context {
 	return t.ctx
 }
 
-// Post sends one SOAP request.
+// wrapForTest, set by tests only, wraps the HTTP transport under the NTLM
+// negotiator.
+var wrapForTest func(http.RoundTripper) http.RoundTripper
+
+// handshakeRetries is how many more times a request is sent whose NTLM
+// handshake was split across connections.
+const handshakeRetries = 2
+
+// Post sends one SOAP request. NTLM authenticates a connection, so its
+// challenge and the answer to it must travel on one; net/http may dial a
+// new connection for the answer when the first is not back in its pool
+// yet (a loaded machine), and the server then refuses an answer to a
+// challenge it never sent on that connection: that 401 says nothing about
+// the credentials, and the request is sent again.
 func (t *transporter) Post(client *mwinrm.Client, request *soap.SoapMessage) (string, error) {
-	ctx := t.context()
+	for attempt := 0; ; attempt++ {
+		body, split, err := t.post(request)
+		if err != nil && split && errors.Is(err, fault.ErrAuth) && attempt < handshakeRetries {
+			continue
+		}
+		return body, err
+	}
+}
+
+// post sends request once; split says whether its last two round trips
+// (an NTLM handshake's challenge and answer) used different connections.
+func (t *transporter) post(request *soap.SoapMessage) (body string, split bool, err error) {
+	var conns []net.Conn
+	// The negotiator's round trips run one after the other.
+	ctx := httptrace.WithClientTrace(t.context(), &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) { conns = append(conns, i.Conn) }})
+	body, err = t.do(ctx, request)
+	return body, len(conns) >= 2 && conns[len(conns)-1] != conns[len(conns)-2], err
+}
+
+// do sends request once.
+func (t *transporter) do(ctx context.Context, request *soap.SoapMessage) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url(), strings.NewReader(request.String()))
 	if err != nil {
 		return "", err

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -46,7 +48,22 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 2
 	}
-	topo, err := loadTopology(*inv, *playbook)
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
+		return 1
+	}
+	// Absolute: the simulators `up` starts read both, whatever their
+	// working directory.
+	invDir, err1 := filepath.Abs(*inv)
+	stateDir, err2 := filepath.Abs(*state)
+	if err := errors.Join(err1, err2); err != nil {
+		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
+		return 1
+	}
+	win := &winsimDaemons{self: self, state: stateDir, inventory: invDir}
+	routers := &routerDaemons{self: self, state: stateDir, inventory: invDir}
+	topo, i, err := loadTopology(*inv, *playbook, win.servers())
 	if err != nil {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 1
@@ -55,11 +72,6 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for i := range topo.Hosts {
 			topo.Hosts[i].TCP, topo.Hosts[i].UDP = tcpPorts, udpPorts
 		}
-	}
-	self, err := os.Executable()
-	if err != nil {
-		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
-		return 1
 	}
 	opts := append(topo.Options(), testbed.WithDir(*state), testbed.WithDetach(), testbed.WithListener(self, "listen"))
 	if *prefix != "" {
@@ -76,16 +88,25 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		return 1
 	}
-	routers, err := serveRouters(ctx, lab, *inv, lab.Dir(), self)
-	if err != nil {
+	// One hook serves every device the lab runs no sshd for: the Windows
+	// hosts and the CLI routers, each a simulator process of its own.
+	servers := labinv.Servers{}
+	maps.Copy(servers, win.servers())
+	maps.Copy(servers, routers.servers())
+	if err := labinv.StartInventoryServers(ctx, lab, i, servers); err != nil {
 		fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 		lab.Close()
 		return 1
 	}
 	printLab(stdout, lab, topo.Skipped, *rootLink, time.Since(start))
+	win.print(stdout)
 	routers.print(stdout)
 	if *writeInv != "" {
-		if err := labinv.WriteInventory(*inv, *writeInv, lab.KnownHostsPath(), lab.ClientKeyPath()); err != nil {
+		err := labinv.WriteInventory(*inv, *writeInv, lab.KnownHostsPath(), lab.ClientKeyPath())
+		if err == nil && len(win.hosts) > 0 {
+			err = pointAtSimulators(*writeInv, stateDir)
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "fwp-lab up: %v\n", err)
 			return 1
 		}
@@ -95,21 +116,46 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // loadTopology reads the lab an inventory describes: with a playbook,
-// listeners on the ports its flows open; routed when the inventory has
-// lab_segments (see testbed/README.md).
-func loadTopology(inv, playbook string) (labinv.Topology, error) {
+// listeners on the ports its flows open, and the hosts servers serve in a
+// flat lab too; routed when the inventory has lab_segments (see
+// testbed/README.md). It returns the inventory too, the playbook's when
+// there is one.
+func loadTopology(inv, playbook string, servers labinv.Servers) (labinv.Topology, *inventory.Inventory, error) {
 	if playbook != "" {
 		p, err := project.Load(project.Options{Inventory: inv, Playbook: playbook, Registry: registry()})
 		if err != nil {
-			return labinv.Topology{}, err
+			return labinv.Topology{}, nil, err
 		}
-		return labinv.Build(p)
+		t, err := labinv.Build(p)
+		if err != nil {
+			return labinv.Topology{}, nil, err
+		}
+		if len(t.Segments) == 0 {
+			t.Hosts = labinv.SpecsWith(p, servers)
+			t.Skipped = nil
+			for _, h := range p.Inv.Select(nil) {
+				if _, served := servers[h.Platform]; !served && !hasSpec(t.Hosts, h.Name) {
+					t.Skipped = append(t.Skipped, fmt.Sprintf("%s (%s)", h.Name, h.Platform))
+				}
+			}
+		}
+		return t, p.Inv, nil
 	}
 	i, err := inventory.Load(inv, inventory.WithPlatforms(registry()))
 	if err != nil {
-		return labinv.Topology{}, err
+		return labinv.Topology{}, nil, err
 	}
-	return labinv.FromInventory(i)
+	t, err := labinv.FromInventory(i)
+	return t, i, err
+}
+
+func hasSpec(hosts []testbed.HostSpec, name string) bool {
+	for _, h := range hosts {
+		if h.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func printLab(w io.Writer, lab *testbed.Lab, skipped []string, rootLink bool, took time.Duration) {

@@ -6,9 +6,11 @@
 //	fwp-lab down [--state DIR]
 //	fwp-lab sweep [--prefix P]
 //
-// In a routed lab, `up` also serves the inventory's IOS-XE, NX-OS and EOS
-// routers: each is the netsim simulator in its own process (`fwp-lab
-// netsim`, which `up` starts and `down` stops).
+// `up` also serves the devices the lab runs no sshd for, each by a
+// simulator in its own process, which `up` starts and `down` stops: the
+// inventory's Windows hosts (`fwp-lab winsim`; in a flat lab only with a
+// playbook, which gives them namespaces) and, in a routed lab, its IOS-XE,
+// NX-OS and EOS routers (`fwp-lab netsim`).
 package main
 
 import (
@@ -35,7 +37,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
-		"up": up, "down": down, "sweep": sweep, "listen": listenCmd, "netsim": netsimCmd,
+		"up": up, "down": down, "sweep": sweep, "listen": listenCmd,
+		"winsim": winsimCmd, "netsim": netsimCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,7 @@ func sshArgs(state, addr, cmd string) []string {
 // --root-link, inside a scratch namespace (see newScratch).
 func TestUpDownRootLink(t *testing.T) {
 	needRoot(t)
+	t.Parallel() // each lab has a scratch namespace and prefix of its own
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin, inScratch, scratch, prefix, state := newScratch(ctx, t)
@@ -156,6 +158,7 @@ func TestUpDownRootLink(t *testing.T) {
 // behind the router through fwp0's routes, and down removes every trace.
 func TestUpDownRouted(t *testing.T) {
 	needRoot(t)
+	t.Parallel() // each lab has a scratch namespace and prefix of its own
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin, inScratch, scratch, prefix, state := newScratch(ctx, t)
@@ -321,4 +324,76 @@ func TestRouterSeedPlan(t *testing.T) {
 func TestMain(m *testing.M) {
 	registry = driverstest.LabRegistry
 	os.Exit(m.Run())
+}
+
+// TestUpDownWindows starts a lab with Windows hosts as `make lab-up` does
+// (playbook, root link, written inventory) in a scratch namespace: `up`
+// serves each Windows host with its own winsim process, one over WinRM,
+// one over OpenSSH (its host key in the lab's known_hosts); fwpush plans
+// and pushes every host through the written inventory; `down` stops the
+// simulators with the rest of the lab.
+func TestUpDownWindows(t *testing.T) {
+	needRoot(t)
+	t.Parallel() // each lab has a scratch namespace and prefix of its own
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin, inScratch, _, prefix, state := newScratch(ctx, t)
+	fwpush := filepath.Join(t.TempDir(), "fwpush")
+	sh(t, "go", "build", "-o", fwpush, "../../../cmd/fwpush")
+	inv := filepath.Join(t.TempDir(), "inv")
+	env := append(os.Environ(), "FWP_LAB_WIN_PASSWORD=lab-Win-"+prefix)
+	run := func(args ...string) (string, error) {
+		cmd := inScratch(args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(bin, "up", "--inventory", "testdata/windows/inventory", "--playbook", "testdata/windows/windows.yml",
+		"--root-link", "--state", state, "--prefix", prefix, "--write-inventory", inv)
+	if err != nil {
+		t.Fatalf("up: %v: %s", err, out)
+	}
+	t.Logf("up:\n%s", out)
+	if !strings.Contains(out, "win-1 (WinRM 5986), win-2 (OpenSSH 22)") {
+		t.Errorf("up does not list the simulators it started")
+	}
+	if strings.Contains(out, "skipped") {
+		t.Errorf("up skipped hosts")
+	}
+	simulators := func() []string {
+		var pids []string
+		cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, f := range cmdlines {
+			b, _ := os.ReadFile(f)
+			if strings.Contains(string(b), "winsim\x00--state\x00"+state+"\x00") {
+				pids = append(pids, filepath.Base(filepath.Dir(f)))
+			}
+		}
+		return pids
+	}
+	if n := len(simulators()); n != 2 {
+		t.Errorf("%d simulator processes after up, want 2", n)
+	}
+
+	out, err = run(fwpush, "plan", "-i", inv, "-p", "testdata/windows/windows.yml")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Errorf("plan: want exit 2 (changes pending), got %v: %s", err, out)
+	}
+	out, err = run(fwpush, "apply", "-i", inv, "-p", "testdata/windows/windows.yml", "--yes", "--confirm-timeout", "30s")
+	if err != nil {
+		t.Fatalf("apply: %v: %s", err, out)
+	}
+	for _, h := range []string{"lnx-1", "win-1", "win-2"} {
+		if !regexp.MustCompile(`(?m)^` + h + ` .* confirmed `).MatchString(out) {
+			t.Errorf("apply did not confirm %s:\n%s", h, out)
+		}
+	}
+
+	out, err = run(bin, "down", "--state", state)
+	if err != nil {
+		t.Fatalf("down: %v: %s", err, out)
+	}
+	if pids := simulators(); len(pids) > 0 {
+		t.Errorf("simulators still running after down: %v", pids)
+	}
 }

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -48,9 +45,6 @@ var simulatedRouters = map[string]netsim.Platform{
 // routersDir is the simulators' directory in the state dir.
 func routersDir(state string) string { return filepath.Join(state, "netsim") }
 
-// routerReady bounds how long `up` waits for a simulator to listen.
-const routerReady = 30 * time.Second
-
 // routerDaemons is the labinv.DeviceServer of the simulated routers: it
 // starts one `fwp-lab netsim` per router.
 type routerDaemons struct {
@@ -62,23 +56,13 @@ type routerDaemons struct {
 	served, unserved []string
 }
 
-// serveRouters starts a simulator for every router of the lab whose
-// platform has one, and returns what up prints about them.
-func serveRouters(ctx context.Context, lab *testbed.Lab, invDir, state, self string) (*routerDaemons, error) {
-	abs, err := filepath.Abs(invDir)
-	if err != nil {
-		return nil, err
-	}
-	inv, err := inventory.Load(abs, inventory.WithPlatforms(registry()))
-	if err != nil {
-		return nil, err
-	}
-	d := &routerDaemons{self: self, state: state, inventory: abs}
+// servers is what d serves: the platforms a simulator plays.
+func (d *routerDaemons) servers() labinv.Servers {
 	servers := labinv.Servers{}
 	for id := range simulatedRouters {
 		servers[id] = d
 	}
-	return d, labinv.StartInventoryServers(ctx, lab, inv, servers)
+	return servers
 }
 
 // print says which routers answer, and which do not.
@@ -110,51 +94,13 @@ func (d *routerDaemons) Serve(ctx context.Context, lab *testbed.Lab, h *inventor
 		return err
 	}
 	addr := routerAddr(h)
-	if err := addKnownHost(lab.KnownHostsPath(), labinv.SimulatorKnownHostsLine(addr, key.PublicKey())); err != nil {
+	if err := appendFile(lab.KnownHostsPath(), labinv.SimulatorKnownHostsLine(addr, key.PublicKey())); err != nil {
 		return err
 	}
-	ns := lab.Namespace(h.Name)
-	logPath := filepath.Join(dir, h.Name+".log")
-	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	err = startDaemon(ctx, d.self, lab.Namespace(h.Name), filepath.Join(dir, h.Name+".log"),
+		"netsim", "--state", d.state, "--inventory", d.inventory, "--host", h.Name)
 	if err != nil {
 		return err
-	}
-	defer log.Close()
-	ready, readyW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer ready.Close()
-	// nsenter puts the process itself in the router's namespace, where
-	// `down` finds and kills it.
-	cmd := exec.Command("nsenter", "--net=/run/netns/"+ns, "--", d.self, "netsim",
-		"--state", d.state, "--inventory", d.inventory, "--host", h.Name)
-	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = log, log, []*os.File{readyW}
-	// A session of its own: no signal for `up`'s terminal reaches it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	readyW.Close()
-	if err != nil {
-		return fmt.Errorf("start the simulator: %w", err)
-	}
-	go cmd.Wait() // reaped if it dies while `up` runs; it outlives `up` otherwise
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(ready).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case s := <-line:
-		if s != "ready" {
-			b, _ := os.ReadFile(logPath)
-			return fmt.Errorf("the simulator did not start (%s): %s", logPath, strings.TrimSpace(string(b)))
-		}
-	case <-time.After(routerReady):
-		_ = cmd.Process.Kill()
-		return fmt.Errorf("the simulator did not listen within %v (%s)", routerReady, logPath)
-	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		return ctx.Err()
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -169,19 +115,6 @@ func routerAddr(h *inventory.Host) string {
 		port = 22
 	}
 	return net.JoinHostPort(h.Hostname, strconv.Itoa(port))
-}
-
-// addKnownHost appends a line to a known_hosts file.
-func addKnownHost(path, line string) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(line)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // netsimCmd is one router's simulator, as `up` starts it: it serves the
