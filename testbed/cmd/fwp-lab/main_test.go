@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/fwpush/fwpush/drivers/driverstest"
 	"github.com/fwpush/fwpush/testbed"
 )
@@ -154,23 +156,46 @@ func TestUpDownRootLink(t *testing.T) {
 }
 
 // TestUpDownRouted starts the routed example inventory as `make lab-up`
-// would (playbook, root link): the scratch "root" namespace reaches hosts
-// behind the router through fwp0's routes, and down removes every trace.
+// would (playbook, root link), its Windows host given a password: the
+// scratch "root" namespace reaches hosts behind the router through fwp0's
+// routes, the one hook serves both the Windows host (winsim) and the
+// router (netsim), and down removes every trace, simulators included.
 func TestUpDownRouted(t *testing.T) {
 	needRoot(t)
 	t.Parallel() // each lab has a scratch namespace and prefix of its own
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin, inScratch, scratch, prefix, state := newScratch(ctx, t)
-	out, err := inScratch(bin, "up", "--inventory", "../../labinv/testdata/routed", "--playbook", "../../labinv/testdata/routed.yml",
-		"--root-link", "--state", state, "--prefix", prefix).CombinedOutput()
+	inv := filepath.Join(t.TempDir(), "routed")
+	require.NoError(t, os.CopyFS(inv, os.DirFS("../../labinv/testdata/routed")))
+	groups := filepath.Join(inv, "groups.yaml")
+	b, err := os.ReadFile(groups)
+	require.NoError(t, err)
+	withPassword := strings.Replace(string(b), "winsrv:\n  platform: windows\n",
+		"winsrv:\n  platform: windows\n  password: ${FWP_LAB_WIN_PASSWORD}\n", 1)
+	require.NotEqual(t, string(b), withPassword, "the routed inventory's winsrv group changed")
+	require.NoError(t, os.WriteFile(groups, []byte(withPassword), 0o644))
+	up := inScratch(bin, "up", "--inventory", inv, "--playbook", "../../labinv/testdata/routed.yml",
+		"--root-link", "--state", state, "--prefix", prefix)
+	up.Env = append(os.Environ(), "FWP_LAB_WIN_PASSWORD=lab-Win-"+prefix)
+	out, err := up.CombinedOutput()
 	if err != nil {
 		t.Fatalf("up: %v: %s", err, out)
 	}
 	t.Logf("up:\n%s", out)
-	for _, want := range []string{"4 hosts, 1 routers, 3 segments", "edge-rtr-1", "GigabitEthernet0/1 gi0-1", "win-1", "(no sshd)"} {
+	for _, want := range []string{"4 hosts, 1 routers, 3 segments", "edge-rtr-1", "GigabitEthernet0/1 gi0-1", "win-1", "(no sshd)",
+		"Windows hosts (the winsim simulator", "win-1 (WinRM 5986)",
+		"routers (the netsim simulator", "edge-rtr-1 (cisco_iosxe on 198.18.0.254:22)"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("up output lacks %q", want)
+		}
+	}
+	if strings.Contains(string(out), "not served") {
+		t.Errorf("up left a device without its simulator")
+	}
+	for _, sim := range []string{"winsim", "netsim"} {
+		if pids := simulatorPids(sim, state); len(pids) != 1 {
+			t.Errorf("%d %s processes after up, want 1", len(pids), sim)
 		}
 	}
 	var st struct {
@@ -180,7 +205,7 @@ func TestUpDownRouted(t *testing.T) {
 			Interfaces []struct{ Name, Linux string }
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(state, "lab.json"))
+	b, err = os.ReadFile(filepath.Join(state, "lab.json"))
 	if err != nil || json.Unmarshal(b, &st) != nil || len(st.Segments) != 3 || len(st.Routers) != 1 || len(st.Routers[0].Interfaces) != 3 {
 		t.Fatalf("lab.json: %v: %s", err, b)
 	}
@@ -204,6 +229,11 @@ func TestUpDownRouted(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "4 hosts and 1 routers removed") {
 		t.Fatalf("down: %v: %s", err, out)
 	}
+	for _, sim := range []string{"winsim", "netsim"} {
+		if pids := simulatorPids(sim, state); len(pids) > 0 {
+			t.Errorf("%s processes still running after down: %v", sim, pids)
+		}
+	}
 	if out, _ := inScratch("ip", "-o", "route", "show", "table", "all", "root", "198.18.0.0/15").CombinedOutput(); strings.TrimSpace(string(out)) != "" {
 		t.Errorf("lab routes left in the scratch namespace: %s", out)
 	}
@@ -211,6 +241,20 @@ func TestUpDownRouted(t *testing.T) {
 	if len(left) != 1 || filepath.Base(left[0]) != scratch {
 		t.Errorf("namespaces after down: %v", left)
 	}
+}
+
+// simulatorPids lists the running processes of `fwp-lab sim` for the lab
+// in state (zombies, which have no command line, excluded).
+func simulatorPids(sim, state string) []string {
+	var pids []string
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range cmdlines {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), "\x00"+sim+"\x00--state\x00"+state+"\x00") {
+			pids = append(pids, filepath.Base(filepath.Dir(f)))
+		}
+	}
+	return pids
 }
 
 // TestRouterSeedPlan starts a router seed as `make lab-up` would: up
@@ -360,17 +404,7 @@ func TestUpDownWindows(t *testing.T) {
 	if strings.Contains(out, "skipped") {
 		t.Errorf("up skipped hosts")
 	}
-	simulators := func() []string {
-		var pids []string
-		cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, f := range cmdlines {
-			b, _ := os.ReadFile(f)
-			if strings.Contains(string(b), "winsim\x00--state\x00"+state+"\x00") {
-				pids = append(pids, filepath.Base(filepath.Dir(f)))
-			}
-		}
-		return pids
-	}
+	simulators := func() []string { return simulatorPids("winsim", state) }
 	if n := len(simulators()); n != 2 {
 		t.Errorf("%d simulator processes after up, want 2", n)
 	}
