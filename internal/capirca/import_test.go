@@ -33,6 +33,9 @@ func golden(t *testing.T, name, got string) {
 	require.Equal(t, string(want), got)
 }
 
+// sampleDir is the sample policy the README imports, in aclgen's layout.
+var sampleDir = filepath.Join("..", "..", "playbooks", "examples", "capirca")
+
 // today is before the sample's unexpired and after its expired terms.
 var today = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
@@ -48,7 +51,7 @@ func importSample(t *testing.T, dir string) *Imported {
 }
 
 func TestImportGolden(t *testing.T) {
-	im := importSample(t, filepath.Join("testdata", "import"))
+	im := importSample(t, sampleDir)
 	golden(t, "import/edge-inbound.yml.golden", im.Playbook)
 	golden(t, "import/networks.yaml.golden", im.Networks)
 	golden(t, "import/warnings.golden", strings.Join(im.Warnings, "\n")+"\n")
@@ -61,8 +64,8 @@ func TestImportGolden(t *testing.T) {
 func TestImportAgreesWithAclgen(t *testing.T) {
 	needAclgen(t)
 	dir := t.TempDir()
-	require.NoError(t, exec.Command("cp", "-r", filepath.Join("testdata", "import", "pol"), filepath.Join("testdata", "import", "def"),
-		filepath.Join("testdata", "import", "include"), dir).Run())
+	require.NoError(t, exec.Command("cp", "-r", filepath.Join(sampleDir, "pol"), filepath.Join(sampleDir, "def"),
+		filepath.Join(sampleDir, "include"), dir).Run())
 	js := judges(t, runAclgen(t, dir), "edge", "juniper", "cisco")
 	im := importSample(t, dir)
 

@@ -45,7 +45,7 @@ func TestImportRefuses(t *testing.T) {
 		{"unended string", head + "term a {\n  comment:: \"open\n}\n", "p.pol:5: a string that never ends"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			defs, err := LoadDefs(filepath.Join("testdata", "import", "def"))
+			defs, err := LoadDefs(filepath.Join(sampleDir, "def"))
 			require.NoError(t, err)
 			pol, err := ParsePolicy("p.pol", tc.pol)
 			if err == nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fwpush/fwpush/drivers/aristaeos"
 	"github.com/fwpush/fwpush/drivers/ciscoios"
+	"github.com/fwpush/fwpush/drivers/cisconxos"
 	"github.com/fwpush/fwpush/drivers/netacl"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
@@ -22,7 +23,7 @@ import (
 
 // The round trip through Debian's python3-capirca: each seed playbook,
 // over its host inventory, is exported, rendered by the real aclgen for
-// Juniper, Cisco and Arista, and every rendering is asked about sampled
+// Juniper, Cisco, Arista and Cisco NX-OS, and every rendering is asked about sampled
 // new connections to every managed host: it must give the verdict the
 // host's compiled input filter gives. The exported files are then
 // imported back and compiled over the same hosts: every host's input
@@ -35,7 +36,7 @@ const (
 
 var (
 	seeds   = []string{"clearwater", "dmcm", "portaswitch", "satellite", "wdm"}
-	targets = []string{"juniper", "cisco", "arista"}
+	targets = []string{"juniper", "cisco", "arista", "cisconx"}
 )
 
 // needAclgen fails under CI (which installs python3-capirca) and skips
@@ -104,7 +105,7 @@ var aclgenPorts = map[string]int{"https": 443, "ssh": 22, "www": 80, "imap": 143
 	"ldaps": 636, "nfs": 2049, "pptp": 1723, "cmd": 514, "radius": 1812, "radius-acct": 1813}
 
 // judges reads aclgen's renderings of filter name for the targets
-// (juniper, cisco, arista).
+// (juniper, cisco, arista, cisconx).
 func judges(tb testing.TB, files map[string]string, name string, targets ...string) []judge {
 	tb.Helper()
 	var out []judge
@@ -117,6 +118,7 @@ func judges(tb testing.TB, files map[string]string, name string, targets ...stri
 	}{
 		{"cisco", ".acl", ciscoios.Platform().Driver.(*netacl.Driver).Dialect()},
 		{"arista", ".eacl", aristaeos.Platform().Driver.(*netacl.Driver).Dialect()},
+		{"cisconx", ".nxacl", cisconxos.Platform().Driver.(*netacl.Driver).Dialect()},
 	} {
 		if !contains(targets, c.target) {
 			continue
@@ -189,11 +191,11 @@ func sample(p *project.Project, r *rand.Rand, dst netip.Addr, n int) []intent.Pa
 			srcs = append(srcs, prev)
 		}
 	}
-	for _, h := range p.Inv.Hosts {
-		srcs = append(srcs, h.Addresses...)
+	for _, h := range p.Inv.Names() {
+		srcs = append(srcs, p.Inv.Hosts[h].Addresses...)
 	}
-	for _, nw := range p.Inv.Networks {
-		for _, pr := range nw.Prefixes {
+	for _, name := range sortedKeys(p.Inv.Networks) {
+		for _, pr := range p.Inv.Networks[name].Prefixes {
 			addPrefix(pr)
 		}
 	}
@@ -209,8 +211,8 @@ func sample(p *project.Project, r *rand.Rand, dst netip.Addr, n int) []intent.Pa
 	}
 	ports := []uint16{1, 22, 53, 80, 443, 830, 5060, 65535}
 	icmps := []int{0, 3, 8, 11, 1, 2, 128, 129, 135, 136}
-	for _, in := range p.Intents {
-		for _, f := range in.Filters {
+	for _, h := range p.Inv.Names() {
+		for _, f := range p.Intents[h].Filters {
 			for _, rule := range f.Rules {
 				for _, pr := range rule.Ports {
 					ports = append(ports, pr.Lo, pr.Hi, pr.Lo-1, pr.Hi+1)
@@ -224,8 +226,8 @@ func sample(p *project.Project, r *rand.Rand, dst netip.Addr, n int) []intent.Pa
 	// what it permits is asked about as often as what it drops.
 	var rules []*intent.Rule
 	var owner *intent.Intent
-	for _, in := range p.Intents {
-		if in.Owns(dst) {
+	for _, h := range p.Inv.Names() {
+		if in := p.Intents[h]; in.Owns(dst) {
 			owner = in
 			for _, f := range in.Filters {
 				if f.Binding.Kind == intent.Input {
