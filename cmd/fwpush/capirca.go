@@ -33,9 +33,17 @@ and log names are left out with a warning. What fwpush cannot express (action
 next, source ports, a term for some targets only, verbatim text, a term with no
 protocol, …) is refused, naming file:line and the construct. docs/capirca.md
 has the whole mapping.`,
-		Example: `  fwpush import capirca policies/pol/edge.pol --defs policies/def
+		Example: `  # print the playbook and networks of the sample policy
+  fwpush import capirca playbooks/examples/capirca/pol/edge.pol --defs playbooks/examples/capirca/def
+
+  # write them as imported/edge-inbound.yml and imported/networks.yaml
   fwpush import capirca policies/pol/edge.pol --defs policies/def -o imported/
-  fwpush import capirca policies/pol/edge.pol --defs policies/def --filter edge-inbound --name edge`,
+
+  # one filter of a policy with several, under another name
+  fwpush import capirca policies/pol/edge.pol --defs policies/def --filter edge-inbound --name edge
+
+  # #include paths relative to another directory than the one above pol/
+  fwpush import capirca edge.pol --defs def --base-dir .`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if defs == "" {
@@ -96,8 +104,12 @@ base directory:
   aclgen --base_directory=DIR --definitions_directory=DIR/def --output_directory=OUT
 
 fwpush import capirca reads the files back into the same compiled policy.`,
-		Example: `  fwpush export capirca -i inventory/examples/clearwater -p playbooks/clearwater.yml
-  fwpush export capirca -i inventory/examples/clearwater -p playbooks/clearwater.yml -o capirca/ --target juniper`,
+		Example: `  # print the policy and definitions
+  fwpush export capirca -i inventory/examples/clearwater -p playbooks/clearwater.yml
+
+  # write them for aclgen, Juniper only, and render them
+  fwpush export capirca -i inventory/examples/clearwater -p playbooks/clearwater.yml -o capirca/ --target juniper
+  aclgen --base_directory=capirca --definitions_directory=capirca/def --output_directory=acls`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := g.project(cmd.Context())
