@@ -23,11 +23,12 @@ import (
 
 // The round trip through Debian's python3-capirca: each seed playbook,
 // over its host inventory, is exported, rendered by the real aclgen for
-// Juniper, Cisco, Arista and Cisco NX-OS, and every rendering is asked about sampled
-// new connections to every managed host: it must give the verdict the
-// host's compiled input filter gives. The exported files are then
-// imported back and compiled over the same hosts: every host's input
-// filter must give the same verdicts as the original.
+// Juniper, Cisco, Arista and Cisco NX-OS, and every rendering is asked
+// about sampled new connections to every managed host: it must give the
+// verdict the host's compiled input filter gives, as must fwpush's own
+// rendering of the host. The exported files are then imported back and
+// compiled over the same hosts: every host's input filter must give the
+// same verdicts as the original.
 
 const (
 	python = "/usr/bin/python3"
@@ -232,7 +233,7 @@ func sample(p *project.Project, r *rand.Rand, dst netip.Addr, n int) []intent.Pa
 			for _, f := range in.Filters {
 				if f.Binding.Kind == intent.Input {
 					for _, rule := range f.Rules {
-						if !rule.AnyProto && rule.Kind != intent.Established && rule.Kind != intent.Loopback {
+						if !rule.AnyProto && rule.Kind != intent.Established && rule.Kind != intent.Loopback && !wrongICMP(rule.Proto, dst) {
 							rules = append(rules, rule)
 						}
 					}
@@ -243,6 +244,9 @@ func sample(p *project.Project, r *rand.Rand, dst netip.Addr, n int) []intent.Pa
 	out := make([]intent.Packet, 0, n)
 	for i := range n {
 		pk := intent.Packet{Src: fam[r.Intn(len(fam))], Dst: dst, Proto: protos[r.Intn(len(protos))]}
+		for wrongICMP(pk.Proto, dst) {
+			pk.Proto = protos[r.Intn(len(protos))]
+		}
 		if i%2 == 0 && len(rules) > 0 {
 			rule := rules[r.Intn(len(rules))]
 			pk.Proto = rule.Proto
@@ -278,6 +282,12 @@ func sample(p *project.Project, r *rand.Rand, dst netip.Addr, n int) []intent.Pa
 		out = append(out, pk)
 	}
 	return out
+}
+
+// wrongICMP: ICMP is IPv4's, ICMPv6 IPv6's; a packet of the other
+// family is none a host sees.
+func wrongICMP(p policy.Proto, dst netip.Addr) bool {
+	return p == policy.ICMP && dst.Is6() || p == policy.ICMPv6 && dst.Is4()
 }
 
 // netipxLast is the last address of a prefix.
@@ -328,6 +338,7 @@ func TestAclgenRoundTrip(t *testing.T) {
 				bin := back.Intents[host]
 				require.NotNil(t, bin, "%s: not compiled after the import", host)
 				bf := inputFilter(t, bin)
+				fw := renderedFirewall(t, p, host)
 				for _, dst := range in.Addresses {
 					for _, pk := range sample(p, r, dst, packetsPerAddress) {
 						want := in.Eval(f, pk).Permit
@@ -341,6 +352,10 @@ func TestAclgenRoundTrip(t *testing.T) {
 									j.name, host, pk.Src, pk.Proto, pk.Port, pk.ICMPType, want, got))
 							}
 						}
+						if got, rule := fw.permits(t, aclPacket(pk)); got != want {
+							disagree = append(disagree, fmt.Sprintf("render %s: %s proto %d port %d icmp %d: intent %v, rendered %v (%s)",
+								host, pk.Src, pk.Proto, pk.Port, pk.ICMPType, want, got, rule))
+						}
 						if got := bin.Eval(bf, pk).Permit; got != want {
 							disagree = append(disagree, fmt.Sprintf("import %s: %s → %s proto %d port %d icmp %d: before %v, after %v",
 								host, pk.Src, pk.Dst, pk.Proto, pk.Port, pk.ICMPType, want, got))
@@ -348,7 +363,7 @@ func TestAclgenRoundTrip(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%s: %d packets (%d permitted) × %d aclgen renderings + the import: %d disagree", seed, total, permitted, len(js), len(disagree))
+			t.Logf("%s: %d packets (%d permitted) × %d aclgen renderings, fwpush's own rendering and the import: %d disagree", seed, total, permitted, len(js), len(disagree))
 			require.Positive(t, permitted)
 			require.Less(t, permitted, total)
 			require.Empty(t, disagree[:min(len(disagree), 20)], "%d disagreements", len(disagree))
