@@ -56,8 +56,8 @@ timestamp-request, or a number 0-255; default echo-request) and refuse
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&from, "from", "", "source: role, host, network, address or any")
-	f.StringVar(&to, "to", "", "destination: role, host, network, address or any")
+	f.StringVar(&from, "from", "", "source: role, host (NAME or host:NAME), network, address or prefix, management or any")
+	f.StringVar(&to, "to", "", "destination: role, host (NAME or host:NAME), network, address or prefix, management or any")
 	f.StringVar(&proto, "proto", "tcp", "protocol: tcp, udp, icmp, icmpv6, sctp, gre, ... or a number")
 	f.IntVar(&port, "port", 0, "destination port 1-65535 (tcp, udp, sctp only)")
 	f.StringVar(&icmpType, "icmp-type", "echo-request", "ICMP type name or number 0-255 (icmp, icmpv6 only)")

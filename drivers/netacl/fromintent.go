@@ -157,7 +157,7 @@ func remarks(r *intent.Rule) []string {
 	for i, why := range r.Why {
 		t := why
 		if i < len(r.Flows) {
-			t = fmt.Sprintf("flow %d: %s", r.Flows[i]+1, why)
+			t = fmt.Sprintf("flow %d: %s", r.Flows[i], why)
 		}
 		if t = Remark(t); t != "" {
 			out = append(out, t)

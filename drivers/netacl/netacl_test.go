@@ -107,7 +107,7 @@ func TestFromIntentRefuses(t *testing.T) {
 func TestFromIntentShapes(t *testing.T) {
 	in := intentWith("GigabitEthernet0/1",
 		&intent.Rule{ID: "established", Kind: intent.Established, AnyProto: true},
-		&intent.Rule{ID: "flow-1", Kind: intent.FlowRule, Dst: "web", Proto: policy.TCP, Flows: []int{0}, Why: []string{"Users reach the site?"},
+		&intent.Rule{ID: "flow-1", Kind: intent.FlowRule, Dst: "web", Proto: policy.TCP, Flows: []int{1}, Why: []string{"Users reach the site?"},
 			Ports: []policy.PortRange{{Lo: 80, Hi: 80}, {Lo: 443, Hi: 443}, {Lo: 8080, Hi: 8089}}})
 	want := map[*netacl.Dialect]string{
 		ios: ` 10 remark always on: replies of TCP connections (established)

@@ -141,7 +141,7 @@ func description(r *intent.Rule) string {
 	for i, why := range r.Why {
 		w := freetext.Line(why)
 		if i < len(r.Flows) {
-			w = fmt.Sprintf("flow %d: %s", r.Flows[i]+1, w)
+			w = fmt.Sprintf("flow %d: %s", r.Flows[i], w)
 		}
 		parts = append(parts, w)
 	}

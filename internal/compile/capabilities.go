@@ -50,6 +50,9 @@ func CheckCapabilities(in *intent.Intent, caps drivers.Capabilities, pb *policy.
 			if len(r.ICMP) > 0 {
 				need(caps.ICMPTypes, "ICMP type matching", r, f)
 			}
+			if r.Reject {
+				need(caps.Reject, "reject (answering a denied packet); action: deny drops it silently, which this platform can do", r, f)
+			}
 			if needsIPv6(in, r) {
 				need(caps.IPv6, "IPv6", r, f)
 			}
@@ -91,19 +94,23 @@ func describeRule(r *intent.Rule, f *intent.Filter, pb *policy.Playbook) string 
 		return fmt.Sprintf("filter %s: always-on %s rule", f.Name, r.Kind)
 	}
 	var names []string
-	for _, i := range r.Flows {
-		names = append(names, flowName(pb, i))
+	for _, id := range r.Flows {
+		names = append(names, flowName(pb, id))
 	}
 	return fmt.Sprintf("filter %s: %s", f.Name, strings.Join(names, ", "))
 }
 
-// flowName names a flow for people: its position in the playbook (1-based,
-// as its file reads) and its reason.
-func flowName(pb *policy.Playbook, i int) string {
-	if pb == nil || i < 0 || i >= len(pb.Flows) {
-		return fmt.Sprintf("flow %d", i+1)
+// flowName names a flow for people: its number (from 1, as its file
+// reads), its name if it has one, and its reason.
+func flowName(pb *policy.Playbook, id int) string {
+	var f *policy.Flow
+	if pb != nil {
+		f = pb.Flow(id)
 	}
-	return fmt.Sprintf("flow %d (%q)", i+1, pb.Flows[i].Why)
+	if f == nil {
+		return fmt.Sprintf("flow %d", id)
+	}
+	return fmt.Sprintf("%s (%q)", f.Label(), f.Why)
 }
 
 func uniq(ss []string) []string {

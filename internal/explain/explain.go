@@ -5,16 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
+	"strings"
 
+	"github.com/fwpush/fwpush/internal/endpoint"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/inventory"
 )
 
-// Query is the packet question. From and To take a role, a host, a network
-// name, an address or any; a role means every host of the role. Port is
+// Query is the packet question. From and To take a role, a host (by name
+// or host:NAME), a network name, an address or prefix, management or any,
+// as a flow's from and to do; a role means every host of the role. Port is
 // for the protocols that carry ports (tcp, udp, sctp) and required there;
 // ICMPType is for icmp and icmpv6 (0-255, echo-request is 8 and 128);
 // other protocols take neither.
@@ -252,6 +256,23 @@ func endpoints(p *project.Project, name string) ([]Endpoint, error) {
 		}
 		return out
 	}
+	// The playbook's own forms (host:NAME, a prefix, management) mean
+	// what they mean in a flow (see package endpoint).
+	switch endpoint.New(p.Playbook, p.Inv).Kind(name) {
+	case endpoint.Host:
+		return hostEPs([]*inventory.Host{p.Inv.Hosts[strings.TrimPrefix(name, policy.HostPrefix)]}), nil
+	case endpoint.Management:
+		if len(p.Inv.Management) == 0 {
+			return nil, errors.New("the inventory declares no management networks")
+		}
+		return owned(p, netEPs(name, p.Inv.Management)), nil
+	case endpoint.Prefix:
+		ep, _ := policy.ParseEndpoint(name)
+		if ep.Prefix.IsSingleIP() {
+			return owned(p, []Endpoint{{Addr: ep.Prefix.Addr()}}), nil
+		}
+		return owned(p, netEPs(name, []netip.Prefix{ep.Prefix})), nil
+	}
 	switch {
 	case name == policy.Any:
 		return []Endpoint{{Addr: world[0], Name: "any"}, {Addr: world[1], Name: "any"}}, nil
@@ -283,4 +304,17 @@ func endpoints(p *project.Project, name string) ([]Endpoint, error) {
 		return []Endpoint{ep}, nil
 	}
 	return nil, fmt.Errorf("%q is not a role, host, network, address or any", name)
+}
+
+// owned marks each sampled address a managed host owns with that host,
+// so its own filters are asked, as for an address query.
+func owned(p *project.Project, eps []Endpoint) []Endpoint {
+	for i := range eps {
+		for _, h := range p.Inv.Select(nil) {
+			if slices.Contains(h.Addresses, eps[i].Addr) {
+				eps[i].Host = h.Name
+			}
+		}
+	}
+	return eps
 }

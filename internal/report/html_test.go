@@ -37,7 +37,7 @@ func TestHTMLSelfContained(t *testing.T) {
 	assert.Empty(t, externalRef.FindAllString(page, -1), "nothing fetched from outside the file")
 	assert.Contains(t, page, "default-src 'none'", "the page forbids itself any fetch")
 	for _, want := range []string{
-		"<h2>Communication matrix</h2>", `href="#flow-0"`, `id="flow-0"`, "Users reach the site",
+		"<h2>Communication matrix</h2>", `href="#flow-1"`, `id="flow-1"`, "Users reach the site",
 		"digraph &#34;webapp&#34;", "flowchart LR", // both graph exports
 		`<tr class="chg">`, "tcp dport 3306 accept", "permitted by hand, not by the policy",
 		"run run-of-bob (bob on ctl-b", "db-2: connect: dial db-2: unreachable",
