@@ -17,7 +17,7 @@ import (
 )
 
 func planCmd(g *globals) *cobra.Command {
-	var offline bool
+	var offline, validate bool
 	var out string
 	var pf pushFlags
 	cmd := &cobra.Command{
@@ -26,7 +26,11 @@ func planCmd(g *globals) *cobra.Command {
 		Long: `plan compiles the playbook, fetches the part of each device that fwpush owns,
 and shows a unified diff plus what becomes permitted or denied. It never
 opens a configuration transaction and arms nothing: devices stay
-byte-identical. With --offline it renders without connecting at all.`,
+byte-identical. With --offline it renders without connecting at all. With
+--validate each changed device also checks the new config without taking it
+(nft -c / iptables-restore --test on a staged file, a NETCONF commit check
+on a candidate that is discarded): a config the device would refuse fails
+the plan, at the price of that scratch write.`,
 		Example: `  fwpush plan -i inventory/examples/clearwater -p playbooks/clearwater.yml
   fwpush plan -i INV -p PLAYBOOK --limit 'group:sprout' --out plan.json   # review, then: fwpush apply --plan plan.json
   fwpush plan -i INV -p PLAYBOOK --format junit > plan.xml               # CI: exit 2 when changes are pending
@@ -61,7 +65,11 @@ byte-identical. With --offline it renders without connecting at all.`,
 			eo := pf.engine(p.Playbook.Push)
 			prog := newProgress(g.errOut, len(p.Selected), "plan")
 			eo.Observer = prog
-			pl, sum, perr := plan.Live(cmd.Context(), p, g.opener(p.Registry, p.Inv, pf.transport()), eo)
+			live := plan.Live
+			if validate {
+				live = plan.LiveChecked
+			}
+			pl, sum, perr := live(cmd.Context(), p, g.opener(p.Registry, p.Inv, pf.transport()), eo)
 			prog.done()
 			if pl == nil {
 				return perr
@@ -101,6 +109,7 @@ byte-identical. With --offline it renders without connecting at all.`,
 		},
 	}
 	cmd.Flags().BoolVar(&offline, "offline", false, "render the config for every device without connecting to any")
+	cmd.Flags().BoolVar(&validate, "validate", false, "have each changed device check its config without taking it (nft -c, NETCONF commit check on a discarded candidate); writes scratch state, so off by default")
 	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for `fwpush apply --plan FILE` (pushes exactly what was reviewed)")
 	pf.register(cmd.Flags(), false)
 	g.addInputs(cmd, useInventory|usePlaybook|useLimit, "text", "json", "junit", "html")

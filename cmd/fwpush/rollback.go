@@ -17,11 +17,17 @@ import (
 	"github.com/fwpush/fwpush/inventory"
 )
 
+// rollbackFlags are rollback's own flags (pushFlags holds the connection
+// and fleet ones).
+type rollbackFlags struct {
+	pf             pushFlags
+	to             string
+	yes            bool
+	confirmTimeout time.Duration
+}
+
 func rollbackCmd(g *globals) *cobra.Command {
-	var pf pushFlags
-	var to string
-	var yes bool
-	var confirmTimeout time.Duration
+	var rf rollbackFlags
 	cmd := &cobra.Command{
 		Use:   "rollback HOST...",
 		Short: "Restore hosts to the config they had before a recorded run, commit-confirmed",
@@ -35,110 +41,120 @@ connection, then confirmed; and it is recorded as a run. The inventory is
   fwpush rollback web-1 --to 20261201T2209    # back to the config from before that run
   fwpush rollback web-1 -i INV --yes`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, hosts []string) error {
-			if err := g.checkFormat("text", "json"); err != nil {
-				return err
-			}
-			if err := pf.check(); err != nil {
-				return err
-			}
-			if err := policy.CheckConfirmTimeout("--confirm-timeout", confirmTimeout); err != nil {
-				return err
-			}
-			st, err := g.runStore()
-			if err != nil {
-				return err
-			}
-			targets, err := journal.Targets(st, hosts, to)
-			if err != nil {
-				return err
-			}
-			invDir := g.inventory
-			if invDir == "" {
-				if invDir, err = recordedInventory(st, targets); err != nil {
-					return err
-				}
-			}
-			reg := all.Registry()
-			inv, err := interruptible(cmd.Context(), func() (*inventory.Inventory, error) {
-				return inventory.Load(invDir, inventory.WithPlatforms(reg))
-			})
-			if err != nil {
-				return err
-			}
-			g.scrub(inv)
-			if err := errors.Join(inv.CheckPushable(), journal.CheckTargets(inv, targets)); err != nil {
-				return err
-			}
-			var targetHosts []*inventory.Host
-			for _, t := range targets {
-				if h := inv.Hosts[t.Host]; h != nil {
-					targetHosts = append(targetHosts, h)
-				}
-			}
-			if err := g.secrets(cmd.Context(), targetHosts); err != nil {
-				return err
-			}
-			// What is restored is said before the question (on stderr when
-			// stdout carries json), and always in text.
-			if g.format == "text" || g.interactive(yes) {
-				for _, t := range targets {
-					fmt.Fprintf(g.humanOut(), "restore %s to its config from before run %s (%s, %s)\n", termsafe.Line(t.Host), t.Run, when(t.When), termsafe.Line(t.Who))
-				}
-			}
-			if g.interactive(yes) {
-				if err := g.ask(cmd.Context(), "roll back?", "not rolled back"); err != nil {
-					return err
-				}
-			}
-			run, err := journal.NewRun("rollback", g.command(), "", invDir)
-			if err != nil {
-				return err
-			}
-			// A rollback needs no playbook: only the inventory, to reach devices.
-			open := g.opener(reg, inv, pf.transport())
-			eo := pf.engine(policy.Push{}) // no playbook: flags and defaults
-			prog := newProgress(g.errOut, len(targets), "rollback")
-			eo.Observer = prog
-			var res *journal.Result
-			var rerr error
-			err = changeDevices(cmd.Context(), func(work context.Context, stop <-chan struct{}) error {
-				eo.Stop = stop
-				res, rerr = journal.Rollback(work, st, run, targets, open, apply.Options{ConfirmWithin: confirmTimeout, Engine: eo, Registry: reg})
-				prog.done()
-				return nil
-			})
-			if err != nil {
-				return err // a signal came first: nothing was done
-			}
-			if res == nil || res.Report == nil {
-				return rerr
-			}
-			if g.format == "json" {
-				if err := g.json(res); err != nil {
-					return err
-				}
-			} else {
-				printJournal(g.out, res)
-				rows := applyRows(res.Report)
-				printDiffs(g.out, rows, false)
-				printTable(g.out, rows, true)
-				printSummary(g.out, res.Summary)
-				printRecorded(g.out, res)
-			}
-			if rerr != nil {
-				return &exitErr{code: exitError, err: rerr}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, hosts []string) error { return runRollback(cmd.Context(), g, &rf, hosts) },
 	}
 	f := cmd.Flags()
-	pf.register(f, true)
+	rf.pf.register(f, true)
 	g.addInputs(cmd, useInventory|useState, "text", "json")
-	f.StringVar(&to, "to", "", "restore the config from before this run (id or unique prefix)")
-	f.BoolVarP(&yes, "yes", "y", false, "do not ask before rolling back")
-	f.DurationVar(&confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time (10s to 1h)")
+	f.StringVar(&rf.to, "to", "", "restore the config from before this run (id or unique prefix)")
+	f.BoolVarP(&rf.yes, "yes", "y", false, "do not ask before rolling back")
+	f.DurationVar(&rf.confirmTimeout, "confirm-timeout", 120*time.Second, "device reverts by itself unless confirmed within this time (10s to 1h)")
 	return cmd
+}
+
+// runRollback is `fwpush rollback`: find each host's snapshot, load the
+// inventory that reaches them, say what is restored (and ask), push it
+// commit-confirmed as a run of its own, report.
+func runRollback(ctx context.Context, g *globals, rf *rollbackFlags, hosts []string) error {
+	if err := g.checkFormat("text", "json"); err != nil {
+		return err
+	}
+	if err := errors.Join(rf.pf.check(), policy.CheckConfirmTimeout("--confirm-timeout", rf.confirmTimeout)); err != nil {
+		return err
+	}
+	st, err := g.runStore()
+	if err != nil {
+		return err
+	}
+	targets, err := journal.Targets(st, hosts, rf.to)
+	if err != nil {
+		return err
+	}
+	invDir, inv, err := g.rollbackInventory(ctx, st, targets)
+	if err != nil {
+		return err
+	}
+	// What is restored is said before the question (on stderr when
+	// stdout carries json), and always in text.
+	if g.format == "text" || g.interactive(rf.yes) {
+		for _, t := range targets {
+			fmt.Fprintf(g.humanOut(), "restore %s to its config from before run %s (%s, %s)\n", termsafe.Line(t.Host), t.Run, when(t.When), termsafe.Line(t.Who))
+		}
+	}
+	if g.interactive(rf.yes) {
+		if err := g.ask(ctx, "roll back?", "not rolled back"); err != nil {
+			return err
+		}
+	}
+	run, err := journal.NewRun("rollback", g.command(), "", invDir)
+	if err != nil {
+		return err
+	}
+	// A rollback needs no playbook: only the inventory, to reach devices.
+	reg := all.Registry()
+	open := g.opener(reg, inv, rf.pf.transport())
+	eo := rf.pf.engine(policy.Push{}) // no playbook: flags and defaults
+	prog := newProgress(g.errOut, len(targets), "rollback")
+	eo.Observer = prog
+	var res *journal.Result
+	var rerr error
+	err = changeDevices(ctx, func(work context.Context, stop <-chan struct{}) error {
+		eo.Stop = stop
+		res, rerr = journal.Rollback(work, st, run, targets, open, apply.Options{ConfirmWithin: rf.confirmTimeout, Engine: eo, Registry: reg})
+		prog.done()
+		return nil
+	})
+	if err != nil {
+		return err // a signal came first: nothing was done
+	}
+	if res == nil || res.Report == nil {
+		return rerr
+	}
+	if g.format == "json" {
+		if err := g.json(res); err != nil {
+			return err
+		}
+	} else {
+		printJournal(g.out, res)
+		rows := applyRows(res.Report)
+		printDiffs(g.out, rows, false)
+		printTable(g.out, rows, true)
+		printSummary(g.out, res.Summary)
+		printRecorded(g.out, res)
+	}
+	if rerr != nil {
+		return &exitErr{code: exitError, err: rerr}
+	}
+	return nil
+}
+
+// rollbackInventory loads -i, else the inventory the restored runs used,
+// checks it reaches every target, and asks for unset secrets.
+func (g *globals) rollbackInventory(ctx context.Context, st store.Backend, targets []journal.Target) (string, *inventory.Inventory, error) {
+	invDir := g.inventory
+	if invDir == "" {
+		var err error
+		if invDir, err = recordedInventory(st, targets); err != nil {
+			return "", nil, err
+		}
+	}
+	inv, err := interruptible(ctx, func() (*inventory.Inventory, error) {
+		return inventory.Load(invDir, inventory.WithPlatforms(all.Registry()))
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	g.scrub(inv)
+	if err := errors.Join(inv.CheckPushable(), journal.CheckTargets(inv, targets)); err != nil {
+		return "", nil, err
+	}
+	var targetHosts []*inventory.Host
+	for _, t := range targets {
+		if h := inv.Hosts[t.Host]; h != nil {
+			targetHosts = append(targetHosts, h)
+		}
+	}
+	return invDir, inv, g.secrets(ctx, targetHosts)
 }
 
 // recordedInventory is the inventory directory the targets' runs used;

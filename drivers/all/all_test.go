@@ -18,6 +18,8 @@ func TestOtherToolsNames(t *testing.T) {
 		"ios": "cisco-ios", "cisco_iosxe": "cisco-ios", "cisco.ios.ios": "cisco-ios", "cisco_iol": "cisco-ios", "cisco_c8000v": "cisco-ios",
 		"nxos": "cisco-nxos", "nxos_ssh": "cisco-nxos", "cisco.nxos.nxos": "cisco-nxos", "cisco_n9kv": "cisco-nxos",
 		"eos": "arista-eos", "arista.eos.eos": "arista-eos", "arista_ceos": "arista-eos", "ceos": "arista-eos",
+		"junos": "juniper-junos", "junipernetworks.junos.junos": "juniper-junos", "juniper_crpd": "juniper-junos", "vr-vmx": "juniper-junos",
+		"juniper_vjunosevolved": "juniper-junos",
 		"Cisco_IOSXE": "cisco-ios",
 	} {
 		got, ok := reg.InventoryPlatform(name)

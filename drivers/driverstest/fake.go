@@ -42,8 +42,8 @@ type Device struct {
 	// Granularity is the unit of the device's revert timer: a confirm
 	// delay is rounded up to it, as a CLI timer counts whole minutes.
 	Granularity time.Duration
-	// Refuses makes Validate refuse a config that contains it, as a
-	// device's commit check refuses a line.
+	// Refuses makes Validate and Apply refuse a config that contains it,
+	// as a device's commit check, and its load, refuse a line.
 	Refuses string
 	// Applies and Confirms count calls, for "zero config commands" checks.
 	Applies, Confirms, Opens, Validates int
@@ -99,6 +99,9 @@ func (s *session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 	}
 	if d.Reject {
 		return drivers.Armed{}, fmt.Errorf("line 1: %w", fault.ErrRejected)
+	}
+	if d.Refuses != "" && strings.Contains(desired.String(), d.Refuses) {
+		return drivers.Armed{}, fmt.Errorf("load: %q: syntax error: %w", d.Refuses, fault.ErrRejected)
 	}
 	if d.StageFails {
 		return drivers.Armed{}, fmt.Errorf("stage: connection lost: %w: %w", fault.ErrIndeterminate, fault.ErrNotApplied)

@@ -15,9 +15,13 @@ const ID = "juniper-junos"
 
 // Platform registers the driver: Junos devices are reached over NETCONF
 // (SSH port 830, or the netconf subsystem on 22 when the inventory says
-// so). The containerlab kinds of Junos devices are aliases.
+// so). Other tools' names for Junos are aliases: Nornir/netmiko's, Ansible's
+// ansible_network_os (short and collection-qualified) and containerlab's
+// kinds, current and older.
 func Platform() drivers.Platform {
-	return drivers.Platform{ID: ID, Aliases: []string{"junos", "juniper_junos", "juniper", "juniper_crpd", "juniper_vjunosrouter"},
+	return drivers.Platform{ID: ID, Aliases: []string{"junos", "juniper_junos", "juniper", "junipernetworks.junos.junos",
+		"juniper_crpd", "crpd", "juniper_vmx", "vr-vmx", "juniper_vqfx", "vr-vqfx", "juniper_vsrx", "vr-vsrx",
+		"juniper_vjunosrouter", "juniper_vjunosswitch", "juniper_vjunosevolved", "juniper_cjunosevolved"},
 		Transport: drivers.NETCONF, Port: 830, Driver: New()}
 }
 

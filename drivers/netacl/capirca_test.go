@@ -24,9 +24,13 @@ import (
 // every router of the five seed systems' router variants, the same
 // compiled policy is rendered by fwpush and, written as a Capirca policy,
 // by aclgen for the same platform (cisco, cisconx, arista); both
-// renderings are parsed by fwpush's parser. fwpush must need no more ACEs
-// (its object-groups expanded) than aclgen, and both must give the same
-// verdict on every sampled packet.
+// renderings are parsed by fwpush's parser. Every rule of the ACL becomes
+// a term: the established rule (tcp-established towards the protected
+// addresses), the flows, their return terms (source-port, echo-reply),
+// the protect deny and the final pass (terms without a protocol). fwpush
+// must need no more ACEs (its object-groups expanded) than aclgen, and
+// both must give the same verdict on every sampled packet, replies (TCP
+// with ACK) and source ports included.
 
 const (
 	python = "/usr/bin/python3"
@@ -83,38 +87,50 @@ func capircaPolicy(in *intent.Intent, f *intent.Filter, d *netacl.Dialect, prefi
 		return tok
 	}
 	var terms strings.Builder
+	svcToken := func(kind string, i int, proto string, ps []policy.PortRange) string {
+		tok := fmt.Sprintf("%s%s%d", prefix, kind, i)
+		fmt.Fprintf(&svc, "%s =", tok)
+		for _, p := range ps {
+			if p.Lo == p.Hi {
+				fmt.Fprintf(&svc, " %d/%s\n", p.Lo, proto)
+			} else {
+				fmt.Fprintf(&svc, " %d-%d/%s\n", p.Lo, p.Hi, proto)
+			}
+		}
+		return tok
+	}
+	anyPort := func(ps []policy.PortRange) bool {
+		return len(ps) == 0 || len(ps) == 1 && ps[0].Lo == 0 && ps[0].Hi == 65535
+	}
 	for i, r := range f.Rules {
 		fmt.Fprintf(&terms, "term t%d-%s {\n", i, strings.ReplaceAll(r.ID, "_", "-"))
-		switch r.Kind {
-		case intent.Established:
+		if r.Src != "" {
+			if s := in.Set(r.Src); !covers(s) {
+				fmt.Fprintf(&terms, "  source-address:: %s\n", setToken(r.Src))
+			}
+		}
+		if r.Dst != "" {
+			if s := in.Set(r.Dst); !covers(s) {
+				fmt.Fprintf(&terms, "  destination-address:: %s\n", setToken(r.Dst))
+			}
+		}
+		switch {
+		case r.Kind == intent.Established:
+			if r.AnyProto || r.Proto != policy.TCP {
+				return nil, "", "", fmt.Errorf("rule %s: a stateful established rule on a stateless ACL", r.ID)
+			}
 			terms.WriteString("  protocol:: tcp\n  option:: tcp-established\n")
+		case r.AnyProto:
+			// No protocol: every protocol (ip, ipv6), as the protect deny
+			// and the final pass say.
 		default:
-			if r.AnyProto {
-				return nil, "", "", fmt.Errorf("rule %s: any-protocol rules are not compared", r.ID)
-			}
-			if r.Src != "" {
-				if s := in.Set(r.Src); !covers(s) {
-					fmt.Fprintf(&terms, "  source-address:: %s\n", setToken(r.Src))
-				}
-			}
-			if r.Dst != "" {
-				if s := in.Set(r.Dst); !covers(s) {
-					fmt.Fprintf(&terms, "  destination-address:: %s\n", setToken(r.Dst))
-				}
-			}
 			proto := r.Proto.String()
 			fmt.Fprintf(&terms, "  protocol:: %s\n", proto)
-			if r.Proto.HasPorts() && len(r.Ports) > 0 && !(len(r.Ports) == 1 && r.Ports[0].Lo == 0 && r.Ports[0].Hi == 65535) {
-				tok := fmt.Sprintf("%sSVC%d", prefix, i)
-				fmt.Fprintf(&svc, "%s =", tok)
-				for _, p := range r.Ports {
-					if p.Lo == p.Hi {
-						fmt.Fprintf(&svc, " %d/%s\n", p.Lo, proto)
-					} else {
-						fmt.Fprintf(&svc, " %d-%d/%s\n", p.Lo, p.Hi, proto)
-					}
-				}
-				fmt.Fprintf(&terms, "  destination-port:: %s\n", tok)
+			if r.Proto.HasPorts() && !anyPort(r.Ports) {
+				fmt.Fprintf(&terms, "  destination-port:: %s\n", svcToken("SVC", i, proto, r.Ports))
+			}
+			if r.Proto.HasPorts() && !anyPort(r.SrcPorts) {
+				fmt.Fprintf(&terms, "  source-port:: %s\n", svcToken("SRC", i, proto, r.SrcPorts))
 			}
 			if len(r.ICMP) > 0 {
 				fam := 4
@@ -141,7 +157,8 @@ func capircaPolicy(in *intent.Intent, f *intent.Filter, d *netacl.Dialect, prefi
 			terms.WriteString("  action:: accept\n}\n")
 		}
 	}
-	if f.LogDrops {
+	if n := len(f.Rules); f.LogDrops && (n == 0 || f.Rules[n-1].Kind != intent.Pass) {
+		// The logged default deny, unless the pass leaves nothing to it.
 		terms.WriteString("term default-deny {\n  logging:: true\n  action:: deny\n}\n")
 	}
 	pols = map[string]string{
@@ -191,7 +208,7 @@ func aclgenRender(tb testing.TB, pols map[string]string, networks, services stri
 type comparison struct {
 	system, router, dialect, acl string
 	fwpush, capirca, packets     int
-	permitted                    int
+	permitted, acks              int
 	disagree                     []string
 }
 
@@ -275,6 +292,9 @@ func compareSystem(tb testing.TB, system string) []comparison {
 				pa, _ := j.ours.Permits(a, pk)
 				pb, _ := theirs.Permits(b, pk)
 				c.packets++
+				if pk.Proto == 6 && pk.Ack {
+					c.acks++
+				}
 				if pa {
 					c.permitted++
 				}
@@ -323,7 +343,7 @@ func samplePackets(in *intent.Intent, f *intent.Filter, v6 bool) []netacl.Packet
 		protos = append(protos, 1)
 	}
 	for _, r := range f.Rules {
-		for _, pr := range r.Ports {
+		for _, pr := range append(append([]policy.PortRange(nil), r.Ports...), r.SrcPorts...) {
 			ports = append(ports, int(pr.Lo), int(pr.Hi), int(pr.Lo)-1, int(pr.Hi)+1)
 		}
 		icmp = append(icmp, r.ICMP...)
@@ -380,6 +400,7 @@ func TestCompareWithCapirca(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-12s %-12s %-7s %-34s %7s %8s %8s %9s\n", "system", "router", "dialect", "acl", "fwpush", "capirca", "packets", "permitted")
 	sum := map[string][2]int{}
+	packets, acks, permitted, disagree := 0, 0, 0, 0
 	for _, c := range rows {
 		fmt.Fprintf(&b, "%-12s %-12s %-7s %-34s %7d %8d %8d %9d\n", c.system, c.router, c.dialect, c.acl, c.fwpush, c.capirca, c.packets, c.permitted)
 		if c.permitted == 0 || c.permitted == c.packets {
@@ -393,12 +414,22 @@ func TestCompareWithCapirca(t *testing.T) {
 				t.Errorf("%s %s %s: verdicts differ: %s", c.system, c.router, c.acl, d)
 			}
 		}
-		s := sum[c.dialect]
-		sum[c.dialect] = [2]int{s[0] + c.fwpush, s[1] + c.capirca}
+		for _, k := range []string{c.dialect, c.system} {
+			s := sum[k]
+			sum[k] = [2]int{s[0] + c.fwpush, s[1] + c.capirca}
+		}
+		packets += c.packets
+		acks += c.acks
+		permitted += c.permitted
+		disagree += len(c.disagree)
 	}
 	for _, d := range []string{"ios-xe", "nx-os", "eos"} {
-		fmt.Fprintf(&b, "total %-6s fwpush %d ACEs, capirca %d ACEs\n", d, sum[d][0], sum[d][1])
+		fmt.Fprintf(&b, "total %-11s fwpush %4d ACEs, capirca %4d ACEs\n", d, sum[d][0], sum[d][1])
 	}
+	for _, s := range seedSystems {
+		fmt.Fprintf(&b, "total %-11s fwpush %4d ACEs, capirca %4d ACEs\n", s, sum[s][0], sum[s][1])
+	}
+	fmt.Fprintf(&b, "%d sampled packets (%d TCP with ACK), %d permitted, %d verdicts agree\n", packets, acks, permitted, packets-disagree)
 	t.Logf("fwpush vs Capirca aclgen, the seeds' router ACLs:\n%s", b.String())
 }
 

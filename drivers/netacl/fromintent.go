@@ -21,7 +21,7 @@ const V6Suffix = "-V6"
 // per flow carrying its why), object-groups for address sets of two or
 // more prefixes and for rules over several port ranges where the dialect
 // has them, and the interface bindings. It refuses what the dialect
-// cannot say (ErrUnsupported), naming the filter and rule.
+// cannot say (ErrUnsupported), naming the filter, the rule and its flows.
 func (d *Dialect) FromIntent(in *intent.Intent) (*Config, error) {
 	b := &builder{d: d, in: in, cfg: &Config{}, names: names{LockName: "lock"}, groups: map[string]*Group{}}
 	for _, f := range in.Filters {
@@ -77,7 +77,7 @@ func (b *builder) filter(f *intent.Filter) error {
 		for _, r := range f.Rules {
 			rules, err := b.rule(r, v)
 			if err != nil {
-				return fmt.Errorf("rule %s: %w", r.ID, err)
+				return fmt.Errorf("rule %s%s: %w", r.ID, flowsOf(r), err)
 			}
 			if len(rules) == 0 {
 				continue
@@ -89,10 +89,11 @@ func (b *builder) filter(f *intent.Filter) error {
 				a.Entries = append(a.Entries, &Entry{Rule: x})
 			}
 		}
-		if f.LogDrops || !hasRule(a) {
-			// The implicit deny, written out: logged when asked, and
-			// always when the list would otherwise be empty, because an
-			// empty IOS ACL permits everything.
+		if f.LogDrops && !passesAll(a) || !hasRule(a) {
+			// The implicit deny, written out: logged when asked (unless
+			// the list ends passing everything, and nothing reaches it),
+			// and always when the list would otherwise be empty, because
+			// an empty IOS ACL permits everything.
 			if f.LogDrops {
 				a.Entries = append(a.Entries, &Entry{Remark: "default deny, logged"})
 			} else {
@@ -117,6 +118,32 @@ func (b *builder) filter(f *intent.Filter) error {
 		ifc.Set(s, acls[i].Name)
 	}
 	return nil
+}
+
+// flowsOf names the playbook flows a rule came from, for errors.
+func flowsOf(r *intent.Rule) string {
+	if len(r.Flows) == 0 {
+		return ""
+	}
+	ns := make([]string, len(r.Flows))
+	for i, f := range r.Flows {
+		ns[i] = strconv.Itoa(f + 1)
+	}
+	if len(ns) == 1 {
+		return " (flow " + ns[0] + ")"
+	}
+	return " (flows " + strings.Join(ns, ", ") + ")"
+}
+
+// passesAll reports whether a list's last rule permits every packet, as
+// a network ACL's final pass does.
+func passesAll(a *ACL) bool {
+	for i := len(a.Entries) - 1; i >= 0; i-- {
+		if r := a.Entries[i].Rule; r != nil {
+			return !r.Deny && r.Proto < 0 && r.SvcGroup == "" && r.Src.Any && r.Dst.Any
+		}
+	}
+	return false
 }
 
 func hasRule(a *ACL) bool {
@@ -151,12 +178,16 @@ func (d *Dialect) number(a *ACL) {
 }
 
 // remarks are the lines that say why a rule is there: each merged flow's
-// why, or what the always-on rule does.
+// why (a return rule's say it passes that flow's replies), or what the
+// always-on rule does.
 func remarks(r *intent.Rule) []string {
 	var out []string
 	for i, why := range r.Why {
 		t := why
-		if i < len(r.Flows) {
+		switch {
+		case i < len(r.Flows) && r.Kind == intent.Return:
+			t = fmt.Sprintf("replies of flow %d: %s", r.Flows[i], why)
+		case i < len(r.Flows):
 			t = fmt.Sprintf("flow %d: %s", r.Flows[i], why)
 		}
 		if t = Remark(t); t != "" {
@@ -176,23 +207,33 @@ func remarks(r *intent.Rule) []string {
 }
 
 // rule renders one Intent rule in family v: nil when it matches nothing
-// of that family.
+// of that family. Every kind the compiler gives a stateless network ACL
+// is said as it is: established as TCP's ACK-or-RST match between the
+// rule's addresses, a return rule's source ports on the source side, the
+// protect deny and the final pass as any-protocol lines. What the
+// dialects cannot say is refused, never widened.
 func (b *builder) rule(r *intent.Rule, v int) ([]*Rule, error) {
 	if r.Family != 0 && r.Family != v {
 		return nil, nil
 	}
 	switch r.Kind {
 	case intent.Established:
-		// A stateless ACL passes replies of TCP connections by their
-		// ACK or RST bit; other protocols' replies need rules of their
-		// own (the Intent's, never guessed here).
-		return []*Rule{{Proto: 6, Src: Addr{Any: true}, Dst: Addr{Any: true}, ICMPType: -1, ICMPCode: -1, Established: true}}, nil
+		// `established` matches TCP segments with ACK or RST: the
+		// replies of TCP connections. A stateful rule (any protocol's
+		// replies) has no such line: other replies are the compiler's
+		// return rules, never guessed here.
+		if r.AnyProto || r.Proto != policy.TCP {
+			return nil, fmt.Errorf("a stateful established rule (replies of every protocol): these ACLs are stateless, `established` matches TCP only: %w", fault.ErrUnsupported)
+		}
 	case intent.Loopback:
 		return nil, fmt.Errorf("a loopback rule has no meaning on an interface ACL: %w", fault.ErrUnsupported)
 	}
 	proto := int(r.Proto)
 	if r.AnyProto {
 		proto = -1
+	}
+	if (len(r.Ports) > 0 || len(r.SrcPorts) > 0) && !hasPorts(proto) {
+		return nil, fmt.Errorf("ports on protocol %s, which has none: %w", b.d.protoName(proto, v == 6), fault.ErrUnsupported)
 	}
 	if proto == int(policy.ICMP) && v == 6 || proto == int(policy.ICMPv6) && v == 4 {
 		return nil, nil
@@ -205,10 +246,17 @@ func (b *builder) rule(r *intent.Rule, v int) ([]*Rule, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
+	srcPorts := []Ports{{}}
+	if len(r.SrcPorts) > 0 {
+		// IOS-XE service groups carry destination ports only.
+		srcPorts, _ = b.ports(proto, r.SrcPorts, v == 6, false)
+	}
 	ports := []Ports{{}}
 	svc := ""
-	if hasPorts(proto) && len(r.Ports) > 0 {
-		ports, svc = b.ports(proto, r.Ports, v == 6)
+	if len(r.Ports) > 0 {
+		// A service group names the protocol in place of the rule's, so
+		// it takes no source ports beside it.
+		ports, svc = b.ports(proto, r.Ports, v == 6, len(r.SrcPorts) == 0)
 	}
 	types := []int{-1}
 	if proto == 1 || proto == 58 {
@@ -218,11 +266,13 @@ func (b *builder) rule(r *intent.Rule, v int) ([]*Rule, error) {
 	}
 	var out []*Rule
 	for _, s := range src {
-		for _, t := range dst {
-			for _, p := range ports {
-				for _, ty := range types {
-					out = append(out, &Rule{Deny: r.Deny, Proto: proto, SvcGroup: svc, Src: s, Dst: t,
-						DstPorts: p, ICMPType: ty, ICMPCode: -1, Log: r.Log})
+		for _, sp := range srcPorts {
+			for _, t := range dst {
+				for _, p := range ports {
+					for _, ty := range types {
+						out = append(out, &Rule{Deny: r.Deny, Proto: proto, SvcGroup: svc, Src: s, Dst: t,
+							SrcPorts: sp, DstPorts: p, ICMPType: ty, ICMPCode: -1, Established: r.Kind == intent.Established, Log: r.Log})
+					}
 				}
 			}
 		}
@@ -287,10 +337,11 @@ func (b *builder) addrs(set string, v int) ([]Addr, bool, error) {
 	return []Addr{{Group: name}}, true, nil
 }
 
-// ports renders a rule's destination ports: one match for one range; a
-// service or port object-group for several where the dialect has them;
-// else as few matches as the dialect's `eq` lists allow.
-func (b *builder) ports(proto int, rs []policy.PortRange, v6 bool) ([]Ports, string) {
+// ports renders a rule's destination or source ports: one match for one
+// range; a port object-group for several where the dialect has them, or
+// an IOS-XE service group when svcOK (destination ports of a rule with no
+// source ports); else as few matches as the dialect's `eq` lists allow.
+func (b *builder) ports(proto int, rs []policy.PortRange, v6, svcOK bool) ([]Ports, string) {
 	var single []int
 	var matches []Ports
 	for _, r := range rs {
@@ -310,6 +361,9 @@ func (b *builder) ports(proto int, rs []policy.PortRange, v6 bool) ([]Ports, str
 		return matches, ""
 	}
 	kind := b.d.portGroupKind(v6)
+	if kind == SvcGroup && !svcOK {
+		kind = ""
+	}
 	if kind == "" {
 		var out []Ports
 		for i := 0; i < len(single); i += b.d.maxEq() {

@@ -83,6 +83,12 @@ func TestFromIntentRefuses(t *testing.T) {
 		"interface name that ends a line": {intentWith("Gi0/1\nhostname pwned", flow), "not an interface name", nil},
 		"interface name with a space":     {intentWith("Gi0/1 ; reload", flow), "not an interface name", nil},
 		"unknown set":                     {intentWith("Gi0/1", &intent.Rule{ID: "x", Kind: intent.FlowRule, Src: "nope", Proto: policy.TCP}), "not in the Intent", nil},
+		"stateful established": {intentWith("Gi0/1", &intent.Rule{ID: "established", Kind: intent.Established, AnyProto: true}),
+			"rule established: a stateful established rule", fault.ErrUnsupported},
+		"established of udp": {intentWith("Gi0/1", &intent.Rule{ID: "established", Kind: intent.Established, Proto: policy.UDP}),
+			"`established` matches TCP only", fault.ErrUnsupported},
+		"source ports without ports": {intentWith("Gi0/1", &intent.Rule{ID: "return-1", Kind: intent.Return, Proto: policy.GRE, Flows: []int{6},
+			SrcPorts: []policy.PortRange{{Lo: 53, Hi: 53}}}), "rule return-1 (flow 7): ports on protocol 47", fault.ErrUnsupported},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -106,7 +112,7 @@ func TestFromIntentRefuses(t *testing.T) {
 // TCP's.
 func TestFromIntentShapes(t *testing.T) {
 	in := intentWith("GigabitEthernet0/1",
-		&intent.Rule{ID: "established", Kind: intent.Established, AnyProto: true},
+		&intent.Rule{ID: "established", Kind: intent.Established, Proto: policy.TCP},
 		&intent.Rule{ID: "flow-1", Kind: intent.FlowRule, Dst: "web", Proto: policy.TCP, Flows: []int{1}, Why: []string{"Users reach the site?"},
 			Ports: []policy.PortRange{{Lo: 80, Hi: 80}, {Lo: 443, Hi: 443}, {Lo: 8080, Hi: 8089}}})
 	want := map[*netacl.Dialect]string{
@@ -272,4 +278,71 @@ func TestDesiredRefuses(t *testing.T) {
 	}
 	_, err := d.Desired(drivers.Config{Platform: "arista-eos"})
 	assert.ErrorIs(t, err, fault.ErrNotApplied, "another platform's config")
+}
+
+// TestFromIntentRuleKinds: how each dialect says every kind of rule a
+// stateless network ACL gets: established towards the protected
+// addresses only, a return rule's source ports on the source side (one
+// line per range, an NX-OS port group, an EOS `eq` list; never an IOS-XE
+// service group, which carries destination ports), echo-reply by type,
+// the protect deny, the pass, and no written-out deny after the pass.
+func TestFromIntentRuleKinds(t *testing.T) {
+	in := kindsIntent()
+	in.Filters[0].LogDrops = true
+	want := map[*netacl.Dialect]string{
+		ios: `ip access-list extended FWPUSH-GI0-1-OUT
+ 10 remark always on: replies of TCP connections (established)
+ 10 permit tcp any object-group FWPUSH-WEB established
+ 20 remark flow 1: DNS reaches the site
+ 20 permit object-group FWPUSH-SVC-TCP-80-443 host 198.18.20.53 object-group FWPUSH-WEB
+ 30 remark replies of flow 2: web asks DNS
+ 30 permit udp host 198.18.20.53 eq 53 object-group FWPUSH-WEB
+ 40 remark replies of flow 3: web syncs time, logs
+ 40 permit udp host 198.18.20.53 eq 123 object-group FWPUSH-WEB
+ 50 permit udp host 198.18.20.53 eq 514 object-group FWPUSH-WEB
+ 60 permit udp host 198.18.20.53 range 5000 5010 object-group FWPUSH-WEB
+ 70 remark replies of flow 4: web pings DNS
+ 70 permit icmp host 198.18.20.53 object-group FWPUSH-WEB 0
+ 80 remark replies of flow 5: web tunnels to DNS
+ 80 permit 47 host 198.18.20.53 object-group FWPUSH-WEB
+ 90 remark default deny for the protected addresses
+ 90 deny ip any object-group FWPUSH-WEB
+ 100 remark not protected by this ACL
+ 100 permit ip any any
+!
+ipv6 access-list FWPUSH-GI0-1-OUT-V6
+ sequence 10 remark always on: replies of TCP connections (established)
+ sequence 20 permit tcp any host 2001:db8:10::11 established
+`,
+		nxos: `object-group ip port FWPUSH-PORTS-123-514-5000-5010
+  10 eq 123
+  20 eq 514
+  30 range 5000 5010
+`,
+		eos: `   10 remark always on: replies of TCP connections (established)
+   20 permit tcp any host 198.18.10.11 established
+   30 permit tcp any host 198.18.10.12 established
+`,
+	}
+	lines := map[*netacl.Dialect][]string{
+		nxos: {"  60 permit udp 198.18.20.53/32 eq 53 addrgroup FWPUSH-WEB",
+			"  80 permit udp 198.18.20.53/32 portgroup FWPUSH-PORTS-123-514-5000-5010 addrgroup FWPUSH-WEB",
+			"  100 permit icmp 198.18.20.53/32 addrgroup FWPUSH-WEB 0", "  120 permit 47 198.18.20.53/32 addrgroup FWPUSH-WEB",
+			"  140 deny ip any addrgroup FWPUSH-WEB", "  160 permit ip any any",
+			"  100 permit icmp 2001:db8:20::53/128 2001:db8:10::11/128 129"},
+		eos: {"   90 permit udp host 198.18.20.53 eq 53 host 198.18.10.12", "   110 permit udp host 198.18.20.53 eq 123 514 host 198.18.10.11",
+			"   130 permit udp host 198.18.20.53 range 5000 5010 host 198.18.10.11",
+			"   110 permit icmpv6 host 2001:db8:20::53 host 2001:db8:10::11 129", "   250 permit ip any any"},
+	}
+	for d, block := range want {
+		c, err := d.FromIntent(in)
+		require.NoError(t, err)
+		text := d.Text(c)
+		assert.Contains(t, text, block, "%v", d.Syntax)
+		for _, l := range lines[d] {
+			assert.Contains(t, text, l+"\n", "%v", d.Syntax)
+		}
+		assert.NotContains(t, text, "deny ip any any", "%v: nothing reaches a deny after the pass", d.Syntax)
+		assert.NotContains(t, text, "deny ipv6 any any", "%v", d.Syntax)
+	}
 }

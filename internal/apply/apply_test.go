@@ -133,14 +133,17 @@ func TestWaveStopsOnFailure(t *testing.T) {
 }
 
 // TestDeviceRefusalFoundByPlan: a change the device's own check refuses
-// fails the plan at "validate", and apply refuses that device before
-// touching it while the others are pushed; unchanged devices are not
-// asked.
+// fails a checked plan at "validate"; a plain plan asks no device; apply
+// fails that device while the others are pushed; unchanged devices are
+// not asked.
 func TestDeviceRefusalFoundByPlan(t *testing.T) {
 	p, devs, open := setup(t)
 	devs["db-1"].Refuses = "5432"
 	eo := engine.Options{MaxFailPercentage: -1}
 	pl, _, err := plan.Live(context.Background(), p, open, eo)
+	require.NoError(t, err, "a plain plan asks no device to check")
+	assert.Zero(t, devs["db-1"].Validates)
+	pl, _, err = plan.LiveChecked(context.Background(), p, open, eo)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `db-1: validate: commit check: "5432": syntax error`)
 	for _, d := range pl.Devices {
@@ -149,14 +152,13 @@ func TestDeviceRefusalFoundByPlan(t *testing.T) {
 	rep, err := Run(context.Background(), p, open, Options{ConfirmWithin: time.Second, Engine: eo})
 	require.Error(t, err)
 	assert.Equal(t, Failed, outcomes(rep)["db-1"])
-	assert.Zero(t, devs["db-1"].Applies, "nothing sent to db-1")
 	assert.Equal(t, Confirmed, outcomes(rep)["web-1"])
 
 	devs["db-1"].Refuses = ""
 	_, err = Run(context.Background(), p, open, Options{ConfirmWithin: time.Second, Engine: eo})
 	require.NoError(t, err)
 	before := devs["web-1"].Validates
-	pl, _, err = plan.Live(context.Background(), p, open, eo)
+	pl, _, err = plan.LiveChecked(context.Background(), p, open, eo)
 	require.NoError(t, err)
 	assert.False(t, pl.Changes())
 	assert.Equal(t, before, devs["web-1"].Validates, "no change, nothing to check")

@@ -155,12 +155,24 @@ func (c *compiler) placeFlow(a *acl, f *policy.Flow, src *intent.AddrSet) {
 }
 
 // internal reports whether every address of both ends of f is behind the
-// ACL's interface.
+// ACL's interface, so it never sees the flow. A flow to the device itself
+// is never internal to an in ACL: the ACL filters what comes from its
+// protected addresses to the device wherever the device's own addresses
+// are (see intent.Intent.OnPath), and they are often behind the same
+// interface.
 func (c *compiler) internal(a *acl, f *policy.Flow) bool {
 	if hasAny(f.From) || hasAny(f.To) {
 		return false
 	}
-	return c.subset(c.r.set(f.From, nil), a.prot) && c.subset(c.r.set(f.To, nil), a.prot)
+	to := c.r.set(f.To, nil)
+	if !a.out {
+		for _, own := range a.in.Addresses {
+			if to.Contains(own) {
+				return false
+			}
+		}
+	}
+	return c.subset(c.r.set(f.From, nil), a.prot) && c.subset(to, a.prot)
 }
 
 // within returns the part of names' addresses inside prot, and whether

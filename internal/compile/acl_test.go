@@ -131,6 +131,36 @@ func TestACLPlacement(t *testing.T) {
 	}
 }
 
+// TestACLFlowToTheRouterItself: a flow from the protected addresses of an
+// in ACL to the router, whose own address lies among them, crosses the
+// ACL (the router filters what arrives for itself) and gets its rule,
+// though both ends are behind the interface: by role, and by a network
+// that holds the router's address. (A flow whose ends are both behind an
+// interface and exclude the router gets none: TestACLRules, tcp/5432.)
+func TestACLFlowToTheRouterItself(t *testing.T) {
+	pb, inv := aclFixture(t, strings.Replace(aclPlaybook, "app: {}}", "app: {}, routers: {}}", 1)+`  - {from: ops, to: routers, ports: [tcp/830], why: operators configure the router}
+  - {from: ops, to: ops, ports: [tcp/9000], why: operators reach their network and the router}
+`)
+	out, err := Compile(pb, inv, nil, platforms{})
+	require.NoError(t, err)
+	rtr := out["rtr"]
+	var ge0 *intent.Filter
+	for _, f := range rtr.Filters {
+		if f.Binding.Interface == "ge0" {
+			ge0 = f
+		}
+	}
+	require.NotNil(t, ge0)
+	for _, port := range []uint16{830, 9000} {
+		pkt := intent.Packet{Src: mustAddr("198.18.5.7"), Dst: mustAddr("198.18.0.254"), Proto: policy.TCP, Port: port, SrcPort: 49152}
+		require.True(t, rtr.OnPath(ge0, pkt.Src, pkt.Dst))
+		v := rtr.Eval(ge0, pkt)
+		require.NotNil(t, v.Rule)
+		assert.True(t, v.Permit, "tcp/%d decided by %s", port, v.Rule.ID)
+		assert.Equal(t, intent.FlowRule, v.Rule.Kind, "tcp/%d", port)
+	}
+}
+
 // TestACLRules pins the rules of the servers' ACL: return rules and the
 // closing pair, and no rule for the flow that never crosses it.
 func TestACLRules(t *testing.T) {

@@ -22,13 +22,27 @@ type Opener func(ctx context.Context, host string) (drivers.Session, error)
 // desired one. It opens no config transaction and arms nothing: a dry run
 // leaves every device byte-identical.
 func Live(ctx context.Context, p *project.Project, open Opener, eo engine.Options) (*Plan, engine.Summary, error) {
+	return live(ctx, p, open, eo, false)
+}
+
+// LiveChecked is Live plus the device's own check of every change (nft -c,
+// a NETCONF commit check on a candidate that is then discarded), as
+// NAPALM's compare_config loads before it diffs: a config the device would
+// refuse fails the plan with nothing changed. It is opt-in (plan
+// --validate) because the check writes scratch state: a staged file, a
+// candidate edit, where a plain dry run sends no write at all.
+func LiveChecked(ctx context.Context, p *project.Project, open Opener, eo engine.Options) (*Plan, engine.Summary, error) {
+	return live(ctx, p, open, eo, true)
+}
+
+func live(ctx context.Context, p *project.Project, open Opener, eo engine.Options, validate bool) (*Plan, engine.Summary, error) {
 	pl := New(p)
 	hosts := make([]string, len(p.Selected))
 	for i, h := range p.Selected {
 		hosts[i] = h.Name
 	}
 	results, sum, err := engine.Run(ctx, hosts, eo, func(ctx context.Context, host string) engine.Result {
-		d := Fetch(ctx, p, open, host)
+		d := fetch(ctx, p, open, host, validate)
 		return engine.Result{Status: d.Status, Error: d.Error, Detail: d}
 	})
 	if err != nil {
@@ -51,11 +65,16 @@ func Live(ctx context.Context, p *project.Project, open Opener, eo engine.Option
 }
 
 // Fetch plans one device: it renders the desired config, reads the
-// device's owned part, diffs them, and has the device check a change
-// when its driver can. Nothing on the device changes: the device's trial
-// lock is reported, never taken (a NETCONF check holds the candidate's
-// lock for the moment it takes).
+// device's owned part and diffs them. Nothing on the device changes: the
+// device's trial lock is reported, never taken.
 func Fetch(ctx context.Context, p *project.Project, open Opener, host string) Device {
+	return fetch(ctx, p, open, host, false)
+}
+
+// fetch is Fetch, with the device's check of a change when validate is
+// set and the driver can (a NETCONF check holds the candidate's lock for
+// the moment it takes).
+func fetch(ctx context.Context, p *project.Project, open Opener, host string, validate bool) Device {
 	d, err := Render(p, host)
 	if err != nil {
 		return d
@@ -99,12 +118,9 @@ func Fetch(ctx context.Context, p *project.Project, open Opener, host string) De
 		}
 		d.Warnings = warnings
 	}
-	// The device's own check of the change (nft -c, a NETCONF commit
-	// check on a discarded candidate), as NAPALM's compare_config loads
-	// before it diffs: a config the device would refuse fails the plan,
-	// and apply's read before pushing, with nothing changed. Not while
-	// another trial holds the device: its candidate is that trial's.
-	if v, ok := s.(drivers.Validator); ok && df.Changed && d.Lock == nil {
+	// Not while another trial holds the device: its candidate is that
+	// trial's.
+	if v, ok := s.(drivers.Validator); ok && validate && df.Changed && d.Lock == nil {
 		if err := v.Validate(ctx, d.Desired); err != nil {
 			d.fail(fmt.Errorf("%s: validate: %w", host, err))
 			return d
