@@ -127,7 +127,7 @@ func flowsOf(r *intent.Rule) string {
 	}
 	ns := make([]string, len(r.Flows))
 	for i, f := range r.Flows {
-		ns[i] = strconv.Itoa(f + 1)
+		ns[i] = strconv.Itoa(f)
 	}
 	if len(ns) == 1 {
 		return " (flow " + ns[0] + ")"
@@ -227,6 +227,12 @@ func (b *builder) rule(r *intent.Rule, v int) ([]*Rule, error) {
 		}
 	case intent.Loopback:
 		return nil, fmt.Errorf("a loopback rule has no meaning on an interface ACL: %w", fault.ErrUnsupported)
+	}
+	if r.Reject {
+		// compile makes a reject a deny on platforms that cannot answer
+		// (and says so); one that still asks for an answer is not
+		// silently dropped here.
+		return nil, fmt.Errorf("a reject (answering the denied packet): these ACLs deny silently: %w", fault.ErrUnsupported)
 	}
 	proto := int(r.Proto)
 	if r.AnyProto {

@@ -88,7 +88,9 @@ func TestFromIntentRefuses(t *testing.T) {
 		"established of udp": {intentWith("Gi0/1", &intent.Rule{ID: "established", Kind: intent.Established, Proto: policy.UDP}),
 			"`established` matches TCP only", fault.ErrUnsupported},
 		"source ports without ports": {intentWith("Gi0/1", &intent.Rule{ID: "return-1", Kind: intent.Return, Proto: policy.GRE, Flows: []int{6},
-			SrcPorts: []policy.PortRange{{Lo: 53, Hi: 53}}}), "rule return-1 (flow 7): ports on protocol 47", fault.ErrUnsupported},
+			SrcPorts: []policy.PortRange{{Lo: 53, Hi: 53}}}), "rule return-1 (flow 6): ports on protocol 47", fault.ErrUnsupported},
+		"reject": {intentWith("Gi0/1", &intent.Rule{ID: "flow-3", Kind: intent.FlowRule, Deny: true, Reject: true, Proto: policy.TCP, Flows: []int{3}}),
+			"rule flow-3 (flow 3): a reject (answering the denied packet)", fault.ErrUnsupported},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -50,9 +50,6 @@ func CheckCapabilities(in *intent.Intent, caps drivers.Capabilities, pb *policy.
 			if len(r.ICMP) > 0 {
 				need(caps.ICMPTypes, "ICMP type matching", r, f)
 			}
-			if r.Reject {
-				need(caps.Reject, "reject (answering a denied packet); action: deny drops it silently, which this platform can do", r, f)
-			}
 			if needsIPv6(in, r) {
 				need(caps.IPv6, "IPv6", r, f)
 			}
@@ -111,6 +108,62 @@ func flowName(pb *policy.Playbook, id int) string {
 		return fmt.Sprintf("flow %d", id)
 	}
 	return fmt.Sprintf("%s (%q)", f.Label(), f.Why)
+}
+
+// silentReject turns the reject rules of a platform that cannot answer a
+// denied packet into plain denies, so the Intent says what the device
+// will do: drop it. The flow still denies there, which is what matters on
+// the path; rejectWarnings names the hosts, as a silent change of
+// behaviour is not ours to make quietly. Refusing instead would keep a
+// reject flow off every route that crosses a router ACL.
+func silentReject(in *intent.Intent, caps drivers.Capabilities) {
+	if caps.Reject {
+		return
+	}
+	for _, f := range in.Filters {
+		for _, r := range f.Rules {
+			r.Reject = false
+		}
+	}
+}
+
+// rejectWarnings names, per reject flow, the hosts whose platform drops
+// what the flow rejects (see silentReject).
+func rejectWarnings(pb *policy.Playbook, intents map[string]*intent.Intent) []string {
+	silent := map[int]map[string]bool{}
+	for name, in := range intents {
+		for _, f := range in.Filters {
+			for _, r := range f.Rules {
+				if !r.Deny || r.Reject {
+					continue
+				}
+				for _, id := range r.Flows {
+					if fl := pb.Flow(id); fl != nil && fl.Reject {
+						if silent[id] == nil {
+							silent[id] = map[string]bool{}
+						}
+						silent[id][in.Platform+"\x00"+name] = true
+					}
+				}
+			}
+		}
+	}
+	var out []string
+	for _, fl := range pb.Flows {
+		if len(silent[fl.ID]) == 0 {
+			continue
+		}
+		var hosts []string
+		for k := range silent[fl.ID] {
+			plat, host, _ := strings.Cut(k, "\x00")
+			hosts = append(hosts, host+" ("+plat+")")
+		}
+		sort.Strings(hosts)
+		out = append(out, pb.Doc.Errorf(fl.Path("action"),
+			"%s rejects, but %s cannot answer a denied packet: there it is dropped silently, as action: deny would",
+			fl.Label(), strings.Join(hosts, ", ")).Error())
+	}
+	return out
 }
 
 func uniq(ss []string) []string {

@@ -34,6 +34,7 @@ func Compile(pb *policy.Playbook, inv *inventory.Inventory, keep func(*inventory
 	var errs []error
 	for _, name := range sortedNames(c.out) {
 		in := c.out[name]
+		silentReject(in, c.caps[in.Platform])
 		if err := CheckCapabilities(in, c.caps[in.Platform], pb); err != nil {
 			errs = append(errs, err)
 		}

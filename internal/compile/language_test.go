@@ -98,3 +98,31 @@ func TestEgressPerRole(t *testing.T) {
 	assert.NotContains(t, warnings, "name resolution", "options.dns covers DNS")
 	require.NoError(t, Validate(pb, inv), "an empty role is a warning, not an error")
 }
+
+// TestRejectWherePlatformCannotAnswer: a reject flow crossing a router
+// whose ACLs cannot answer a denied packet is a deny there (the Intent
+// says so), with a warning naming the router; the host firewall behind it
+// still rejects.
+func TestRejectWherePlatformCannotAnswer(t *testing.T) {
+	pb, inv := fixture(t,
+		"a-1: {hostname: 198.18.1.1, platform: linux, groups: [a]}\nb-1: {hostname: 198.18.1.2, platform: iptables, groups: [b]}\n"+
+			"rtr: {hostname: 198.18.1.254, platform: eos, groups: [routers], data: {acls: [{interface: ge0, direction: out, protects: [b]}]}}\n",
+		"a: {}\nb: {}\nrouters: {}\n",
+		"name: p\nroles: {a: {}, b: {}}\nflows:\n"+
+			"  - {from: a, to: b, ports: [tcp/23], action: reject, why: telnet is answered}\n")
+	out, err := Compile(pb, inv, nil, platforms{})
+	require.NoError(t, err)
+	telnet := intent.Packet{Src: mustAddr("198.18.1.1"), Dst: mustAddr("198.18.1.2"), Proto: policy.TCP, Port: 23}
+	b := out["b-1"]
+	v := b.Eval(b.Filter("input"), telnet)
+	require.NotNil(t, v.Rule)
+	assert.True(t, v.Rule.Deny && v.Rule.Reject, "the host firewall answers")
+	rtr := out["rtr"]
+	v = rtr.Eval(rtr.Filters[0], telnet)
+	require.NotNil(t, v.Rule)
+	assert.Equal(t, []int{1}, v.Rule.Flows)
+	assert.True(t, v.Rule.Deny, "the router still denies")
+	assert.False(t, v.Rule.Reject, "the router cannot answer: the Intent says it drops")
+	assert.Equal(t, []string{"p.yml:4:47: flows[0].action: flow 1 rejects, but rtr (arista-eos) cannot answer a denied packet: there it is dropped silently, as action: deny would"},
+		Warnings(pb, inv, out))
+}

@@ -79,8 +79,9 @@ func unknownEntry(r *resolver, n string) string {
 // Warnings are what the playbook probably does not mean in this
 // inventory, each "file:line:col: field: message": a declared role with
 // no host and no network, an enabled flow with a side that selects
-// nothing (it compiles to no rule), and hosts that filter their output
-// without a rule for DNS or NTP.
+// nothing (it compiles to no rule), hosts that filter their output
+// without a rule for DNS or NTP, and hosts that drop what a reject flow
+// rejects.
 func Warnings(pb *policy.Playbook, inv *inventory.Inventory, intents map[string]*intent.Intent) []string {
 	r := endpoint.New(pb, inv)
 	var out []string
@@ -104,7 +105,8 @@ func Warnings(pb *policy.Playbook, inv *inventory.Inventory, intents map[string]
 			}
 		}
 	}
-	return append(out, egressWarnings(pb, intents)...)
+	out = append(out, egressWarnings(pb, intents)...)
+	return append(out, rejectWarnings(pb, intents)...)
 }
 
 func sortedRoles(pb *policy.Playbook) []string {
