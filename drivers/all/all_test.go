@@ -20,7 +20,7 @@ func TestOtherToolsNames(t *testing.T) {
 		"eos": "arista-eos", "arista.eos.eos": "arista-eos", "arista_ceos": "arista-eos", "ceos": "arista-eos",
 		"junos": "juniper-junos", "junipernetworks.junos.junos": "juniper-junos", "juniper_crpd": "juniper-junos", "vr-vmx": "juniper-junos",
 		"juniper_vjunosevolved": "juniper-junos",
-		"Cisco_IOSXE": "cisco-ios",
+		"Cisco_IOSXE":           "cisco-ios",
 	} {
 		got, ok := reg.InventoryPlatform(name)
 		if assert.True(t, ok, name) {
