@@ -104,7 +104,10 @@ func printExplain(g *globals, q explain.Query, res *explain.Result) {
 		}
 		for _, c := range path.Checks {
 			action := "permit"
-			if !c.Permit {
+			switch {
+			case c.Reject:
+				action = "reject"
+			case !c.Permit:
 				action = "deny"
 			}
 			why := ""

@@ -111,6 +111,9 @@ type Check struct {
 	Why     []string `json:"why,omitempty"`
 	Flows   []int    `json:"flows,omitempty"`
 	Default bool     `json:"default_deny,omitempty"`
+	// Reject: the rule denies and answers the sender (action: reject on
+	// a platform that can), so the sender sees a refusal, not silence.
+	Reject bool `json:"reject,omitempty"`
 	// Interface and Direction place a network ACL on its device.
 	Interface string `json:"interface,omitempty"`
 	Direction string `json:"direction,omitempty"`
@@ -180,7 +183,7 @@ func evalPath(p *project.Project, q Query, s, d Endpoint) Path {
 		v := in.Eval(f, pkt)
 		c := Check{Device: in.Host, Filter: f.Name, Permit: v.Permit, Rule: "default-deny", Default: v.Rule == nil}
 		if v.Rule != nil {
-			c.Rule, c.Why, c.Flows = v.Rule.ID, v.Rule.Why, v.Rule.Flows
+			c.Rule, c.Why, c.Flows, c.Reject = v.Rule.ID, v.Rule.Why, v.Rule.Flows, v.Rule.Reject
 		}
 		if f.Binding.Kind == intent.Interface {
 			c.Interface, c.Direction = f.Binding.Interface, f.Binding.Direction

@@ -76,6 +76,11 @@ func Generate(p *project.Project, o Options) ([]Probe, error) {
 			return err
 		}
 		seen[key] = true
+		if !res.Permitted && rejected(res) {
+			// The firewall answers with a refusal, which a probe cannot
+			// tell from a closed port on a reachable host: no verdict.
+			return nil
+		}
 		pr.Expect = res.Permitted
 		out = append(out, pr)
 		return nil
@@ -255,4 +260,17 @@ func pair(src, dst *inventory.Host) (netip.Addr, netip.Addr, bool) {
 		}
 	}
 	return netip.Addr{}, netip.Addr{}, false
+}
+
+// rejected says whether a denied packet is denied by a reject rule (on
+// some path, the deciding check).
+func rejected(res *explain.Result) bool {
+	for _, p := range res.Paths {
+		for _, c := range p.Checks {
+			if c.Decides && c.Reject {
+				return true
+			}
+		}
+	}
+	return false
 }
