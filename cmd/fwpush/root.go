@@ -163,7 +163,7 @@ func (g *globals) json(v any) error {
 
 // subcommands are fwpush's commands, bound to g.
 func subcommands(g *globals) []*cobra.Command {
-	return []*cobra.Command{validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
+	return []*cobra.Command{validateCmd(g), lintCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
 		historyCmd(g), rollbackCmd(g), checkCmd(g), reportCmd(g), serveCmd(g), versionCmd()}
 }
 
