@@ -116,6 +116,8 @@ func TestFlowLanguageErrors(t *testing.T) {
 		"egress role":     {"name: t\noptions: {egress: [wbe]}\nroles: {web: {}}\nflows:\n  - {from: web, to: web, ports: [tcp/1], why: x}\n", []string{"t.yml:2", "options.egress[0]", `"wbe" is not a declared role`}},
 		"egress shape":    {"name: t\noptions: {egress: {a: b}}\nroles: {web: {}}\nflows:\n  - {from: web, to: web, ports: [tcp/1], why: x}\n", []string{"t.yml:2:19", "not a map"}},
 		"bad dns":         {"name: t\noptions: {egress: true, dns: ['host:']}\nroles: {web: {}}\nflows:\n  - {from: web, to: web, ports: [tcp/1], why: x}\n", []string{"options.dns[0]", "names no host"}},
+		"host:NAME read as a map": {"name: t\noptions: {egress: true, dns: [host:dns-1]}\nroles: {web: {}}\nflows:\n  - {from: web, to: web, ports: [tcp/1], why: x}\n",
+			[]string{"t.yml:2", "quote it ('host:NAME')"}},
 		"role management": {"name: t\nroles: {management: {}}\nflows:\n  - {from: any, to: any, ports: [tcp/1], why: x}\n", []string{"roles.management", "'management', which are built in"}},
 	}
 	for name, tt := range tests {

@@ -270,7 +270,13 @@ func notScalar(v any) string {
 	switch reflect.ValueOf(v).Kind() {
 	case reflect.Slice, reflect.Array:
 		return "a list"
-	case reflect.Map, reflect.Struct, reflect.Pointer:
+	case reflect.Map:
+		// [host:web-1] in flow style reads as a one-key map {host: web-1}.
+		if rv := reflect.ValueOf(v); rv.Len() == 1 && fmt.Sprint(rv.MapKeys()[0].Interface())+":" == HostPrefix {
+			return "a map: inside [ ] or { } YAML reads host:NAME as one; quote it ('host:NAME')"
+		}
+		return "a map"
+	case reflect.Struct, reflect.Pointer:
 		return "a map"
 	}
 	return ""

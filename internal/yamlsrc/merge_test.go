@@ -131,3 +131,15 @@ flows:
 	line, _ := d.Pos("flows", 0, "to")
 	assert.Equal(t, 9, line)
 }
+
+// TestMergedEntryPosition: an entry whose merge key comes first is placed
+// where it is written, not at its anchor (the merged keys come first once
+// expanded).
+func TestMergedEntryPosition(t *testing.T) {
+	d, err := Parse("m.yml", []byte("base: &base\n  why: base\n  log: true\nflows:\n  - why: plain\n  - <<: *base\n    from: [a]\n  - from: [b]\n    <<: *base\n"))
+	require.NoError(t, err)
+	for i, want := range []int{5, 6, 8} {
+		line, _ := d.Pos("flows", i)
+		assert.Equal(t, want, line, "flows[%d]", i)
+	}
+}

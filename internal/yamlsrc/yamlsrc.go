@@ -228,6 +228,11 @@ func (d *Doc) child(n ast.Node, p any) (next, at ast.Node) {
 			at := v.Values[i]
 			if m, isMap := at.(*ast.MappingNode); isMap && len(m.Values) > 0 {
 				at = m.Values[0].Key // a mapping's own token is its first ':'
+				// A merge key expanded in place puts merged entries first,
+				// at their anchor's place, before the mapping itself.
+				if earlier(at, m) {
+					at = m
+				}
 			}
 			return v.Values[i], at
 		}
@@ -304,4 +309,15 @@ func Quote(s string) string {
 		cut--
 	}
 	return strconv.Quote(s[:cut]) + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// earlier says whether a is on a line before b's: a mapping's first key
+// shares its line with the mapping's first ':', an entry merged from an
+// anchor (always written before its alias) does not.
+func earlier(a, b ast.Node) bool {
+	ta, tb := a.GetToken(), b.GetToken()
+	if ta == nil || tb == nil || ta.Position == nil || tb.Position == nil {
+		return false
+	}
+	return ta.Position.Line < tb.Position.Line
 }
