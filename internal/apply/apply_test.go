@@ -140,10 +140,10 @@ func TestDeviceRefusalFoundByPlan(t *testing.T) {
 	p, devs, open := setup(t)
 	devs["db-1"].Refuses = "5432"
 	eo := engine.Options{MaxFailPercentage: -1}
-	pl, _, err := plan.Live(context.Background(), p, open, eo)
+	_, _, err := plan.Live(context.Background(), p, open, eo)
 	require.NoError(t, err, "a plain plan asks no device to check")
 	assert.Zero(t, devs["db-1"].Validates)
-	pl, _, err = plan.LiveChecked(context.Background(), p, open, eo)
+	pl, _, err := plan.LiveChecked(context.Background(), p, open, eo)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `db-1: validate: commit check: "5432": syntax error`)
 	for _, d := range pl.Devices {
