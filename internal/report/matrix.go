@@ -46,6 +46,7 @@ type Flow struct {
 	Opens   []Open // services by name, then the flow's own ports
 	Why     string
 	Deny    bool
+	Reject  bool // a deny that answers the sender
 	Log     bool
 	Feature string
 	// Enabled is false when the flow's feature is switched off: it is
@@ -118,7 +119,7 @@ func NewMatrix(pb *policy.Playbook, inv *inventory.Inventory) *Matrix {
 	}
 	srcs, dsts := map[string]bool{}, map[string]bool{}
 	for _, f := range pb.Flows {
-		fl := Flow{ID: f.ID, Name: f.Name, Line: f.Line, From: f.From, To: f.To, Why: f.Why, Deny: f.Deny, Log: f.Log,
+		fl := Flow{ID: f.ID, Name: f.Name, Line: f.Line, From: f.From, To: f.To, Why: f.Why, Deny: f.Deny, Reject: f.Reject, Log: f.Log,
 			Feature: f.Feature, Enabled: pb.Enabled(f), Opens: opens(pb, f)}
 		m.Flows = append(m.Flows, fl)
 		if !fl.Enabled {
