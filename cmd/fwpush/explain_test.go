@@ -79,3 +79,73 @@ func TestExplainThroughARouter(t *testing.T) {
 	assert.True(t, res.Paths[0].Checks[0].Decides)
 	assert.False(t, res.Paths[0].Checks[1].Decides)
 }
+
+// TestExplainSpace: a question over the world is answered for all of it:
+// partly permitted, one part per treatment with an example each, in text
+// and JSON; --port takes a range or any.
+func TestExplainSpace(t *testing.T) {
+	inv, pb := "../../internal/explain/testdata/space/inventory", "../../internal/explain/testdata/space/playbook.yml"
+	explain := []string{"explain", "-i", inv, "-p", pb, "--to", "web"}
+	code, out, errOut := fwpush(t, append(explain, "--from", "any", "--port", "443")...)
+	assert.Equal(t, exitDenied, code, errOut)
+	assert.Contains(t, out, "any → web tcp/443: PARTLY PERMITTED\n")
+	assert.Contains(t, out, "  permit from any IPv4 except ")
+	assert.Contains(t, out, "  DENY   from blocked (203.0.113.0/25) to web IPv4 port 443\n")
+	assert.Contains(t, out, "      e.g. blocked (203.0.113.10) → web-1 (198.18.9.11) port 443\n")
+	assert.Contains(t, out, "      web-1/input: deny by flow-1 — the blocked network never reaches the site  ← decides\n")
+
+	code, out, errOut = fwpush(t, append(explain, "--from", "partners", "--port", "7990-8200", "--format", "json")...)
+	assert.Equal(t, exitDenied, code, errOut)
+	var res struct {
+		Query   map[string]any `json:"query"`
+		Verdict string         `json:"verdict"`
+		Paths   []struct {
+			Port int `json:"port"`
+		} `json:"paths"`
+		Parts []struct {
+			Permitted bool   `json:"permitted"`
+			DecidedBy string `json:"decided_by"`
+			Regions   []struct {
+				Sources      []string `json:"sources"`
+				Destinations []string `json:"destinations"`
+				Ports        []struct {
+					Lo, Hi int
+				} `json:"ports"`
+			} `json:"regions"`
+			Example struct {
+				From struct {
+					Addr string `json:"addr"`
+					Name string `json:"name"`
+				} `json:"from"`
+				Port int `json:"port"`
+			} `json:"example"`
+		} `json:"parts"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	assert.Equal(t, map[string]any{"from": "partners", "to": "web", "proto": "tcp", "port": 7990.0, "port_to": 8200.0}, res.Query)
+	assert.Equal(t, "partly", res.Verdict)
+	require.Len(t, res.Parts, 2)
+	assert.True(t, res.Parts[0].Permitted)
+	assert.Equal(t, []string{"198.51.100.0/24"}, res.Parts[0].Regions[0].Sources)
+	assert.Equal(t, []string{"198.18.9.11/32", "198.18.9.12/32"}, res.Parts[0].Regions[0].Destinations)
+	assert.Equal(t, 8000, res.Parts[0].Regions[0].Ports[0].Lo)
+	assert.Equal(t, 8099, res.Parts[0].Regions[0].Ports[0].Hi)
+	assert.Equal(t, 8000, res.Parts[0].Example.Port)
+	assert.Equal(t, "partners", res.Parts[0].Example.From.Name)
+	assert.False(t, res.Parts[1].Permitted)
+	assert.Equal(t, "web-1/input", res.Parts[1].DecidedBy)
+	require.Len(t, res.Paths, 2, "each part's example")
+
+	for arg, want := range map[string]string{
+		"8200-7990": "--port: range 8200-7990: want low-high within 1-65535",
+		"http":      "--port http: want a port, low-high or any",
+		"1-70000":   "--port: range 1-70000",
+	} {
+		code, out, errOut := fwpush(t, append(explain, "--from", "any", "--port", arg)...)
+		assert.Equal(t, exitError, code, out)
+		assert.Contains(t, errOut, want)
+	}
+	code, out, errOut = fwpush(t, append(explain, "--from", "203.0.113.10", "--port", "any")...)
+	assert.Equal(t, exitDenied, code, errOut)
+	assert.Contains(t, out, "203.0.113.10 → web tcp/1-65535: DENIED\n")
+}

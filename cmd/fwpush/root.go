@@ -164,7 +164,7 @@ func (g *globals) json(v any) error {
 // subcommands are fwpush's commands, bound to g.
 func subcommands(g *globals) []*cobra.Command {
 	return []*cobra.Command{validateCmd(g), lintCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
-		historyCmd(g), rollbackCmd(g), checkCmd(g), reportCmd(g), serveCmd(g), versionCmd()}
+		historyCmd(g), rollbackCmd(g), checkCmd(g), reportCmd(g), serveCmd(g), importCmd(g), exportCmd(g), versionCmd()}
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

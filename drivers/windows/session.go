@@ -294,7 +294,7 @@ func (s *Session) Apply(ctx context.Context, desired drivers.Config, o drivers.A
 	case exitMutex:
 		return drivers.Armed{}, fmt.Errorf("trial lock: another fwpush program held the host's mutex for 30 s: %w", fault.ErrNotApplied)
 	case exitRejected:
-		return drivers.Armed{}, fmt.Errorf("the host refused %s: %w", out, fault.ErrRejected)
+		return drivers.Armed{}, fmt.Errorf("refused by Windows: %s: %w", out, fault.ErrRejected)
 	case exitArm:
 		return drivers.Armed{}, fmt.Errorf("arm revert task: %s: %w", out, fault.ErrNotApplied)
 	}
@@ -363,7 +363,7 @@ func (s *Session) Rollback(ctx context.Context, to drivers.Config, t drivers.Tri
 		_ = json.Unmarshal([]byte(out), &h)
 		return &drivers.LockedError{Holder: *h.trial()}
 	case exitRejected:
-		return fmt.Errorf("the host refused %s: %w", out, fault.ErrRejected)
+		return fmt.Errorf("refused by Windows: %s: %w", out, fault.ErrRejected)
 	}
 	return fmt.Errorf("exit %d: %s", code, firstOf(out, stderr))
 }

@@ -249,6 +249,11 @@ func TestCheckOriginFollowsThePath(t *testing.T) {
 	all := rtr.Filters
 	rtr.Filters = kept
 	assert.NoError(t, CheckOrigin(rtr, mustAddr("198.19.0.9")))
+	// An in ACL with no management rule still stands between a
+	// controller behind it (on cli-1) and the router itself.
+	err := CheckOrigin(rtr, mustAddr("198.18.2.10"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "rule protect of filter FWPUSH-GE2-IN would cut its tcp/22 connection to 198.18.0.254")
 
 	// A controller behind the servers' out ACL (on srv-1 itself) reaches
 	// the other servers without crossing it: the ACL is not asked.

@@ -14,7 +14,10 @@ import (
 // intent.Intent.OnPath): bound out, the sessions to the managed hosts it
 // protects; bound in, the sessions coming from behind its interface, to
 // the device itself and to every managed host beyond. An ACL off a
-// session's way cannot cut it and is not asked.
+// session's way cannot cut it and is not asked. Sessions to the device
+// itself are asked of every ACL, with or without a management rule: an in
+// ACL that protects the controller's network and has no flow for it cuts
+// the controller off the router.
 
 // outside stands for an address outside every protected set, for a
 // management rule that admits sessions to any host beyond an interface:
@@ -57,18 +60,15 @@ type target struct {
 }
 
 // targets are the management sessions a filter must admit, of one
-// family: a host input filter's to the host itself; a network ACL's
-// those its management rules exist for.
+// family: a host input filter's to the host itself; a network ACL's to
+// the device itself and those its management rules exist for.
 func targets(in *intent.Intent, f *intent.Filter, v4 bool) []target {
 	var out []target
 	switch f.Binding.Kind {
 	case intent.Input:
-		for _, a := range in.Addresses {
-			if a.Is4() == v4 {
-				out = append(out, target{a, in.MgmtPort})
-			}
-		}
+		out = self(in, v4)
 	case intent.Interface:
+		out = self(in, v4)
 		for _, r := range f.Rules {
 			if r.Kind != intent.Management {
 				continue
@@ -90,6 +90,17 @@ func targets(in *intent.Intent, f *intent.Filter, v4 bool) []target {
 					out = append(out, target{d, pr.Lo})
 				}
 			}
+		}
+	}
+	return out
+}
+
+// self are the sessions to the device's own addresses of one family.
+func self(in *intent.Intent, v4 bool) []target {
+	var out []target
+	for _, a := range in.Addresses {
+		if a.Is4() == v4 {
+			out = append(out, target{a, in.MgmtPort})
 		}
 	}
 	return out

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"sort"
 	"strings"
 
@@ -16,16 +15,17 @@ import (
 	"github.com/fwpush/fwpush/inventory"
 )
 
-// Query is the packet question. From and To take a role, a host (by name
-// or host:NAME), a network name, an address or prefix, management or any,
-// as a flow's from and to do; a role means every host of the role. Port is
-// for the protocols that carry ports (tcp, udp, sctp) and required there;
+// Query is the packet question. From and To take a role, a host, a network
+// name, an address, a prefix or any; a role means every host and network
+// of the role. Port is for the protocols that carry ports (tcp, udp, sctp)
+// and required there; PortTo, when set, makes it the range Port-PortTo.
 // ICMPType is for icmp and icmpv6 (0-255, echo-request is 8 and 128);
 // other protocols take neither.
 type Query struct {
 	From, To string
 	Proto    policy.Proto
 	Port     int
+	PortTo   int
 	ICMPType int
 }
 
@@ -38,6 +38,10 @@ func (q Query) Validate() error {
 		return errors.New("--from and --to are required")
 	case q.Proto.HasPorts() && (q.Port < 1 || q.Port > 65535):
 		return fmt.Errorf("--port: %d is outside 1-65535 (required for %s)", q.Port, q.Proto)
+	case q.PortTo != 0 && !q.Proto.HasPorts():
+		return fmt.Errorf("--port: %s has no ports", q.Proto)
+	case q.PortTo != 0 && (q.PortTo < q.Port || q.PortTo > 65535):
+		return fmt.Errorf("--port: range %d-%d: want low-high within 1-65535", q.Port, q.PortTo)
 	case q.Proto.IsICMP() && q.Port != 0:
 		hint := "a type name such as echo-request, or a number 0-255"
 		if q.Port > 0 && q.Port <= 255 {
@@ -54,9 +58,11 @@ func (q Query) Validate() error {
 	return nil
 }
 
-// String is the flow as evaluated: tcp/5054, icmp/echo-request, gre.
+// String is the flow as evaluated: tcp/5054, tcp/1-1024, icmp/echo-request, gre.
 func (q Query) String() string {
 	switch {
+	case q.Proto.HasPorts() && q.PortTo != 0 && q.PortTo != q.Port:
+		return fmt.Sprintf("%s/%d-%d", q.Proto, q.Port, q.PortTo)
 	case q.Proto.HasPorts():
 		return fmt.Sprintf("%s/%d", q.Proto, q.Port)
 	case q.Proto.IsICMP():
@@ -65,11 +71,26 @@ func (q Query) String() string {
 	return q.Proto.String()
 }
 
-// Result is the answer; Permitted is true only when every path is.
+// Verdicts of a Result.
+const (
+	Permitted = "permitted"
+	Denied    = "denied"
+	// Partly: some packets the question covers are permitted, others not.
+	Partly = "partly"
+)
+
+// Result is the answer; Permitted is true only when every packet the
+// question covers is. A question about concrete addresses and one port
+// is answered path by path (Paths: every source address to every
+// destination address); a question over a space (any, a network, a
+// prefix, a port range) is answered in Parts, one per distinct way its
+// packets are treated, and Paths then holds each part's example.
 type Result struct {
 	Query     QueryJSON `json:"query"`
 	Permitted bool      `json:"permitted"`
+	Verdict   string    `json:"verdict"`
 	Paths     []Path    `json:"paths"`
+	Parts     []Part    `json:"parts,omitempty"`
 }
 
 // QueryJSON is the query as printed. ICMPType is set for icmp and icmpv6
@@ -79,6 +100,7 @@ type QueryJSON struct {
 	To       string `json:"to"`
 	Proto    string `json:"proto"`
 	Port     int    `json:"port,omitempty"`
+	PortTo   int    `json:"port_to,omitempty"`
 	ICMPType *int   `json:"icmp_type,omitempty"`
 }
 
@@ -87,6 +109,9 @@ type Path struct {
 	From      Endpoint `json:"from"`
 	To        Endpoint `json:"to"`
 	Permitted bool     `json:"permitted"`
+	// Port is the destination port evaluated, for a question over a port
+	// range (the query's port otherwise).
+	Port int `json:"port,omitempty"`
 	// Checks are the filters on the way, in the order the packet meets
 	// them; none means no fwpush device filters this path.
 	Checks []Check `json:"checks"`
@@ -132,83 +157,113 @@ func RunContext(ctx context.Context, p *project.Project, q Query) (*Result, erro
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	srcs, err := endpoints(p, q.From)
+	src, err := resolve(p, q.From)
 	if err != nil {
 		return nil, fmt.Errorf("--from: %w", err)
 	}
-	dsts, err := endpoints(p, q.To)
+	dst, err := resolve(p, q.To)
 	if err != nil {
 		return nil, fmt.Errorf("--to: %w", err)
 	}
-	res := &Result{Permitted: true, Query: QueryJSON{From: q.From, To: q.To, Proto: q.Proto.String(), Port: q.Port}}
+	res := &Result{Query: QueryJSON{From: q.From, To: q.To, Proto: q.Proto.String(), Port: q.Port}}
+	if q.PortTo != q.Port {
+		res.Query.PortTo = q.PortTo
+	}
 	if q.Proto.IsICMP() {
 		t := q.ICMPType
 		res.Query.ICMPType = &t
 	}
-	for _, s := range srcs {
-		for _, d := range dsts {
-			if ctx.Err() != nil {
-				return nil, context.Cause(ctx)
-			}
-			if s.Addr.Is4() != d.Addr.Is4() {
-				continue
-			}
-			// ICMP is IPv4's and ICMPv6 is IPv6's: no cross-family paths.
-			if q.Proto == policy.ICMP && !d.Addr.Is4() || q.Proto == policy.ICMPv6 && d.Addr.Is4() {
-				continue
-			}
-			path := evalPath(p, q, s, d)
-			res.Permitted = res.Permitted && path.Permitted
-			res.Paths = append(res.Paths, path)
-		}
+	if len(src.nets) > 0 || len(dst.nets) > 0 || q.PortTo != 0 && q.PortTo != q.Port {
+		err = answerSpace(ctx, p, q, src, dst, res)
+	} else {
+		err = answerPaths(ctx, p, q, src.points, dst.points, res)
 	}
-	if len(res.Paths) == 0 {
-		return nil, fmt.Errorf("no path from %q to %q: no addresses of a common family", q.From, q.To)
+	if err != nil {
+		return nil, err
+	}
+	res.Permitted = true
+	denied := false
+	for _, path := range res.Paths {
+		res.Permitted = res.Permitted && path.Permitted
+		denied = denied || !path.Permitted
+	}
+	switch {
+	case res.Permitted:
+		res.Verdict = Permitted
+	case len(res.Parts) > 0 && res.Parts[0].Permitted:
+		res.Verdict = Partly
+	case len(res.Parts) == 0 && denied && somePermitted(res.Paths):
+		res.Verdict = Partly
+	default:
+		res.Verdict = Denied
 	}
 	return res, nil
 }
 
-// evalPath follows one packet from s to d: the source host's output
-// filter, then every network ACL on its way (those filtering what comes in
-// from behind an interface, then those filtering what goes out to it; see
-// intent.Intent.OnPath), then the destination host's input filter. Every
-// device is asked, so the answer shows them all; the first that denies
-// decides.
-func evalPath(p *project.Project, q Query, s, d Endpoint) Path {
-	pkt := intent.Packet{Src: s.Addr, Dst: d.Addr, Proto: q.Proto, Port: uint16(q.Port), ICMPType: q.ICMPType,
-		// A host talking to itself does so over loopback.
-		Loopback: s.Addr == d.Addr || s.Host != "" && s.Host == d.Host}
-	path := Path{From: s, To: d, Permitted: true}
-	check := func(in *intent.Intent, f *intent.Filter) {
-		v := in.Eval(f, pkt)
-		c := Check{Device: in.Host, Filter: f.Name, Permit: v.Permit, Rule: "default-deny", Default: v.Rule == nil}
-		if v.Rule != nil {
-			c.Rule, c.Why, c.Flows, c.Reject = v.Rule.ID, v.Rule.Why, v.Rule.Flows, v.Rule.Reject
+func somePermitted(ps []Path) bool {
+	for _, p := range ps {
+		if p.Permitted {
+			return true
 		}
-		if f.Binding.Kind == intent.Interface {
-			c.Interface, c.Direction = f.Binding.Interface, f.Binding.Direction
-		}
-		if !v.Permit && path.Permitted {
-			c.Decides = true
-			path.DecidedBy = in.Host + "/" + f.Name
-		}
-		path.Permitted = path.Permitted && v.Permit
-		path.Checks = append(path.Checks, c)
 	}
+	return false
+}
+
+// answerPaths is the answer for concrete endpoints: every path.
+func answerPaths(ctx context.Context, p *project.Project, q Query, srcs, dsts []Endpoint, res *Result) error {
+	for _, s := range srcs {
+		for _, d := range dsts {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			if !samePath(q, s.Addr, d.Addr) {
+				continue
+			}
+			res.Paths = append(res.Paths, evalPath(p, q, s, d))
+		}
+	}
+	if len(res.Paths) == 0 {
+		return fmt.Errorf("no path from %q to %q: no addresses of a common family", q.From, q.To)
+	}
+	return nil
+}
+
+// samePath says whether a packet of q can go from s to d: both of one
+// family, and ICMP is IPv4's, ICMPv6 IPv6's.
+func samePath(q Query, s, d netip.Addr) bool {
+	if s.Is4() != d.Is4() {
+		return false
+	}
+	return !(q.Proto == policy.ICMP && !d.Is4() || q.Proto == policy.ICMPv6 && d.Is4())
+}
+
+// hop is one filter a packet meets.
+type hop struct {
+	in *intent.Intent
+	f  *intent.Filter
+}
+
+// hops are the filters a packet from s to d meets, in order: the source
+// host's output filter, then every network ACL on its way (those
+// filtering what comes in from behind an interface, then those filtering
+// what goes out to it; see intent.Intent.OnPath), then the destination
+// host's input filter.
+func hops(p *project.Project, s, d Endpoint, loopback bool) []hop {
+	var out []hop
 	if s.Host != "" {
 		if in := p.Intents[s.Host]; in != nil {
 			if f := in.Filter("output"); f != nil {
-				check(in, f)
+				out = append(out, hop{in, f})
 			}
 		}
 	}
-	if !pkt.Loopback {
+	if !loopback {
 		for _, dir := range []string{"in", "out"} {
 			for _, name := range sortedHosts(p.Intents) {
 				in := p.Intents[name]
 				for _, f := range in.Filters {
 					if f.Binding.Direction == dir && in.OnPath(f, s.Addr, d.Addr) {
-						check(in, f)
+						out = append(out, hop{in, f})
 					}
 				}
 			}
@@ -217,9 +272,44 @@ func evalPath(p *project.Project, q Query, s, d Endpoint) Path {
 	if d.Host != "" {
 		if in := p.Intents[d.Host]; in != nil {
 			if f := in.Filter("input"); f != nil {
-				check(in, f)
+				out = append(out, hop{in, f})
 			}
 		}
+	}
+	return out
+}
+
+// isLoopback: a host talking to itself does so over loopback.
+func isLoopback(s, d Endpoint) bool {
+	return s.Addr == d.Addr || s.Host != "" && s.Host == d.Host
+}
+
+// evalPath follows one packet from s to d through every filter on its
+// way. Every device is asked, so the answer shows them all; the first
+// that denies decides.
+func evalPath(p *project.Project, q Query, s, d Endpoint) Path {
+	loop := isLoopback(s, d)
+	return evalHops(q, s, d, loop, hops(p, s, d, loop))
+}
+
+func evalHops(q Query, s, d Endpoint, loop bool, hs []hop) Path {
+	pkt := intent.Packet{Src: s.Addr, Dst: d.Addr, Proto: q.Proto, Port: uint16(q.Port), ICMPType: q.ICMPType, Loopback: loop}
+	path := Path{From: s, To: d, Permitted: true}
+	for _, h := range hs {
+		v := h.in.Eval(h.f, pkt)
+		c := Check{Device: h.in.Host, Filter: h.f.Name, Permit: v.Permit, Rule: "default-deny", Default: v.Rule == nil}
+		if v.Rule != nil {
+			c.Rule, c.Why, c.Flows, c.Reject = v.Rule.ID, v.Rule.Why, v.Rule.Flows, v.Rule.Reject
+		}
+		if h.f.Binding.Kind == intent.Interface {
+			c.Interface, c.Direction = h.f.Binding.Interface, h.f.Binding.Direction
+		}
+		if !v.Permit && path.Permitted {
+			c.Decides = true
+			path.DecidedBy = h.in.Host + "/" + h.f.Name
+		}
+		path.Permitted = path.Permitted && v.Permit
+		path.Checks = append(path.Checks, c)
 	}
 	return path
 }
@@ -233,91 +323,95 @@ func sortedHosts(m map[string]*intent.Intent) []string {
 	return out
 }
 
-// World addresses stand for `any`: documentation ranges outside the lab,
-// used only for evaluation, never sent to.
+// World addresses stand for `any` in examples where the part holds them:
+// documentation ranges outside the lab, used only for evaluation, never
+// sent to.
 var world = []netip.Addr{netip.MustParseAddr("203.0.113.10"), netip.MustParseAddr("3fff::10")}
 
-// endpoints resolves a --from/--to value to concrete addresses.
-func endpoints(p *project.Project, name string) ([]Endpoint, error) {
-	hostEPs := func(hs []*inventory.Host) []Endpoint {
-		var out []Endpoint
+// side is what a --from or --to value covers: concrete addresses (hosts'
+// and literal ones) and, for any, networks and prefixes, whole prefixes.
+type side struct {
+	name   string
+	points []Endpoint
+	nets   []netip.Prefix
+}
+
+// resolve reads a --from/--to value.
+func resolve(p *project.Project, name string) (side, error) {
+	sd := side{name: name}
+	addHosts := func(hs []*inventory.Host) {
 		for _, h := range hs {
 			for _, a := range h.Addresses {
-				out = append(out, Endpoint{Addr: a, Host: h.Name})
+				sd.points = append(sd.points, Endpoint{Addr: a, Host: h.Name})
 			}
 		}
-		return out
 	}
-	netEPs := func(label string, ps []netip.Prefix) []Endpoint {
-		var out []Endpoint
+	addNet := func(label string, ps []netip.Prefix) {
 		for _, pr := range ps {
-			a := pr.Addr()
-			if pr.Bits() < a.BitLen() {
-				a = a.Next() // a usable address inside the network, not its network address
+			if pr.IsSingleIP() {
+				sd.points = append(sd.points, Endpoint{Addr: pr.Addr(), Host: hostOf(p, pr.Addr()), Name: label})
+			} else {
+				sd.nets = append(sd.nets, pr.Masked())
 			}
-			out = append(out, Endpoint{Addr: a, Name: label})
 		}
-		return out
 	}
 	// The playbook's own forms (host:NAME, a prefix, management) mean
 	// what they mean in a flow (see package endpoint).
 	switch endpoint.New(p.Playbook, p.Inv).Kind(name) {
 	case endpoint.Host:
-		return hostEPs([]*inventory.Host{p.Inv.Hosts[strings.TrimPrefix(name, policy.HostPrefix)]}), nil
+		addHosts([]*inventory.Host{p.Inv.Hosts[strings.TrimPrefix(name, policy.HostPrefix)]})
+		return sd, nil
 	case endpoint.Management:
 		if len(p.Inv.Management) == 0 {
-			return nil, errors.New("the inventory declares no management networks")
+			return sd, errors.New("the inventory declares no management networks")
 		}
-		return owned(p, netEPs(name, p.Inv.Management)), nil
-	case endpoint.Prefix:
-		ep, _ := policy.ParseEndpoint(name)
-		if ep.Prefix.IsSingleIP() {
-			return owned(p, []Endpoint{{Addr: ep.Prefix.Addr()}}), nil
-		}
-		return owned(p, netEPs(name, []netip.Prefix{ep.Prefix})), nil
+		addNet(name, p.Inv.Management)
+		return sd, nil
 	}
 	switch {
 	case name == policy.Any:
-		return []Endpoint{{Addr: world[0], Name: "any"}, {Addr: world[1], Name: "any"}}, nil
+		sd.nets = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+		return sd, nil
 	case p.Inv.Hosts[name] != nil:
-		return hostEPs([]*inventory.Host{p.Inv.Hosts[name]}), nil
+		addHosts([]*inventory.Host{p.Inv.Hosts[name]})
+		return sd, nil
 	case p.Inv.Networks[name] != nil:
-		return netEPs(name, p.Inv.Networks[name].Prefixes), nil
+		addNet(name, p.Inv.Networks[name].Prefixes)
+		return sd, nil
 	}
 	if _, isRole := p.Playbook.Roles[name]; isRole || p.Inv.Groups[name] != nil {
-		out := hostEPs(p.Inv.HostsWithRole(name))
+		addHosts(p.Inv.HostsWithRole(name))
 		for _, n := range p.Inv.NetworksWithRole(name) {
-			out = append(out, netEPs(n.Name, n.Prefixes)...)
+			addNet(n.Name, n.Prefixes)
 		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("role %q has no host or network in the inventory", name)
+		if len(sd.points)+len(sd.nets) == 0 {
+			return sd, fmt.Errorf("role %q has no host or network in the inventory", name)
 		}
-		return out, nil
+		return sd, nil
 	}
 	if a, err := netip.ParseAddr(name); err == nil {
 		a = a.Unmap()
-		ep := Endpoint{Addr: a}
-		for _, h := range p.Inv.Hosts {
-			for _, ha := range h.Addresses {
-				if ha == a {
-					ep.Host = h.Name
-				}
-			}
-		}
-		return []Endpoint{ep}, nil
+		sd.points = []Endpoint{{Addr: a, Host: hostOf(p, a)}}
+		return sd, nil
 	}
-	return nil, fmt.Errorf("%q is not a role, host, network, address or any", name)
+	if pr, err := netip.ParsePrefix(name); err == nil {
+		if pr.Addr().Is4In6() && pr.Bits() >= 96 {
+			pr = netip.PrefixFrom(pr.Addr().Unmap(), pr.Bits()-96)
+		}
+		addNet("", []netip.Prefix{pr})
+		return sd, nil
+	}
+	return sd, fmt.Errorf("%q is not a role, host, network, address, prefix or any", name)
 }
 
-// owned marks each sampled address a managed host owns with that host,
-// so its own filters are asked, as for an address query.
-func owned(p *project.Project, eps []Endpoint) []Endpoint {
-	for i := range eps {
-		for _, h := range p.Inv.Select(nil) {
-			if slices.Contains(h.Addresses, eps[i].Addr) {
-				eps[i].Host = h.Name
+// hostOf names the inventory host owning a, if any.
+func hostOf(p *project.Project, a netip.Addr) string {
+	for _, name := range p.Inv.Names() {
+		for _, ha := range p.Inv.Hosts[name].Addresses {
+			if ha == a {
+				return name
 			}
 		}
 	}
-	return eps
+	return ""
 }
