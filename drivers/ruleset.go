@@ -36,4 +36,16 @@ type RuleLine struct {
 	// accept", "ip6tables -A FWPUSH-INPUT ...").
 	Text   string
 	Action Action
+	// Key is the rule without what does not change the traffic it
+	// matches (its comment), for comparing rules: renumbered or reworded
+	// flows are no new rules. Empty means Text.
+	Key string
+}
+
+// Match returns the rule's Key, or its Text when it has none.
+func (r RuleLine) Match() string {
+	if r.Key != "" {
+		return r.Key
+	}
+	return r.Text
 }

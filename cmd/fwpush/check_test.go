@@ -38,8 +38,8 @@ func TestCheckExitCodes(t *testing.T) {
 		"compliant": {func(*testing.T, *checktest.Fleet) {}, 0, []string{"5 devices: 5 compliant, 0 drift, 0 error"}},
 		"drift names the host and the change": {func(t *testing.T, f *checktest.Fleet) {
 			checktest.Edit(t, f.Devs["db-2"], "\t\tip saddr @db_v4 tcp dport 5432 accept", "\t\tip saddr @db_v4 tcp dport 5433 accept")
-		}, 2, []string{"=== db-2 (linux-nftables): drift", "+ permitted by hand, not by the policy: input: ip saddr @db_v4 tcp dport 5433 accept comment \"Streaming replication between primary and replica\"",
-			"- no longer permitted (the policy permits it): input: ip saddr @db_v4 tcp dport 5432 accept comment \"Streaming replication between primary and replica\""}},
+		}, 2, []string{"=== db-2 (linux-nftables): drift", "+ permitted by hand, not by the policy: input: ip saddr @db_v4 tcp dport 5433 accept comment \"flow 4: Streaming replication between primary and replica\"",
+			"- no longer permitted (the policy permits it): input: ip saddr @db_v4 tcp dport 5432 accept comment \"flow 4: Streaming replication between primary and replica\""}},
 		"unreachable is an error, named": {func(t *testing.T, f *checktest.Fleet) { f.Down["app-1"] = true }, 1,
 			[]string{"unreachable: app-1", "fwpush: 1 of 5 devices could not be checked: app-1 (unreachable)"}},
 	}

@@ -65,8 +65,8 @@ itself (loopback, always permitted) is left out of a space.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&from, "from", "", "source: role, host, network, address, prefix or any")
-	f.StringVar(&to, "to", "", "destination: role, host, network, address, prefix or any")
+	f.StringVar(&from, "from", "", "source: role, host (NAME or host:NAME), network, address or prefix, management or any")
+	f.StringVar(&to, "to", "", "destination: role, host (NAME or host:NAME), network, address or prefix, management or any")
 	f.StringVar(&proto, "proto", "tcp", "protocol: tcp, udp, icmp, icmpv6, sctp, gre, ... or a number")
 	f.StringVar(&port, "port", "", "destination port 1-65535, a range low-high, or any (tcp, udp, sctp only)")
 	f.StringVar(&icmpType, "icmp-type", "echo-request", "ICMP type name or number 0-255 (icmp, icmpv6 only)")
@@ -184,7 +184,10 @@ func printChecks(g *globals, path explain.Path) {
 	}
 	for _, c := range path.Checks {
 		action := "permit"
-		if !c.Permit {
+		switch {
+		case c.Reject:
+			action = "reject"
+		case !c.Permit:
 			action = "deny"
 		}
 		why := ""

@@ -76,6 +76,7 @@ func TestEveryFormatHonoured(t *testing.T) {
 	// Each command's arguments for a run that needs no terminal.
 	runs := map[string][][]string{
 		"validate":       {{"-i", waInv, "-p", waPB}},
+		"lint":           {{"-i", waInv, "-p", waPB}},
 		"plan":           {{"-i", waInv, "-p", waPB}, {"--offline", "-i", waInv, "-p", waPB}},
 		"apply":          {{"-i", waInv, "-p", waPB, "--state", state}},
 		"verify":         {{"-i", waInv, "-p", waPB, "--limit", "web-1", "--negatives", "0"}},

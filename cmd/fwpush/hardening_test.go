@@ -173,7 +173,7 @@ func TestToAnyAgreesWithExplainAndVerify(t *testing.T) {
 	require.NoError(t, err)
 	n := 0
 	for _, pr := range probes {
-		if pr.Flow == 0 {
+		if pr.Flow == 1 {
 			n++
 			assert.True(t, pr.Expect, "probe %s", pr)
 		}

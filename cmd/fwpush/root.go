@@ -43,8 +43,11 @@ func (e *exitErr) Error() string {
 // globals are the flags every command shares.
 type globals struct {
 	inventory, playbook, limit, format string
-	stdin                              io.Reader
-	out, errOut                        io.Writer
+	// features and noFeatures switch playbook features on and off
+	// (--feature, --no-feature).
+	features, noFeatures []string
+	stdin                io.Reader
+	out, errOut          io.Writer
 	// state is the run store file (--state); args the command line, as
 	// recorded with each run.
 	state string
@@ -79,6 +82,35 @@ func (g *globals) fromPlan(in project.Inputs) {
 	if g.limit == "" {
 		g.limit = in.Limit
 	}
+	if len(g.features) == 0 && len(g.noFeatures) == 0 {
+		for name, on := range in.Features {
+			if on {
+				g.features = append(g.features, name)
+			} else {
+				g.noFeatures = append(g.noFeatures, name)
+			}
+		}
+	}
+}
+
+// options are the project options the input flags give.
+func (g *globals) options() (project.Options, error) {
+	o := project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit}
+	for _, sw := range []struct {
+		names []string
+		on    bool
+	}{{g.features, true}, {g.noFeatures, false}} {
+		for _, name := range sw.names {
+			if o.Features == nil {
+				o.Features = map[string]bool{}
+			}
+			if on, ok := o.Features[name]; ok && on != sw.on {
+				return o, fmt.Errorf("feature %q is both switched on (--feature) and off (--no-feature)", name)
+			}
+			o.Features[name] = sw.on
+		}
+	}
+	return o, nil
 }
 
 // inputs are the input flags a command reads (see addInputs).
@@ -100,6 +132,8 @@ func (g *globals) addInputs(cmd *cobra.Command, use inputs, formats ...string) {
 	}
 	if use&usePlaybook != 0 {
 		f.StringVarP(&g.playbook, "playbook", "p", "", "playbook file (playbooks/<system>.yml)")
+		f.StringSliceVar(&g.features, "feature", nil, "switch a feature the playbook declares (options.features) on; repeat or separate with ','")
+		f.StringSliceVar(&g.noFeatures, "no-feature", nil, "switch a feature the playbook declares off; repeat or separate with ','")
 	}
 	if use&useLimit != 0 {
 		f.StringVarP(&g.limit, "limit", "l", "", "select hosts: an Ansible pattern (web,!web-2  web:&prod  web-*  ~re) and/or platform:ID, data.KEY=VALUE with and, or, not")
@@ -129,7 +163,7 @@ func (g *globals) json(v any) error {
 
 // subcommands are fwpush's commands, bound to g.
 func subcommands(g *globals) []*cobra.Command {
-	return []*cobra.Command{validateCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
+	return []*cobra.Command{validateCmd(g), lintCmd(g), planCmd(g), applyCmd(g), verifyCmd(g), renderCmd(g), explainCmd(g), inventoryCmd(g),
 		historyCmd(g), rollbackCmd(g), checkCmd(g), reportCmd(g), serveCmd(g), importCmd(g), exportCmd(g), versionCmd()}
 }
 

@@ -41,7 +41,7 @@ func TestExplainTextIsTerminalSafe(t *testing.T) {
 		Paths: []explain.Path{{
 			From: explain.Endpoint{Addr: netip.MustParseAddr("203.0.113.10"), Name: "any"},
 			To:   explain.Endpoint{Addr: netip.MustParseAddr("198.18.9.11"), Host: "web-1\x1b[8m"}, Permitted: true,
-			Checks: []explain.Check{{Device: "web-1", Filter: "input", Permit: true, Rule: "flow-0", Why: []string{hostile}}},
+			Checks: []explain.Check{{Device: "web-1", Filter: "input", Permit: true, Rule: "flow-1", Why: []string{hostile}}},
 		}}}
 	var out bytes.Buffer
 	printExplain(&globals{out: &out}, q, res)

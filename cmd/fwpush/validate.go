@@ -37,7 +37,11 @@ letter off a known one, a service no flow uses) too. Nothing is contacted.`,
 				return err
 			}
 			p, err := interruptible(cmd.Context(), func() (*project.Project, error) {
-				return project.Load(project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit})
+				o, err := g.options()
+				if err != nil {
+					return nil, err
+				}
+				return project.Load(o)
 			})
 			if iv := interruption(cmd.Context()); iv != nil {
 				return iv // not a verdict on the files

@@ -118,8 +118,12 @@ func printVerify(w io.Writer, rep *verify.Report) {
 		if r.Note != "" {
 			note = " (" + r.Note + ")"
 		}
+		why := r.Why
+		if r.Probe.Flow > 0 {
+			why = fmt.Sprintf("flow %d: %s", r.Probe.Flow, why)
+		}
 		fmt.Fprintf(w, "%s %s: got %s%s — %s\n", mark, termsafe.Line(r.Probe.String()), termsafe.Line(string(r.Got)),
-			termsafe.Line(note), termsafe.Line(r.Why))
+			termsafe.Line(note), termsafe.Line(why))
 	}
 	fmt.Fprintf(w, "%d probes: %d passed, %d failed\n", len(rep.Results), rep.Passed, rep.Failed)
 }

@@ -12,7 +12,11 @@ import (
 // the command's JSON document carries them (warningsInJSON). When loading
 // fails they go to stderr in every format: they often explain the error.
 func (g *globals) loadProject() (*project.Project, error) {
-	p, err := project.Load(project.Options{Inventory: g.inventory, Playbook: g.playbook, Limit: g.limit})
+	o, err := g.options()
+	if err != nil {
+		return nil, err
+	}
+	p, err := project.Load(o)
 	if p != nil {
 		g.scrub(p.Inv)
 	}

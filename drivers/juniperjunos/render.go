@@ -100,7 +100,10 @@ func term(in *intent.Intent, r *intent.Rule, v int, lists map[string]bool) (Term
 		*side.into = []string{name}
 	}
 	t.Action = "accept"
-	if r.Deny {
+	switch {
+	case r.Reject:
+		t.Action = "reject"
+	case r.Deny:
 		t.Action = "discard"
 	}
 	switch r.Kind {
@@ -186,9 +189,9 @@ func termName(r *intent.Rule) string {
 		if len(r.Flows) == 0 {
 			return r.ID
 		}
-		name := fmt.Sprintf("flow%d", r.Flows[0]+1)
+		name := fmt.Sprintf("flow%d", r.Flows[0])
 		if r.Kind == intent.Return {
-			name = fmt.Sprintf("reply%d", r.Flows[0]+1)
+			name = fmt.Sprintf("reply%d", r.Flows[0])
 		}
 		if len(r.Why) > 0 {
 			if s := slug(r.Why[0]); s != "" {

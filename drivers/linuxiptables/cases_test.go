@@ -78,6 +78,13 @@ func edgeIntent() *intent.Intent {
 				flow("flow-7", intent.Rule{Src: "world", Proto: policy.ICMP, ICMP: []int{8, 13}, Log: true}),
 				flow("flow-8", intent.Rule{Family: 6, Proto: policy.ESP}),
 				flow("flow-9", intent.Rule{Src: "world", Proto: policy.TCP, Ports: manyPorts()}),
+				// action: reject, as the platform answers it; two flows
+				// merged into one rule whose reasons overflow the comment
+				// keep both numbers.
+				flow("flow-10", intent.Rule{Src: "5g-core", Proto: policy.TCP, Ports: portRanges(23, 23), Deny: true, Reject: true, Flows: []int{10}}),
+				flow("flow-11+12", intent.Rule{Proto: policy.UDP, Ports: portRanges(69, 69), Deny: true, Reject: true,
+					Flows: []int{11, 12}, Why: []string{long, long}}),
+				flow("flow-13", intent.Rule{Family: 6, Proto: policy.TCP, Ports: portRanges(25, 25), Deny: true, Reject: true, Flows: []int{13}}),
 			}},
 			{Name: "output", Binding: intent.Binding{Kind: intent.Output}, Rules: []*intent.Rule{
 				{ID: "established", Kind: intent.Established, AnyProto: true},

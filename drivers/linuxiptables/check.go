@@ -77,7 +77,7 @@ func checkPart(text string, fam int) error {
 }
 
 // builtinTargets are the targets Render uses, plus RETURN.
-var builtinTargets = map[string]bool{"ACCEPT": true, "DROP": true, "RETURN": true, "LOG": true}
+var builtinTargets = map[string]bool{"ACCEPT": true, "DROP": true, "REJECT": true, "RETURN": true, "LOG": true}
 
 // checkRule parses one "-A CHAIN ..." line against the grammar Render
 // generates.

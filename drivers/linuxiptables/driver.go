@@ -43,7 +43,7 @@ func New() *Driver { return &Driver{} }
 // native commit-confirm, the session arms a host-side revert timer.
 func (*Driver) Capabilities() drivers.Capabilities {
 	return drivers.Capabilities{HostFirewall: true, Egress: true, IPv6: true, Stateful: true,
-		Logging: true, ICMPTypes: true,
+		Logging: true, ICMPTypes: true, Reject: true,
 		CommitConfirm: true, TimerGranularity: time.Second, ProbeSource: true}
 }
 

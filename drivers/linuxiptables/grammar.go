@@ -34,7 +34,7 @@ type ruleState struct {
 
 // option checks the option at t[0] and returns how many tokens it took.
 func (st *ruleState) option(t []string) (int, error) {
-	if st.target != "" && !(st.target == "LOG" && t[0] == "--log-prefix") {
+	if st.target != "" && !(st.target == "LOG" && t[0] == "--log-prefix") && !(st.target == "REJECT" && t[0] == "--reject-with") {
 		return 0, fmt.Errorf("%s after the target", t[0])
 	}
 	if st.seen[t[0]] && t[0] != "-m" {
@@ -66,6 +66,12 @@ func (st *ruleState) option(t []string) (int, error) {
 			return 0, fmt.Errorf("jump to %s, which is neither a builtin target nor a declared chain", v)
 		}
 		st.target = v
+		return 2, nil
+	case "--reject-with":
+		want := map[int]string{4: "icmp-port-unreachable", 6: "icmp6-port-unreachable"}[st.fam]
+		if st.target != "REJECT" || v != want {
+			return 0, fmt.Errorf("--reject-with %q: Render writes -j REJECT --reject-with %s only", v, want)
+		}
 		return 2, nil
 	case "--log-prefix":
 		if st.target != "LOG" {

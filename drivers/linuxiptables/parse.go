@@ -1,6 +1,7 @@
 package linuxiptables
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/fwpush/fwpush/drivers"
@@ -23,11 +24,16 @@ func (*Driver) Parse(c drivers.Config) (drivers.Ruleset, error) {
 				continue
 			}
 			chain, _, _ := strings.Cut(strings.TrimPrefix(t, "-A "), " ")
-			rs.Rules = append(rs.Rules, drivers.RuleLine{Filter: cmd + " " + chain, Text: cmd + " " + t, Action: target(t)})
+			rs.Rules = append(rs.Rules, drivers.RuleLine{Filter: cmd + " " + chain, Text: cmd + " " + t, Action: target(t),
+				Key: cmd + " " + saveCommentRE.ReplaceAllString(t, "")})
 		}
 	}
 	return rs, nil
 }
+
+// saveCommentRE is a rule's comment match as iptables-save prints it: quoted
+// with backslash escapes, or one bare word.
+var saveCommentRE = regexp.MustCompile(` -m comment --comment ("(?:[^"\\]|\\.)*"|[^ "]+)`)
 
 // target classifies a rule by its -j target.
 func target(t string) drivers.Action {

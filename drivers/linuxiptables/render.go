@@ -132,14 +132,3 @@ func cut(text string, max int) string {
 	}
 	return text
 }
-
-// why joins a rule's reasons into one comment.
-func why(reasons []string) string {
-	var parts []string
-	for _, r := range reasons {
-		if r = strings.TrimSpace(r); r != "" {
-			parts = append(parts, r)
-		}
-	}
-	return strings.Join(parts, "; ")
-}

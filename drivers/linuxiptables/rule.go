@@ -24,7 +24,14 @@ const maxMultiport = 15
 // yields nothing.
 func (r *renderer) rule(chain, ifFlag string, rule *intent.Rule) ([]string, error) {
 	target := "ACCEPT"
-	if rule.Deny {
+	switch {
+	case rule.Reject:
+		// As iptables-save prints it back: the default reply, spelt out.
+		target = "REJECT --reject-with icmp-port-unreachable"
+		if r.fam == 6 {
+			target = "REJECT --reject-with icmp6-port-unreachable"
+		}
+	case rule.Deny:
 		target = "DROP"
 	}
 	var protos []string
@@ -51,9 +58,10 @@ func (r *renderer) rule(chain, ifFlag string, rule *intent.Rule) ([]string, erro
 		return nil, err
 	}
 	var tail string
-	// One readable line cut on a word boundary (see freetext.Line); quote
-	// escapes what iptables-restore would otherwise read as syntax.
-	if c := freetext.Cut(freetext.Line(why(rule.Why)), maxComment); c != "" {
+	// One readable line, each reason after its flow's number, cut on
+	// word boundaries (see freetext.Reasons); quote escapes what
+	// iptables-restore would otherwise read as syntax.
+	if c := freetext.Reasons(rule.Flows, rule.Why, maxComment); c != "" {
 		tail = " -m comment --comment" + quote(c)
 	}
 	var out []string

@@ -36,7 +36,7 @@ func New() *Driver { return &Driver{} }
 // revert timer instead.
 func (*Driver) Capabilities() drivers.Capabilities {
 	return drivers.Capabilities{HostFirewall: true, Egress: true, IPv6: true, Stateful: true,
-		AddressSets: true, PortSets: true, Logging: true, ICMPTypes: true,
+		AddressSets: true, PortSets: true, Logging: true, ICMPTypes: true, Reject: true,
 		CommitConfirm: true, TimerGranularity: time.Second, ProbeSource: true}
 }
 

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fwpush/fwpush/internal/freetext"
+	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 )
 
@@ -76,13 +77,13 @@ func withHash(id, original string) string {
 	return fmt.Sprintf("%s_%08x", id, h.Sum32())
 }
 
-// comment is a rule's reasons as an nft comment: one readable line (see
-// freetext.Line) cut on a word boundary to nft's limit. nft strings have
-// no escapes at all, so a double quote becomes a single one; everything
-// else, backslashes, ';' and braces included, is literal inside the
-// quotes.
-func comment(reasons []string) string {
-	return strings.ReplaceAll(freetext.Cut(freetext.Line(why(reasons)), maxComment), `"`, "'")
+// comment is a rule's reasons, each after its flow's number, as an nft
+// comment: one readable line cut on word boundaries to nft's limit, never
+// losing a flow number (see freetext.Reasons). nft strings have no escapes
+// at all, so a double quote becomes a single one; everything else,
+// backslashes, ';' and braces included, is literal inside the quotes.
+func comment(rule *intent.Rule) string {
+	return strings.ReplaceAll(freetext.Reasons(rule.Flows, rule.Why, maxComment), `"`, "'")
 }
 
 // logPrefix makes a prefix fwpush generates (chain and rule ID) safe for
@@ -103,17 +104,6 @@ func logPrefix(text string, max int) string {
 		text = text[:len(text)-size]
 	}
 	return text
-}
-
-// why joins a rule's reasons into one comment.
-func why(reasons []string) string {
-	var parts []string
-	for _, r := range reasons {
-		if r = strings.TrimSpace(r); r != "" {
-			parts = append(parts, r)
-		}
-	}
-	return strings.Join(parts, "; ")
 }
 
 // nft's own ICMP type names (its icmp_type and icmpv6_type symbol tables);

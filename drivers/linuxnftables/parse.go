@@ -54,7 +54,11 @@ func (*Driver) Parse(c drivers.Config) (drivers.Ruleset, error) {
 		if chain == "" || t == "" || t == "}" || strings.HasPrefix(t, "type ") {
 			continue
 		}
-		rs.Rules = append(rs.Rules, drivers.RuleLine{Filter: chain, Text: chain + ": " + t, Action: verdict(t)})
+		key := t
+		if i := strings.Index(t, ` comment "`); i >= 0 {
+			key = t[:i] // a comment holds no '"': see comment()
+		}
+		rs.Rules = append(rs.Rules, drivers.RuleLine{Filter: chain, Text: chain + ": " + t, Action: verdict(t), Key: chain + ": " + key})
 	}
 	return rs, nil
 }

@@ -52,17 +52,28 @@ func TestIdentifiers(t *testing.T) {
 }
 
 func TestComment(t *testing.T) {
+	long := strings.Repeat("word ", 30)
 	tests := map[string]struct {
-		in   []string
-		want string
+		flows []int
+		why   []string
+		want  string
 	}{
-		"quotes":   {[]string{`say "hi"`}, `say 'hi'`},
-		"controls": {[]string{"a\tb\nc"}, "a b c"},
-		"joined":   {[]string{" one ", "", "two"}, "one; two"},
-		"cut":      {[]string{strings.Repeat("word ", 30)}, strings.TrimSpace(strings.Repeat("word ", 25)) + "…"},
+		"quotes":        {nil, []string{`say "hi"`}, `say 'hi'`},
+		"controls":      {nil, []string{"a\tb\nc"}, "a b c"},
+		"always-on":     {nil, []string{"fwpush management access (always on)"}, "fwpush management access (always on)"},
+		"numbered":      {[]int{3}, []string{"Bono forwards SIP"}, "flow 3: Bono forwards SIP"},
+		"merged":        {[]int{3, 5}, []string{"one", "two"}, "flow 3: one; flow 5: two"},
+		"cut at a word": {[]int{1}, []string{long}, "flow 1: " + strings.TrimSpace(strings.Repeat("word ", 23)) + "…"},
+		// 128 bytes hold both numbers and a share of both reasons.
+		"merged and cut": {[]int{3, 5}, []string{long, long}, "flow 3: " + strings.TrimSpace(strings.Repeat("word ", 10)) + "…; flow 5: " +
+			strings.TrimSpace(strings.Repeat("word ", 10)) + "…"},
 	}
 	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) { require.Equal(t, tc.want, comment(tc.in)) })
+		t.Run(name, func(t *testing.T) {
+			got := comment(&intent.Rule{Flows: tc.flows, Why: tc.why})
+			require.Equal(t, tc.want, got)
+			require.LessOrEqual(t, len(got), maxComment)
+		})
 	}
 	require.Equal(t, "fwpush input flow-1: ", logPrefix("fwpush input flow-1: ", 127), "a log prefix keeps its space")
 }

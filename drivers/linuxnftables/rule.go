@@ -16,7 +16,10 @@ import (
 // family matches nothing and is omitted.
 func (r *renderer) rule(chain string, rule *intent.Rule) ([]string, error) {
 	verdict := "accept"
-	if rule.Deny {
+	switch {
+	case rule.Reject:
+		verdict = rejectVerdict(ruleFamily(rule))
+	case rule.Deny:
 		verdict = "drop"
 	}
 	switch rule.Kind {
@@ -35,10 +38,11 @@ func (r *renderer) rule(chain string, rule *intent.Rule) ([]string, error) {
 	}
 	fam := ruleFamily(rule)
 	if rule.Src == "" && rule.Dst == "" {
-		// Only a family the protocol match does not already imply needs
-		// an explicit nfproto (nft would hide it as a dependency anyway).
+		// Only a family the protocol match (or a reject's ICMP reply)
+		// does not already imply needs an explicit nfproto (nft would
+		// hide it as a dependency anyway).
 		var pre []string
-		if fam != 0 && !rule.Proto.IsICMP() {
+		if fam != 0 && !rule.Proto.IsICMP() && !rule.Reject {
 			pre = append(pre, "meta nfproto ipv"+strconv.Itoa(fam))
 		}
 		return []string{r.tail(chain, rule, append(pre, proto...), verdict)}, nil
@@ -53,8 +57,12 @@ func (r *renderer) rule(chain string, rule *intent.Rule) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		v := verdict
+		if rule.Reject {
+			v = rejectVerdict(f)
+		}
 		if ok {
-			out = append(out, r.tail(chain, rule, append(matches, proto...), verdict))
+			out = append(out, r.tail(chain, rule, append(matches, proto...), v))
 		}
 	}
 	return out, nil
@@ -144,8 +152,21 @@ func (r *renderer) tail(chain string, rule *intent.Rule, matches []string, verdi
 		parts = append(parts, `log prefix "`+logPrefix("fwpush "+chain+" "+rule.ID+": ", 127)+`"`)
 	}
 	parts = append(parts, verdict)
-	if c := comment(rule.Why); c != "" {
+	if c := comment(rule); c != "" {
 		parts = append(parts, `comment "`+c+`"`)
 	}
 	return strings.Join(parts, " ")
+}
+
+// rejectVerdict is a reject as nft lists it back: a rule of one family
+// names the ICMP reply nft sends by default; one of both families (inet)
+// is a bare reject, which answers each family in its own ICMP.
+func rejectVerdict(family int) string {
+	switch family {
+	case 4:
+		return "reject with icmp port-unreachable"
+	case 6:
+		return "reject with icmpv6 port-unreachable"
+	}
+	return "reject"
 }

@@ -127,7 +127,7 @@ func flowsOf(r *intent.Rule) string {
 	}
 	ns := make([]string, len(r.Flows))
 	for i, f := range r.Flows {
-		ns[i] = strconv.Itoa(f + 1)
+		ns[i] = strconv.Itoa(f)
 	}
 	if len(ns) == 1 {
 		return " (flow " + ns[0] + ")"
@@ -186,9 +186,9 @@ func remarks(r *intent.Rule) []string {
 		t := why
 		switch {
 		case i < len(r.Flows) && r.Kind == intent.Return:
-			t = fmt.Sprintf("replies of flow %d: %s", r.Flows[i]+1, why)
+			t = fmt.Sprintf("replies of flow %d: %s", r.Flows[i], why)
 		case i < len(r.Flows):
-			t = fmt.Sprintf("flow %d: %s", r.Flows[i]+1, why)
+			t = fmt.Sprintf("flow %d: %s", r.Flows[i], why)
 		}
 		if t = Remark(t); t != "" {
 			out = append(out, t)
@@ -227,6 +227,12 @@ func (b *builder) rule(r *intent.Rule, v int) ([]*Rule, error) {
 		}
 	case intent.Loopback:
 		return nil, fmt.Errorf("a loopback rule has no meaning on an interface ACL: %w", fault.ErrUnsupported)
+	}
+	if r.Reject {
+		// compile makes a reject a deny on platforms that cannot answer
+		// (and says so); one that still asks for an answer is not
+		// silently dropped here.
+		return nil, fmt.Errorf("a reject (answering the denied packet): these ACLs deny silently: %w", fault.ErrUnsupported)
 	}
 	proto := int(r.Proto)
 	if r.AnyProto {

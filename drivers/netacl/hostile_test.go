@@ -32,7 +32,7 @@ func TestHostileWhysOnDevices(t *testing.T) {
 	var rules []*intent.Rule
 	for i, p := range corpus {
 		rules = append(rules, &intent.Rule{ID: p.Name, Kind: intent.FlowRule, Dst: "web", Proto: policy.TCP,
-			Ports: []policy.PortRange{{Lo: uint16(1000 + i), Hi: uint16(1000 + i)}}, Flows: []int{i}, Why: []string{p.Text}})
+			Ports: []policy.PortRange{{Lo: uint16(1000 + i), Hi: uint16(1000 + i)}}, Flows: []int{i + 1}, Why: []string{p.Text}})
 	}
 	for _, tc := range []struct {
 		p     drivers.Platform

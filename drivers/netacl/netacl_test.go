@@ -88,7 +88,9 @@ func TestFromIntentRefuses(t *testing.T) {
 		"established of udp": {intentWith("Gi0/1", &intent.Rule{ID: "established", Kind: intent.Established, Proto: policy.UDP}),
 			"`established` matches TCP only", fault.ErrUnsupported},
 		"source ports without ports": {intentWith("Gi0/1", &intent.Rule{ID: "return-1", Kind: intent.Return, Proto: policy.GRE, Flows: []int{6},
-			SrcPorts: []policy.PortRange{{Lo: 53, Hi: 53}}}), "rule return-1 (flow 7): ports on protocol 47", fault.ErrUnsupported},
+			SrcPorts: []policy.PortRange{{Lo: 53, Hi: 53}}}), "rule return-1 (flow 6): ports on protocol 47", fault.ErrUnsupported},
+		"reject": {intentWith("Gi0/1", &intent.Rule{ID: "flow-3", Kind: intent.FlowRule, Deny: true, Reject: true, Proto: policy.TCP, Flows: []int{3}}),
+			"rule flow-3 (flow 3): a reject (answering the denied packet)", fault.ErrUnsupported},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -113,7 +115,7 @@ func TestFromIntentRefuses(t *testing.T) {
 func TestFromIntentShapes(t *testing.T) {
 	in := intentWith("GigabitEthernet0/1",
 		&intent.Rule{ID: "established", Kind: intent.Established, Proto: policy.TCP},
-		&intent.Rule{ID: "flow-1", Kind: intent.FlowRule, Dst: "web", Proto: policy.TCP, Flows: []int{0}, Why: []string{"Users reach the site?"},
+		&intent.Rule{ID: "flow-1", Kind: intent.FlowRule, Dst: "web", Proto: policy.TCP, Flows: []int{1}, Why: []string{"Users reach the site?"},
 			Ports: []policy.PortRange{{Lo: 80, Hi: 80}, {Lo: 443, Hi: 443}, {Lo: 8080, Hi: 8089}}})
 	want := map[*netacl.Dialect]string{
 		ios: ` 10 remark always on: replies of TCP connections (established)

@@ -83,7 +83,10 @@ func entries(in *intent.Intent, r *intent.Rule, v int, prefixSets map[string]boo
 		return nil, nil
 	}
 	e := Entry{Action: "ACCEPT", Log: r.Log, Description: describe(r)}
-	if r.Deny {
+	switch {
+	case r.Reject:
+		e.Action = "REJECT"
+	case r.Deny:
 		e.Action = "DROP"
 	}
 	for _, side := range []struct {

@@ -41,6 +41,11 @@ func render(in *intent.Intent) (string, error) {
 			if r.Log {
 				return "", fmt.Errorf("rule %s: per-rule logging: %w", r.ID, fault.ErrUnsupported)
 			}
+			if r.Reject {
+				// compile makes it a Block and says so (Capabilities.Reject
+				// is false): Windows Firewall never answers a blocked packet.
+				return "", fmt.Errorf("rule %s: a reject (answering the denied packet): Windows Firewall blocks silently: %w", r.ID, fault.ErrUnsupported)
+			}
 			if r.Deny {
 				for _, prev := range f.Rules[:i] {
 					if !prev.Deny && prev.Kind != intent.Established && prev.Kind != intent.Loopback && overlaps(in, prev, r) {
@@ -141,7 +146,7 @@ func description(r *intent.Rule) string {
 	for i, why := range r.Why {
 		w := freetext.Line(why)
 		if i < len(r.Flows) {
-			w = fmt.Sprintf("flow %d: %s", r.Flows[i]+1, w)
+			w = fmt.Sprintf("flow %d: %s", r.Flows[i], w)
 		}
 		parts = append(parts, w)
 	}

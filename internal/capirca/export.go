@@ -81,12 +81,19 @@ func ExportProject(p *project.Project, o ExportOptions) (*Export, error) {
 	}
 	for _, f := range e.pb.Flows {
 		if !e.pb.Enabled(f) {
-			e.left = append(e.left, fmt.Sprintf("flow %d (line %d): feature %s is off", f.Index+1, f.Line, f.Feature))
+			e.left = append(e.left, fmt.Sprintf("flow %d (line %d): feature %s is off", f.ID, f.Line, f.Feature))
 			continue
 		}
 		if err := e.flow(&terms, f); err != nil {
 			return nil, err
 		}
+	}
+	// A Capirca header filters output for every host or none.
+	if o := e.pb.Options; !o.Egress.All && len(o.Egress.Roles) > 0 {
+		e.left = append(e.left, fmt.Sprintf("options.egress: output filtering of roles %s only", strings.Join(o.Egress.Roles, ", ")))
+	}
+	if o := e.pb.Options; o.Egress.On() && len(o.DNS)+len(o.NTP) > 0 {
+		e.left = append(e.left, "options.dns and options.ntp (the essential output rules)")
 	}
 	if e.pb.Options.LogDrops {
 		writeTerm(&terms, termDefaultDeny, []string{"log what the default deny drops (options.log_drops)"}, [][2]string{{"logging", "true"}, {"action", "deny"}})
@@ -101,7 +108,7 @@ func ExportProject(p *project.Project, o ExportOptions) (*Export, error) {
 	if d := freetext.Line(e.pb.Description); d != "" {
 		fmt.Fprintf(&pol, "  comment:: %s\n", quote(d))
 	}
-	if e.pb.Options.Egress {
+	if e.pb.Options.Egress.All {
 		fmt.Fprintf(&pol, "  comment:: %s\n", quote(optionsComment+" egress"))
 	}
 	for _, t := range targets {
@@ -155,6 +162,36 @@ func define(into map[string]*tokenDef, tok, owner string, lines func() ([]string
 func (e *exporter) endpoint(name string) (string, error) {
 	if n := e.inv.Networks[name]; n != nil {
 		return e.network(n)
+	}
+	// The playbook's own forms: one host, the management networks, a
+	// prefix, each a token of its own.
+	if ep, err := policy.ParseEndpoint(name); err == nil && ep.Kind != policy.EndpointName {
+		var lines []string
+		var tok string
+		switch ep.Kind {
+		case policy.EndpointHost:
+			h := e.inv.Hosts[ep.Name]
+			if h == nil {
+				return "", fmt.Errorf("unknown host %q", ep.Name)
+			}
+			tok = "HOST_" + token(ep.Name)
+			for _, a := range h.Addresses {
+				lines = append(lines, defLine(netip.PrefixFrom(a, a.BitLen()).String(), h.Name))
+			}
+		case policy.EndpointManagement:
+			if len(e.inv.Management) == 0 {
+				return "", nil
+			}
+			// The token the always-on management terms define.
+			return tokenManagement, nil
+		case policy.EndpointPrefix:
+			tok = "NET_" + strings.NewReplacer(".", "_", ":", "_", "/", "_").Replace(strings.ToUpper(ep.Prefix.String()))
+			lines = append(lines, defLine(ep.Prefix.String(), ""))
+		}
+		if len(lines) == 0 {
+			return "", nil
+		}
+		return tok, define(e.nets, tok, name, func() ([]string, error) { return lines, nil })
 	}
 	tok := token(name)
 	var lines []string
@@ -310,18 +347,18 @@ type protoGroup struct {
 func (e *exporter) flow(w *strings.Builder, f *policy.Flow) error {
 	src, err := e.side(f.From)
 	if err != nil {
-		return fmt.Errorf("flow %d (line %d): from: %w", f.Index+1, f.Line, err)
+		return fmt.Errorf("flow %d (line %d): from: %w", f.ID, f.Line, err)
 	}
 	dst, err := e.side(f.To)
 	if err != nil {
-		return fmt.Errorf("flow %d (line %d): to: %w", f.Index+1, f.Line, err)
+		return fmt.Errorf("flow %d (line %d): to: %w", f.ID, f.Line, err)
 	}
 	groups, err := e.groups(f)
 	if err != nil {
-		return fmt.Errorf("flow %d (line %d): %w", f.Index+1, f.Line, err)
+		return fmt.Errorf("flow %d (line %d): %w", f.ID, f.Line, err)
 	}
 	for _, g := range groups {
-		name := fmt.Sprintf("flow-%d", f.Index+1)
+		name := fmt.Sprintf("flow-%d", f.ID)
 		if len(groups) > 1 {
 			name += "-" + g.protos[0].String()
 		}
@@ -343,7 +380,7 @@ func (e *exporter) flow(w *strings.Builder, f *policy.Flow) error {
 		if len(g.icmp) > 0 {
 			names, err := icmpNames(g.protos[0], g.icmp)
 			if err != nil {
-				return fmt.Errorf("flow %d (line %d): %w", f.Index+1, f.Line, err)
+				return fmt.Errorf("flow %d (line %d): %w", f.ID, f.Line, err)
 			}
 			fields = append(fields, [2]string{"icmp-type", names})
 		}
@@ -351,7 +388,10 @@ func (e *exporter) flow(w *strings.Builder, f *policy.Flow) error {
 			fields = append(fields, [2]string{"logging", "true"})
 		}
 		action := "accept"
-		if f.Deny {
+		switch {
+		case f.Reject:
+			action = "reject"
+		case f.Deny:
 			action = "deny"
 		}
 		fields = append(fields, [2]string{"action", action})

@@ -182,9 +182,9 @@ func TestACLRules(t *testing.T) {
 		"icmpv6 permit -> icmpv6 [1 2 3 4 128 129 133 134 135 136]",
 		"management-22 permit _mgmt -> _fwpush-ge1-out-mgmt-22 tcp [22]",
 		"flow-1 permit cli -> srv tcp [443]",
-		"return-1 permit ext -> srv udp sport [123]",
-		"return-2 permit ext -> srv icmp [0]",
-		"return-3 permit ext -> srv gre",
+		"return-2 permit ext -> srv udp sport [123]",
+		"return-3 permit ext -> srv icmp [0]",
+		"return-7 permit ext -> srv gre",
 		"protect deny -> srv any",
 		"pass permit -> any",
 	}, got)

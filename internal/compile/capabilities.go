@@ -91,19 +91,79 @@ func describeRule(r *intent.Rule, f *intent.Filter, pb *policy.Playbook) string 
 		return fmt.Sprintf("filter %s: always-on %s rule", f.Name, r.Kind)
 	}
 	var names []string
-	for _, i := range r.Flows {
-		names = append(names, flowName(pb, i))
+	for _, id := range r.Flows {
+		names = append(names, flowName(pb, id))
 	}
 	return fmt.Sprintf("filter %s: %s", f.Name, strings.Join(names, ", "))
 }
 
-// flowName names a flow for people: its position in the playbook (1-based,
-// as its file reads) and its reason.
-func flowName(pb *policy.Playbook, i int) string {
-	if pb == nil || i < 0 || i >= len(pb.Flows) {
-		return fmt.Sprintf("flow %d", i+1)
+// flowName names a flow for people: its number (from 1, as its file
+// reads), its name if it has one, and its reason.
+func flowName(pb *policy.Playbook, id int) string {
+	var f *policy.Flow
+	if pb != nil {
+		f = pb.Flow(id)
 	}
-	return fmt.Sprintf("flow %d (%q)", i+1, pb.Flows[i].Why)
+	if f == nil {
+		return fmt.Sprintf("flow %d", id)
+	}
+	return fmt.Sprintf("%s (%q)", f.Label(), f.Why)
+}
+
+// silentReject turns the reject rules of a platform that cannot answer a
+// denied packet into plain denies, so the Intent says what the device
+// will do: drop it. The flow still denies there, which is what matters on
+// the path; rejectWarnings names the hosts, as a silent change of
+// behaviour is not ours to make quietly. Refusing instead would keep a
+// reject flow off every route that crosses a router ACL.
+func silentReject(in *intent.Intent, caps drivers.Capabilities) {
+	if caps.Reject {
+		return
+	}
+	for _, f := range in.Filters {
+		for _, r := range f.Rules {
+			r.Reject = false
+		}
+	}
+}
+
+// rejectWarnings names, per reject flow, the hosts whose platform drops
+// what the flow rejects (see silentReject).
+func rejectWarnings(pb *policy.Playbook, intents map[string]*intent.Intent) []string {
+	silent := map[int]map[string]bool{}
+	for name, in := range intents {
+		for _, f := range in.Filters {
+			for _, r := range f.Rules {
+				if !r.Deny || r.Reject {
+					continue
+				}
+				for _, id := range r.Flows {
+					if fl := pb.Flow(id); fl != nil && fl.Reject {
+						if silent[id] == nil {
+							silent[id] = map[string]bool{}
+						}
+						silent[id][in.Platform+"\x00"+name] = true
+					}
+				}
+			}
+		}
+	}
+	var out []string
+	for _, fl := range pb.Flows {
+		if len(silent[fl.ID]) == 0 {
+			continue
+		}
+		var hosts []string
+		for k := range silent[fl.ID] {
+			plat, host, _ := strings.Cut(k, "\x00")
+			hosts = append(hosts, host+" ("+plat+")")
+		}
+		sort.Strings(hosts)
+		out = append(out, pb.Doc.Errorf(fl.Path("action"),
+			"%s rejects, but %s cannot answer a denied packet: there it is dropped silently, as action: deny would",
+			fl.Label(), strings.Join(hosts, ", ")).Error())
+	}
+	return out
 }
 
 func uniq(ss []string) []string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go4.org/netipx"
@@ -33,6 +34,7 @@ func Compile(pb *policy.Playbook, inv *inventory.Inventory, keep func(*inventory
 	var errs []error
 	for _, name := range sortedNames(c.out) {
 		in := c.out[name]
+		silentReject(in, c.caps[in.Platform])
 		if err := CheckCapabilities(in, c.caps[in.Platform], pb); err != nil {
 			errs = append(errs, err)
 		}
@@ -117,12 +119,27 @@ func (c *compiler) newIntent(h *inventory.Host) *intent.Intent {
 	input := &intent.Filter{Name: "input", Binding: intent.Binding{Kind: intent.Input}, LogDrops: c.pb.Options.LogDrops}
 	c.baseHost(in, input, true)
 	in.Filters = append(in.Filters, input)
-	if c.pb.Options.Egress {
+	if filtersEgress(c.pb, h) {
 		output := &intent.Filter{Name: "output", Binding: intent.Binding{Kind: intent.Output}, LogDrops: c.pb.Options.LogDrops}
 		c.baseHost(in, output, false)
+		c.essentialEgress(in, output)
 		in.Filters = append(in.Filters, output)
 	}
 	return in
+}
+
+// filtersEgress says whether host h filters its output: options.egress
+// is true, or names one of h's roles.
+func filtersEgress(pb *policy.Playbook, h *inventory.Host) bool {
+	if pb.Options.Egress.All {
+		return true
+	}
+	for _, r := range pb.Options.Egress.Roles {
+		if h.HasRole(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // networkDevice says whether the host enforces with interface ACLs
@@ -181,24 +198,37 @@ func (c *compiler) addSet(in *intent.Intent, s *intent.AddrSet) {
 	in.Sets = append(in.Sets, s)
 }
 
-// addFlow adds the flow's rules to every filter that enforces it.
+// addFlow adds the flow's rules to every filter that enforces it: the
+// input of every host its to selects, the output of every host its from
+// selects that filters its output, and every network ACL it crosses. A
+// host selected by address (a prefix, a network) with addresses outside
+// them gets a rule that also matches its own address, so naming
+// 198.18.5.0/24 never opens the host's IPv6 address.
 func (c *compiler) addFlow(f *policy.Flow) {
 	src := c.r.set(f.From, nil)
-	for _, h := range c.r.managed(f.To) {
-		in := c.out[h.Name]
-		if in == nil || c.networkDevice(h) {
+	dst := c.r.set(f.To, nil)
+	for _, sel := range c.r.ep.Hosts(f.To) {
+		in := c.out[sel.Host.Name]
+		if in == nil || c.networkDevice(sel.Host) {
 			continue
 		}
-		c.addRules(in, in.Filter("input"), f, src, nil)
+		var self *intent.AddrSet
+		if sel.Partly {
+			self = dst
+		}
+		c.addRules(in, in.Filter("input"), f, src, self)
 	}
-	if c.pb.Options.Egress {
-		dst := c.r.set(f.To, nil)
-		for _, h := range c.r.managed(f.From) {
-			if in := c.out[h.Name]; in != nil {
-				if out := in.Filter("output"); out != nil {
-					c.addRules(in, out, f, nil, dst)
-				}
+	for _, sel := range c.r.ep.Hosts(f.From) {
+		in := c.out[sel.Host.Name]
+		if in == nil {
+			continue
+		}
+		if out := in.Filter("output"); out != nil {
+			var self *intent.AddrSet
+			if sel.Partly {
+				self = src
 			}
+			c.addRules(in, out, f, self, dst)
 		}
 	}
 	for _, a := range c.acls {
@@ -209,7 +239,7 @@ func (c *compiler) addFlow(f *policy.Flow) {
 func (c *compiler) addRules(in *intent.Intent, flt *intent.Filter, f *policy.Flow, src, dst *intent.AddrSet) {
 	var rs []*intent.Rule
 	for _, m := range f.Matches {
-		r := &intent.Rule{Kind: intent.FlowRule, Deny: f.Deny, Proto: m.Proto, Ports: m.Ports, ICMP: m.ICMP, Log: f.Log}
+		r := &intent.Rule{Kind: intent.FlowRule, Deny: f.Deny, Reject: f.Reject, Proto: m.Proto, Ports: m.Ports, ICMP: m.ICMP, Log: f.Log}
 		switch m.Proto {
 		case policy.ICMP:
 			r.Family = 4
@@ -240,7 +270,7 @@ func (c *compiler) add(in *intent.Intent, flt *intent.Filter, f *policy.Flow, sr
 		r.Src, r.Dst = name(src), name(dst)
 		// Rules merge on their ports when everything else is equal; a
 		// return rule's ports are its source ports.
-		key := fmt.Sprintf("%s|%v|%s|%s|%d|%d|%v|%v|%v|%v", r.Kind, r.Deny, r.Src, r.Dst, r.Family, r.Proto, r.Log,
+		key := fmt.Sprintf("%s|%v|%v|%s|%s|%d|%d|%v|%v|%v|%v", r.Kind, r.Deny, r.Reject, r.Src, r.Dst, r.Family, r.Proto, r.Log,
 			len(r.Ports) == 0 && r.Proto.HasPorts(), len(r.ICMP) == 0 && r.Proto.IsICMP(), len(r.SrcPorts) == 0)
 		if prev, ok := open[key]; ok {
 			prev.Ports = append(prev.Ports, r.Ports...)
@@ -262,10 +292,10 @@ func (c *compiler) add(in *intent.Intent, flt *intent.Filter, f *policy.Flow, sr
 }
 
 func appendFlow(r *intent.Rule, f *policy.Flow) {
-	if n := len(r.Flows); n > 0 && r.Flows[n-1] == f.Index {
+	if n := len(r.Flows); n > 0 && r.Flows[n-1] == f.ID {
 		return
 	}
-	r.Flows = append(r.Flows, f.Index)
+	r.Flows = append(r.Flows, f.ID)
 	r.Why = append(r.Why, f.Why)
 }
 
@@ -276,26 +306,36 @@ func name(s *intent.AddrSet) string {
 	return s.Name
 }
 
-// finish merges port ranges, sorts ICMP types and sets, and numbers rules.
+// finish merges port ranges, sorts ICMP types and sets, and names rules
+// after the flows they serve: "flow-3" is flow 3's rule (every one of
+// them: a flow over tcp and udp is two rules and one flow), "flow-3+5" a
+// rule flows 3 and 5 share, "return-3" the replies of flow 3 on a
+// stateless ACL. Every output (comments, log prefixes, explain, plan)
+// numbers flows this one way: from 1, in the playbook's order.
 func (c *compiler) finish(in *intent.Intent) {
 	sort.Slice(in.Sets, func(i, j int) bool { return in.Sets[i].Name < in.Sets[j].Name })
 	for _, f := range in.Filters {
-		n := 0
-		ret := 0
 		for _, r := range f.Rules {
 			r.Ports = policy.MergePorts(r.Ports)
 			r.SrcPorts = policy.MergePorts(r.SrcPorts)
 			r.ICMP = uniqBytes(r.ICMP)
 			switch r.Kind {
 			case intent.FlowRule:
-				n++
-				r.ID = fmt.Sprintf("flow-%d", n)
+				r.ID = "flow-" + flowIDs(r.Flows)
 			case intent.Return:
-				ret++
-				r.ID = fmt.Sprintf("return-%d", ret)
+				r.ID = "return-" + flowIDs(r.Flows)
 			}
 		}
 	}
+}
+
+// flowIDs joins flow numbers with '+' ("3+5").
+func flowIDs(ids []int) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Itoa(id)
+	}
+	return strings.Join(parts, "+")
 }
 
 func uniqBytes(in []int) []int {

@@ -99,14 +99,16 @@ flows:
 	var got []string
 	for _, r := range out["b1"].Filter("input").Rules {
 		if r.Kind == intent.FlowRule {
-			got = append(got, describe(r))
+			got = append(got, r.ID+" "+describe(r))
 		}
 	}
+	// Rules are named after the flows they serve, numbered from 1 as the
+	// file reads: flow 2's udp rule is flow-2 like its tcp part.
 	assert.Equal(t, []string{
-		"permit a tcp [80-81 443] [0 1]",
-		"permit a udp [53] [1]",
-		"deny any tcp [8080] [2]",
-		"permit a tcp [80 82 8080] [3 4]",
+		"flow-1+2 permit a tcp [80-81 443] [1 2]",
+		"flow-2 permit a udp [53] [2]",
+		"flow-3 deny any tcp [8080] [3]",
+		"flow-4+5 permit a tcp [80 82 8080] [4 5]",
 	}, got, "ports merge per source and protocol, but never across a deny")
 	assert.Nil(t, out["a1"].Filter("output"), "no output chain without egress")
 }
@@ -118,7 +120,8 @@ func TestValidateAgainstInventory(t *testing.T) {
 		want []string
 	}{
 		"unknown role":                    {"{from: wbe, to: web, ports: [tcp/1], why: x}", []string{"p.yml:6", "flows[0].from[0]", `unknown role "wbe"`}},
-		"selects no host":                 {"{from: any, to: empty, ports: [tcp/1], why: x}", []string{"p.yml:6", "flows[0].to", "selects no host"}},
+		"selects no host is no error":     {"{from: any, to: empty, ports: [tcp/1], why: x}", nil},
+		"unknown host":                    {"{from: host:nosuch, to: web, ports: [tcp/1], why: x}", []string{"p.yml:6", "flows[0].from[0]", `unknown host "nosuch"`}},
 		"deny cuts management":            {"{from: any, to: web, ports: [tcp/22], action: deny, why: x}", []string{"p.yml:6", "would cut management access"}},
 		"deny all tcp cuts management":    {"{from: any, to: web, ports: [tcp/any], action: deny, why: x}", []string{"p.yml:6", "would cut management access"}},
 		"deny outside management is fine": {"{from: monitoring, to: web, ports: [tcp/22], action: deny, why: x}", nil},

@@ -36,7 +36,7 @@ var (
 // sets stays a role. Once, a role "fwpush-mgmt" silently became the
 // management networks, and a role "self" a router's own address.
 func TestInternalNamesAreNotRoles(t *testing.T) {
-	for _, role := range []string{"fwpush-mgmt", "mgmt", "self", "management"} {
+	for _, role := range []string{"fwpush-mgmt", "mgmt", "self"} {
 		t.Run(role, func(t *testing.T) {
 			pb, inv := fixture(t,
 				"peer-1: {hostname: 198.18.1.1, platform: linux, groups: ["+role+"]}\nweb-1: {hostname: 198.18.1.2, platform: linux, groups: [web]}\n",

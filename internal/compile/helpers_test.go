@@ -37,7 +37,7 @@ type platforms struct{}
 func (platforms) Capabilities(p string) (drivers.Capabilities, error) {
 	switch p {
 	case "linux-nftables", "linux-iptables":
-		return drivers.Capabilities{HostFirewall: true, Egress: true, IPv6: true, Logging: true, ICMPTypes: true}, nil
+		return drivers.Capabilities{HostFirewall: true, Egress: true, IPv6: true, Logging: true, ICMPTypes: true, Reject: true}, nil
 	case "cisco-ios", "arista-eos":
 		return drivers.Capabilities{NetworkACL: true, IPv6: true, Logging: true, ICMPTypes: true}, nil
 	}

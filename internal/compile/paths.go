@@ -101,14 +101,14 @@ func (c *compiler) crossing(f *policy.Flow, host string, pkt intent.Packet) erro
 	for _, a := range c.acls {
 		if c.onPath(a, pkt.Src, pkt.Dst) {
 			if v := a.in.Eval(a.f, pkt); !v.Permit {
-				return c.pb.Doc.Errorf([]any{"flows", f.Index},
+				return c.pb.Doc.Errorf(f.Path(),
 					"%s %s → %s: host %s permits it, but %s's ACL %s drops it on the way (%s)%s",
 					describePacket(pkt), pkt.Src, pkt.Dst, host, a.in.Host, a.f.Name, ruleName(v), protectsHint(a))
 			}
 		}
 		if hasReply && c.onPath(a, reply.Src, reply.Dst) {
 			if v := a.in.Eval(a.f, reply); !v.Permit {
-				return c.pb.Doc.Errorf([]any{"flows", f.Index},
+				return c.pb.Doc.Errorf(f.Path(),
 					"%s %s → %s: host %s permits it, but %s's ACL %s drops its replies (%s)",
 					describePacket(pkt), pkt.Src, pkt.Dst, host, a.in.Host, a.f.Name, ruleName(v))
 			}

@@ -7,78 +7,76 @@ import (
 
 	"go4.org/netipx"
 
+	"github.com/fwpush/fwpush/internal/endpoint"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/inventory"
 )
 
-// resolver maps endpoint names to hosts and prefixes, caching the sets it
-// builds so 5,000 hosts cost one pass per distinct endpoint list.
+// resolver maps endpoint names to hosts and prefixes (through the
+// endpoint package, which explain, verify and lint read them with too),
+// caching the sets it builds so 5,000 hosts cost one pass per distinct
+// endpoint list.
 type resolver struct {
 	pb   *policy.Playbook
 	inv  *inventory.Inventory
+	ep   *endpoint.Resolver
 	sets map[string]*intent.AddrSet
+	// keys maps a set's canonical key (its entries) to its name, and
+	// names the other way: a name that two lists would share (a host
+	// "a_b" and a host "a" with a role "b") gets a suffix.
+	keys  map[string]string
+	names map[string]string
 }
 
 func newResolver(pb *policy.Playbook, inv *inventory.Inventory) *resolver {
-	return &resolver{pb: pb, inv: inv, sets: map[string]*intent.AddrSet{}}
+	return &resolver{pb: pb, inv: inv, ep: endpoint.New(pb, inv), sets: map[string]*intent.AddrSet{},
+		keys: map[string]string{}, names: map[string]string{}}
 }
 
-// kind says what an endpoint name is: "any", "role", "network" or "".
-func (r *resolver) kind(name string) string {
-	switch {
-	case name == policy.Any:
-		return "any"
-	case r.inv.Networks[name] != nil:
-		return "network"
-	}
-	if _, ok := r.pb.Roles[name]; ok {
-		return "role"
-	}
-	return ""
-}
+// kind says what an endpoint name is.
+func (r *resolver) kind(name string) endpoint.Kind { return r.ep.Kind(name) }
 
-// hosts returns the managed hosts an endpoint list selects.
+// hosts returns the managed hosts an endpoint list selects (see
+// endpoint.Resolver.Hosts).
 func (r *resolver) hosts(names []string) []*inventory.Host {
-	seen := map[string]bool{}
-	var out []*inventory.Host
-	for _, n := range names {
-		if r.kind(n) != "role" {
-			continue
-		}
-		for _, h := range r.inv.HostsWithRole(n) {
-			if !seen[h.Name] {
-				seen[h.Name] = true
-				out = append(out, h)
-			}
-		}
+	sel := r.ep.Hosts(names)
+	out := make([]*inventory.Host, len(sel))
+	for i, s := range sel {
+		out[i] = s.Host
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
 // managed returns the managed hosts an endpoint list selects. The world
 // includes every one of them: `to: any` opens every managed host's input,
 // as explain and verify read it.
-func (r *resolver) managed(names []string) []*inventory.Host {
-	if hasAny(names) {
-		return r.inv.Select(nil)
-	}
-	return r.hosts(names)
-}
+func (r *resolver) managed(names []string) []*inventory.Host { return r.hosts(names) }
 
 // hasAny reports whether the list contains the world.
-func hasAny(names []string) bool {
-	for _, n := range names {
-		if n == policy.Any {
-			return true
-		}
+func hasAny(names []string) bool { return endpoint.IsAny(names) }
+
+// token is an entry as it appears in a set name: role and network names
+// as they are ([a-z0-9-]), the others marked with a '.' no role or
+// network name holds, so no entry's token is another's.
+func token(e string) string {
+	ep, err := policy.ParseEndpoint(e)
+	if err != nil {
+		return e
 	}
-	return false
+	switch ep.Kind {
+	case policy.EndpointHost:
+		return "host." + ep.Name
+	case policy.EndpointPrefix:
+		return "net." + strings.NewReplacer("/", "-", ":", ".").Replace(ep.Prefix.String())
+	case policy.EndpointManagement:
+		return policy.Management
+	}
+	return e
 }
 
-// set returns the named address set for an endpoint list ("" for any).
-// keep, when non-nil, filters which role hosts and networks count.
+// set returns the named address set for an endpoint list (nil for any).
+// keep, when non-nil, filters which entries count.
 func (r *resolver) set(names []string, keep func(string) bool) *intent.AddrSet {
 	if hasAny(names) {
 		return nil
@@ -90,32 +88,20 @@ func (r *resolver) set(names []string, keep func(string) bool) *intent.AddrSet {
 		}
 	}
 	members = uniqSorted(members)
-	name := strings.Join(members, "_")
-	if s, ok := r.sets[name]; ok {
-		return s
+	key := strings.Join(members, "\x00")
+	if name, ok := r.keys[key]; ok {
+		return r.sets[name]
 	}
-	var b netipx.IPSetBuilder
-	for _, n := range members {
-		switch r.kind(n) {
-		case "network":
-			for _, p := range r.inv.Networks[n].Prefixes {
-				b.AddPrefix(p)
-			}
-		case "role":
-			for _, h := range r.inv.HostsWithRole(n) {
-				for _, a := range h.Addresses {
-					b.Add(a)
-				}
-			}
-			for _, nw := range r.inv.NetworksWithRole(n) {
-				for _, p := range nw.Prefixes {
-					b.AddPrefix(p)
-				}
-			}
-		}
+	toks := make([]string, len(members))
+	for i, m := range members {
+		toks[i] = token(m)
 	}
-	ipset, _ := b.IPSet()
-	s := &intent.AddrSet{Name: name, Members: members, Prefixes: ipset.Prefixes()}
+	name := strings.Join(toks, "_")
+	for i := 2; r.names[name] != "" || r.sets[name] != nil; i++ {
+		name = fmt.Sprintf("%s-%d", strings.Join(toks, "_"), i)
+	}
+	r.keys[key], r.names[name] = name, key
+	s := &intent.AddrSet{Name: name, Members: members, Prefixes: r.ep.Addresses(members).Prefixes()}
 	r.sets[name] = s
 	return s
 }

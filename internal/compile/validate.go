@@ -3,17 +3,21 @@ package compile
 import (
 	"errors"
 	"fmt"
+	"sort"
 
+	"github.com/fwpush/fwpush/internal/endpoint"
+	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/yamlsrc"
 	"github.com/fwpush/fwpush/inventory"
 )
 
 // Validate checks a playbook against an inventory: every host has an
-// address; every endpoint names a declared role, a network or any; every
-// flow selects something on both sides; no deny flow touches management
+// address; every endpoint names a declared role, an inventory network or
+// host, a prefix, management or any; no deny flow touches management
 // access. It runs before anything could connect, and reports every problem
-// with file:line.
+// with file:line. A role or flow that selects nothing in this inventory is
+// no error (one playbook serves several environments): Warnings says so.
 func Validate(pb *policy.Playbook, inv *inventory.Inventory) error {
 	r := newResolver(pb, inv)
 	var errs []error
@@ -23,29 +27,28 @@ func Validate(pb *policy.Playbook, inv *inventory.Inventory) error {
 				"host has no address: hostname %q is not an IP address and data.addresses lists none; fwpush pushes a firewall to every inventory host and must know its addresses to prove management access, and to match it in flows, ACLs, explain and verify", h.Hostname)})
 		}
 	}
+	for _, o := range []struct {
+		key  string
+		list []string
+	}{{"dns", pb.Options.DNS}, {"ntp", pb.Options.NTP}} {
+		for j, n := range o.list {
+			if err := unknownEntry(r, n); err != "" {
+				errs = append(errs, pb.Doc.Errorf([]any{"options", o.key, j}, "%s", err))
+			}
+		}
+	}
 	for _, f := range pb.Flows {
 		if !pb.Enabled(f) {
 			continue
 		}
-		for side, names := range map[string][]string{"from": f.From, "to": f.To} {
-			empty := true
-			for j, n := range names {
-				switch r.kind(n) {
-				case "":
-					errs = append(errs, pb.Doc.Errorf([]any{"flows", f.Index, side, j},
-						"unknown role %s: declare it under roles, or name an inventory network or any", yamlsrc.Quote(n)))
-					empty = false
-				case "any", "network":
-					empty = false
-				case "role":
-					if len(inv.HostsWithRole(n)) > 0 || len(inv.NetworksWithRole(n)) > 0 {
-						empty = false
-					}
+		for _, side := range []struct {
+			name  string
+			names []string
+		}{{"from", f.From}, {"to", f.To}} {
+			for j, n := range side.names {
+				if err := unknownEntry(r, n); err != "" {
+					errs = append(errs, pb.Doc.Errorf(f.Path(side.name, j), "%s", err))
 				}
-			}
-			if empty {
-				errs = append(errs, pb.Doc.Errorf([]any{"flows", f.Index, side},
-					"flow selects no host: no host or network in inventory %s has role %v", inv.Dir, names))
 			}
 		}
 		if f.Deny {
@@ -55,6 +58,64 @@ func Validate(pb *policy.Playbook, inv *inventory.Inventory) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// unknownEntry says what is wrong with an entry that names nothing known
+// ("" when it is known).
+func unknownEntry(r *resolver, n string) string {
+	if r.kind(n) != endpoint.Unknown {
+		return ""
+	}
+	ep, err := policy.ParseEndpoint(n)
+	switch {
+	case err != nil:
+		return err.Error()
+	case ep.Kind == policy.EndpointHost:
+		return fmt.Sprintf("unknown host %s: no host of inventory %s has that name", yamlsrc.Quote(ep.Name), r.inv.Dir)
+	}
+	return fmt.Sprintf("unknown role %s: declare it under roles, or name an inventory network, host:NAME, a prefix, management or any", yamlsrc.Quote(n))
+}
+
+// Warnings are what the playbook probably does not mean in this
+// inventory, each "file:line:col: field: message": a declared role with
+// no host and no network, an enabled flow with a side that selects
+// nothing (it compiles to no rule), hosts that filter their output
+// without a rule for DNS or NTP, and hosts that drop what a reject flow
+// rejects.
+func Warnings(pb *policy.Playbook, inv *inventory.Inventory, intents map[string]*intent.Intent) []string {
+	r := endpoint.New(pb, inv)
+	var out []string
+	for _, name := range sortedRoles(pb) {
+		if len(inv.HostsWithRole(name)) == 0 && len(inv.NetworksWithRole(name)) == 0 {
+			out = append(out, pb.Doc.Errorf([]any{"roles", name},
+				"role %s has no host and no network in inventory %s: flows naming it select nothing here", yamlsrc.Quote(name), inv.Dir).Error())
+		}
+	}
+	for _, f := range pb.Flows {
+		if !pb.Enabled(f) {
+			continue
+		}
+		for _, side := range []struct {
+			name, what string
+			names      []string
+		}{{"from", "source", f.From}, {"to", "destination", f.To}} {
+			if r.Empty(side.names) {
+				out = append(out, pb.Doc.Errorf(f.Path(side.name),
+					"%s has no %s in inventory %s (%v select no host and no network): it compiles to no rule here", f.Label(), side.what, inv.Dir, side.names).Error())
+			}
+		}
+	}
+	out = append(out, egressWarnings(pb, intents)...)
+	return append(out, rejectWarnings(pb, intents)...)
+}
+
+func sortedRoles(pb *policy.Playbook) []string {
+	out := make([]string, 0, len(pb.Roles))
+	for k := range pb.Roles {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // denyCutsManagement rejects a deny flow that would match fwpush's own
@@ -76,17 +137,13 @@ func denyCutsManagement(r *resolver, f *policy.Flow) error {
 	if !overlaps {
 		return nil
 	}
-	targets := r.hosts(f.To)
-	if hasAny(f.To) {
-		targets = r.inv.Select(nil)
-	}
-	for _, h := range targets {
+	for _, h := range r.managed(f.To) {
 		for _, m := range f.Matches {
 			if m.Proto != policy.TCP {
 				continue
 			}
 			if len(m.Ports) == 0 || portIn(uint16(h.Port), m) {
-				return r.pb.Doc.Errorf([]any{"flows", f.Index},
+				return r.pb.Doc.Errorf(f.Path(),
 					"deny flow would cut management access: it denies tcp/%d to %s from the management networks", h.Port, h.Name)
 			}
 		}

@@ -7,6 +7,7 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -108,7 +109,10 @@ func summarize(cur, des drivers.Config, p drivers.Parser) Summary {
 		}
 	}
 	s.Sets = setChanges(a.Sets, b.Sets)
-	s.Reordered = len(s.Permitted)+len(s.Unpermitted)+len(s.Denied)+len(s.Undenied)+len(s.Sets) == 0
+	// Rules that differ only in comments (flows renumbered or reworded)
+	// change nothing; the same rules in another order are a reorder.
+	s.Reordered = len(s.Permitted)+len(s.Unpermitted)+len(s.Denied)+len(s.Undenied)+len(s.Sets) == 0 &&
+		!slices.Equal(matches(a), matches(b))
 	return s
 }
 
@@ -118,12 +122,21 @@ type counted struct {
 	action drivers.Action
 }
 
-// count keys each rule by its filter and text: the same rule twice is
-// counted twice.
+// matches lists the rules' filters and matches, in order.
+func matches(rs drivers.Ruleset) []string {
+	out := make([]string, len(rs.Rules))
+	for i, r := range rs.Rules {
+		out[i] = r.Filter + "\x00" + r.Match()
+	}
+	return out
+}
+
+// count keys each rule by its filter and match (its text without a
+// comment): the same rule twice is counted twice.
 func count(rs drivers.Ruleset) map[string]counted {
 	m := map[string]counted{}
 	for _, r := range rs.Rules {
-		k := r.Filter + "\x00" + r.Text
+		k := r.Filter + "\x00" + r.Match()
 		c := m[k]
 		c.n++
 		c.text, c.action = r.Text, r.Action

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/fwpush/fwpush/drivers"
 	"github.com/fwpush/fwpush/drivers/linuxiptables"
@@ -80,6 +81,46 @@ func TestNoChangeAndReorder(t *testing.T) {
 	d = Compute(cfg(""), cfg(before), linuxnftables.New())
 	assert.True(t, d.Summary.Created)
 	assert.Len(t, d.Summary.Permitted, 2)
+}
+
+// TestRenumberedFlowsAreNoNewRules: swapping two flows renumbers their
+// comments ("flow 2: ..." becomes "flow 3: ..."): the rules in another
+// order, nothing newly permitted or denied; a comment alone changing is
+// no semantic change at all. Both on nftables and iptables.
+func TestRenumberedFlowsAreNoNewRules(t *testing.T) {
+	nft := func(rules ...string) drivers.Config {
+		return cfg("table inet fwpush {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\t" +
+			strings.Join(rules, "\n\t\t") + "\n\t}\n}\n")
+	}
+	ipt := func(rules ...string) drivers.Config {
+		return drivers.Config{Platform: "linux-iptables", Parts: []drivers.Part{
+			{Name: linuxiptables.PartIPv4, Text: "*filter\n:FWPUSH-INPUT - [0:0]\n" + strings.Join(rules, "\n") + "\nCOMMIT\n"},
+			{Name: linuxiptables.PartIPv6, Text: ""}}}
+	}
+	tests := map[string]struct {
+		a, b      drivers.Config
+		p         drivers.Parser
+		reordered bool
+	}{
+		"nft swap": {nft(`tcp dport 80 accept comment "flow 2: web"`, `tcp dport 8080 accept comment "flow 3: api"`),
+			nft(`tcp dport 8080 accept comment "flow 2: api"`, `tcp dport 80 accept comment "flow 3: web"`), linuxnftables.New(), true},
+		"nft reworded": {nft(`tcp dport 80 accept comment "flow 2: web"`), nft(`tcp dport 80 accept comment "flow 2: the site"`), linuxnftables.New(), false},
+		"iptables swap": {ipt(`-A FWPUSH-INPUT -p tcp -m tcp --dport 80 -m comment --comment "flow 2: web" -j ACCEPT`,
+			`-A FWPUSH-INPUT -p tcp -m tcp --dport 8080 -m comment --comment "flow 3: api \"v2\"" -j ACCEPT`),
+			ipt(`-A FWPUSH-INPUT -p tcp -m tcp --dport 8080 -m comment --comment "flow 2: api \"v2\"" -j ACCEPT`,
+				`-A FWPUSH-INPUT -p tcp -m tcp --dport 80 -m comment --comment flow3 -j ACCEPT`), linuxiptables.New(), true},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			d := Compute(tt.a, tt.b, tt.p)
+			require.True(t, d.Changed)
+			s := d.Summary
+			assert.Empty(t, s.Unparsed)
+			assert.Empty(t, s.Permitted)
+			assert.Empty(t, s.Unpermitted)
+			assert.Equal(t, tt.reordered, s.Reordered)
+		})
+	}
 }
 
 // TestSummaryNamesChainAndFamily: the same rule text in two chains, or in

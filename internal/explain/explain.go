@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 
+	"github.com/fwpush/fwpush/internal/endpoint"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
 	"github.com/fwpush/fwpush/internal/project"
@@ -134,6 +136,9 @@ type Check struct {
 	Why     []string `json:"why,omitempty"`
 	Flows   []int    `json:"flows,omitempty"`
 	Default bool     `json:"default_deny,omitempty"`
+	// Reject: the rule denies and answers the sender (action: reject on
+	// a platform that can), so the sender sees a refusal, not silence.
+	Reject bool `json:"reject,omitempty"`
 	// Interface and Direction place a network ACL on its device.
 	Interface string `json:"interface,omitempty"`
 	Direction string `json:"direction,omitempty"`
@@ -294,7 +299,7 @@ func evalHops(q Query, s, d Endpoint, loop bool, hs []hop) Path {
 		v := h.in.Eval(h.f, pkt)
 		c := Check{Device: h.in.Host, Filter: h.f.Name, Permit: v.Permit, Rule: "default-deny", Default: v.Rule == nil}
 		if v.Rule != nil {
-			c.Rule, c.Why, c.Flows = v.Rule.ID, v.Rule.Why, v.Rule.Flows
+			c.Rule, c.Why, c.Flows, c.Reject = v.Rule.ID, v.Rule.Why, v.Rule.Flows, v.Rule.Reject
 		}
 		if h.f.Binding.Kind == intent.Interface {
 			c.Interface, c.Direction = h.f.Binding.Interface, h.f.Binding.Direction
@@ -349,6 +354,19 @@ func resolve(p *project.Project, name string) (side, error) {
 				sd.nets = append(sd.nets, pr.Masked())
 			}
 		}
+	}
+	// The playbook's own forms (host:NAME, a prefix, management) mean
+	// what they mean in a flow (see package endpoint).
+	switch endpoint.New(p.Playbook, p.Inv).Kind(name) {
+	case endpoint.Host:
+		addHosts([]*inventory.Host{p.Inv.Hosts[strings.TrimPrefix(name, policy.HostPrefix)]})
+		return sd, nil
+	case endpoint.Management:
+		if len(p.Inv.Management) == 0 {
+			return sd, errors.New("the inventory declares no management networks")
+		}
+		addNet(name, p.Inv.Management)
+		return sd, nil
 	}
 	switch {
 	case name == policy.Any:

@@ -26,13 +26,13 @@ func TestRouterAndHostDecisions(t *testing.T) {
 		decided   string
 	}{
 		"through the router, permitted": {Query{From: "client-1", To: "capsule-1", Proto: policy.TCP, Port: 443}, true,
-			[]string{in + " permit flow-2", out + " permit flow-2", "capsule-1/input permit flow-1"}, ""},
+			[]string{in + " permit flow-12+13+14+15+18+19+20", out + " permit flow-12+13+14+15+18+19+20", "capsule-1/input permit flow-12+13+14+15+18+19+20"}, ""},
 		"through the router, dropped there": {Query{From: "client-1", To: "capsule-1", Proto: policy.TCP, Port: 9}, false,
 			[]string{in + " deny protect", out + " deny protect", "capsule-1/input deny default-deny"}, in},
 		"from the world, only the out ACL": {Query{From: "any", To: "capsule-1", Proto: policy.TCP, Port: 9}, false,
 			[]string{out + " deny protect", "capsule-1/input deny default-deny"}, out},
 		"one segment, no router": {Query{From: "capsule-1", To: "dns-1", Proto: policy.UDP, Port: 53}, true,
-			[]string{"dns-1/input permit flow-1"}, ""},
+			[]string{"dns-1/input permit flow-4"}, ""},
 		"to the router itself from behind its in ACL": {Query{From: "client-1", To: "sat-rtr-1", Proto: policy.TCP, Port: 22}, false,
 			[]string{in + " deny protect"}, in},
 	}

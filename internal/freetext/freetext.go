@@ -5,6 +5,9 @@
 package freetext
 
 import (
+	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -94,4 +97,112 @@ func Cut(text string, max int) string {
 		end = sp
 	}
 	return strings.TrimRight(text[:end], " ") + ellipsis
+}
+
+// minShare is the least room, in bytes, a cut reason keeps next to its
+// flow number: below it the numbers alone say more than word stubs.
+const minShare = 12
+
+// Reasons is a rule's comment: each reason after the number of the flow
+// it comes from ("flow 3: Bono forwards SIP; flow 5: Sprout replies"), as
+// one readable line (see Line) of at most max bytes. ids and whys pair up
+// in order; reasons past the ids (always-on rules have none) go unnumbered.
+//
+// A comment that does not fit never loses a flow number: every reason is
+// cut at a word boundary with "…" to a fair share of the room (short
+// reasons stay whole and leave their share to the long ones). When even
+// that leaves a reason fewer than a few characters, the numbers come
+// first, as compact as they go ("flows 3, 5, 7-9: ") and the reasons
+// share what is left. Only numbers that do not fit in max bytes at all
+// end in "…".
+func Reasons(ids []int, whys []string, max int) string {
+	var texts []string
+	var prefixes []string
+	for i, w := range whys {
+		t := Line(w)
+		p := ""
+		if i < len(ids) {
+			p = fmt.Sprintf("flow %d: ", ids[i])
+			if t == "" {
+				p = fmt.Sprintf("flow %d", ids[i])
+			}
+		}
+		texts = append(texts, t)
+		prefixes = append(prefixes, p)
+	}
+	parts := make([]string, len(texts))
+	for i := range texts {
+		parts[i] = prefixes[i] + texts[i]
+	}
+	full := strings.Join(nonEmpty(parts), "; ")
+	if len(full) <= max || len(ids) == 0 {
+		return Cut(full, max)
+	}
+	overhead := 2 * (len(parts) - 1)
+	for _, p := range prefixes {
+		overhead += len(p)
+	}
+	if budget := max - overhead; budget >= minShare*len(texts) {
+		shares := fairShares(texts, budget)
+		for i := range texts {
+			parts[i] = prefixes[i] + Cut(texts[i], shares[i])
+		}
+		return strings.Join(parts, "; ")
+	}
+	head := "flows " + idList(ids)
+	if len(head)+2 > max {
+		return Cut(head, max)
+	}
+	return head + ": " + Cut(strings.Join(nonEmpty(texts), "; "), max-len(head)-2)
+}
+
+// fairShares splits budget bytes among texts: the shortest stay whole,
+// the rest get equal shares of what is left.
+func fairShares(texts []string, budget int) []int {
+	order := make([]int, len(texts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(texts[order[a]]) < len(texts[order[b]]) })
+	shares := make([]int, len(texts))
+	left := budget
+	for k, i := range order {
+		share := left / (len(order) - k)
+		if len(texts[i]) < share {
+			share = len(texts[i])
+		}
+		shares[i] = share
+		left -= share
+	}
+	return shares
+}
+
+// idList prints ascending runs of flow numbers as ranges: "3, 5, 7-9".
+func idList(ids []int) string {
+	s := append([]int(nil), ids...)
+	sort.Ints(s)
+	var out []string
+	for i := 0; i < len(s); {
+		j := i
+		for j+1 < len(s) && s[j+1] <= s[j]+1 {
+			j++
+		}
+		if s[j] == s[i] {
+			out = append(out, strconv.Itoa(s[i]))
+		} else {
+			out = append(out, fmt.Sprintf("%d-%d", s[i], s[j]))
+		}
+		i = j + 1
+	}
+	return strings.Join(out, ", ")
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -139,6 +139,10 @@ const (
 	// Pass is a network ACL's last rule: what it does not protect is not
 	// its business, and passes (AnyProto, no addresses).
 	Pass RuleKind = "pass"
+	// Essential rules let a host that filters its output reach what it
+	// cannot work without and the playbook declares: its DNS resolvers
+	// and NTP servers (options.dns, options.ntp).
+	Essential RuleKind = "essential"
 )
 
 // Rule matches new traffic and permits or denies it. An empty Src or Dst
@@ -150,9 +154,13 @@ const (
 // protocols' replies. A renderer must express every kind it is given or
 // refuse the Intent.
 type Rule struct {
-	ID     string       `json:"id"`
-	Kind   RuleKind     `json:"kind"`
-	Deny   bool         `json:"deny,omitempty"`
+	ID   string   `json:"id"`
+	Kind RuleKind `json:"kind"`
+	Deny bool     `json:"deny,omitempty"`
+	// Reject: a deny that answers (TCP reset or ICMP unreachable) rather
+	// than drops; Deny is set too. Only platforms whose Capabilities say
+	// Reject get one.
+	Reject bool         `json:"reject,omitempty"`
 	Src    string       `json:"src,omitempty"`
 	Dst    string       `json:"dst,omitempty"`
 	Family int          `json:"family,omitempty"`
@@ -165,8 +173,8 @@ type Rule struct {
 	SrcPorts []policy.PortRange `json:"src_ports,omitempty"`
 	ICMP     []int              `json:"icmp_types,omitempty"`
 	Log      bool               `json:"log,omitempty"`
-	// Flows are the playbook flow indexes merged into this rule, Why their
-	// reasons, in order.
+	// Flows are the numbers of the playbook flows merged into this rule
+	// (from 1, as policy.Flow.ID), Why their reasons, in order.
 	Flows []int    `json:"flows,omitempty"`
 	Why   []string `json:"why,omitempty"`
 }

@@ -3,8 +3,11 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/fwpush/fwpush/internal/project"
 )
@@ -80,6 +83,24 @@ func (f *File) Check(p *project.Project) error {
 		return fmt.Errorf("the playbook %s changed since the plan was saved: run plan again", now.PlaybookFile)
 	case now.InventorySHA256 != f.Inputs.InventorySHA256:
 		return fmt.Errorf("the inventory %s changed since the plan was saved: run plan again", now.Inventory)
+	case !maps.Equal(now.Features, f.Inputs.Features):
+		return fmt.Errorf("the plan was saved with features %s, this run switches %s: run plan again", featureList(f.Inputs.Features), featureList(now.Features))
 	}
 	return nil
+}
+
+// featureList shows feature switches as the command line writes them.
+func featureList(set map[string]bool) string {
+	if len(set) == 0 {
+		return "as the playbook declares them"
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(set)) {
+		if set[name] {
+			out = append(out, "--feature "+name)
+		} else {
+			out = append(out, "--no-feature "+name)
+		}
+	}
+	return strings.Join(out, " ")
 }

@@ -35,14 +35,29 @@ type Playbook struct {
 
 // Options are a playbook's push options.
 type Options struct {
-	// Egress also filters host firewalls' output.
-	Egress bool `json:"egress"`
+	// Egress says which host firewalls also filter their output.
+	Egress Egress `json:"egress"`
+	// DNS and NTP name the resolvers and time servers every host that
+	// filters its output may reach (udp+tcp/53, udp/123), as from/to
+	// entries: roles, networks, host:NAME, prefixes.
+	DNS []string `json:"dns,omitempty"`
+	NTP []string `json:"ntp,omitempty"`
 	// LogDrops logs what the default deny drops.
 	LogDrops bool `json:"log_drops"`
 	// ICMP lists the ICMPv4 types every host accepts.
 	ICMP     []int           `json:"icmp"`
 	Features map[string]bool `json:"features,omitempty"`
 }
+
+// Egress selects the host firewalls that filter their output: every one
+// (All), or the hosts of any of Roles. The zero value filters none.
+type Egress struct {
+	All   bool     `json:"all,omitempty"`
+	Roles []string `json:"roles,omitempty"`
+}
+
+// On reports whether any host filters its output.
+func (e Egress) On() bool { return e.All || len(e.Roles) > 0 }
 
 // Push are the playbook's defaults for how it is pushed; the same-named
 // command-line flags override them. Zero values mean fwpush's defaults.
@@ -79,9 +94,11 @@ type Service struct {
 // Flow permits (or denies) new connections from one set of endpoints to
 // another.
 type Flow struct {
-	// Index is the flow's position in the playbook; Line its source line.
-	Index    int      `json:"index"`
+	// ID is the flow's number: its position in the playbook, from 1, as
+	// every output names it ("flow 3"); Line is its source line.
+	ID       int      `json:"id"`
 	Line     int      `json:"line"`
+	Name     string   `json:"name,omitempty"`
 	From     []string `json:"from"`
 	To       []string `json:"to"`
 	Services []string `json:"services,omitempty"`
@@ -89,7 +106,33 @@ type Flow struct {
 	Why      string   `json:"why"`
 	Log      bool     `json:"log,omitempty"`
 	Deny     bool     `json:"deny,omitempty"`
-	Feature  string   `json:"feature,omitempty"`
+	// Reject: a deny that answers (TCP reset, ICMP unreachable) rather
+	// than drops; Deny is set too.
+	Reject  bool   `json:"reject,omitempty"`
+	Feature string `json:"feature,omitempty"`
+}
+
+// Path is the YAML path of the flow, or of one of its fields, for
+// Doc.Errorf.
+func (f *Flow) Path(field ...any) []any {
+	return append([]any{"flows", f.ID - 1}, field...)
+}
+
+// Label names the flow for people: "flow 3", or "flow 3 (web-to-app)"
+// when it has a name.
+func (f *Flow) Label() string {
+	if f.Name != "" {
+		return fmt.Sprintf("flow %d (%s)", f.ID, f.Name)
+	}
+	return fmt.Sprintf("flow %d", f.ID)
+}
+
+// Flow returns the flow numbered id, or nil.
+func (pb *Playbook) Flow(id int) *Flow {
+	if id < 1 || id > len(pb.Flows) {
+		return nil
+	}
+	return pb.Flows[id-1]
 }
 
 // Enabled reports whether the flow's feature (if any) is on.
@@ -115,7 +158,9 @@ type rawPlaybook struct {
 }
 
 type rawOptions struct {
-	Egress   bool            `yaml:"egress"`
+	Egress   rawEgress       `yaml:"egress"`
+	DNS      StringList      `yaml:"dns"`
+	NTP      StringList      `yaml:"ntp"`
 	LogDrops bool            `yaml:"log_drops"`
 	ICMP     *[]string       `yaml:"icmp"`
 	Features map[string]bool `yaml:"features"`
@@ -171,6 +216,7 @@ func parsePush(raw rawPush, bad func(path []any, format string, args ...any)) Pu
 }
 
 type rawFlow struct {
+	Name     string     `yaml:"name"`
 	From     StringList `yaml:"from"`
 	To       StringList `yaml:"to"`
 	Services StringList `yaml:"services"`
@@ -224,7 +270,13 @@ func notScalar(v any) string {
 	switch reflect.ValueOf(v).Kind() {
 	case reflect.Slice, reflect.Array:
 		return "a list"
-	case reflect.Map, reflect.Struct, reflect.Pointer:
+	case reflect.Map:
+		// [host:web-1] in flow style reads as a one-key map {host: web-1}.
+		if rv := reflect.ValueOf(v); rv.Len() == 1 && fmt.Sprint(rv.MapKeys()[0].Interface())+":" == HostPrefix {
+			return "a map: inside [ ] or { } YAML reads host:NAME as one; quote it ('host:NAME')"
+		}
+		return "a map"
+	case reflect.Struct, reflect.Pointer:
 		return "a map"
 	}
 	return ""
@@ -252,6 +304,11 @@ func listError(unmarshal func(any) error, i int, what string) error {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
+// ExtensionPrefix starts the keys a playbook may use for its own purposes
+// anywhere a mapping is (anchors to merge, notes): fwpush ignores them, as
+// docker-compose ignores its x- fields.
+const ExtensionPrefix = "x-"
+
 // Load reads and validates the playbook at path.
 func Load(path string) (*Playbook, error) {
 	data, err := yamlsrc.ReadFile(path)
@@ -268,6 +325,7 @@ func Parse(file string, data []byte) (*Playbook, error) {
 	if err != nil {
 		return nil, err
 	}
+	doc.DropExtensions(ExtensionPrefix)
 	var raw rawPlaybook
 	if err := doc.Decode(&raw); err != nil {
 		return nil, err
@@ -284,7 +342,7 @@ func Parse(file string, data []byte) (*Playbook, error) {
 	if !nameRE.MatchString(raw.Name) {
 		bad([]any{"name"}, "name %s: use lower-case letters, digits and '-'", yamlsrc.Quote(raw.Name))
 	}
-	pb.Options = Options{Egress: raw.Options.Egress, LogDrops: raw.Options.LogDrops, Features: raw.Options.Features, ICMP: DefaultICMP}
+	pb.Options = Options{LogDrops: raw.Options.LogDrops, Features: raw.Options.Features, ICMP: DefaultICMP}
 	pb.Push = parsePush(raw.Push, bad)
 	if raw.Options.ICMP != nil {
 		pb.Options.ICMP = nil
@@ -297,10 +355,11 @@ func Parse(file string, data []byte) (*Playbook, error) {
 		}
 	}
 	for _, name := range sortedKeys(raw.Roles) {
-		if !nameRE.MatchString(name) || name == Any {
-			bad([]any{"roles", name}, "role name %s: use lower-case letters, digits and '-' (and not 'any', which is built in)", yamlsrc.Quote(name))
+		if !nameRE.MatchString(name) || name == Any || name == Management {
+			bad([]any{"roles", name}, "role name %s: use lower-case letters, digits and '-' (and not 'any' or 'management', which are built in)", yamlsrc.Quote(name))
 		}
 	}
+	pb.parseEgress(raw.Options, bad)
 	for _, name := range sortedKeys(raw.Options.Features) {
 		if !nameRE.MatchString(name) {
 			bad([]any{"options", "features", name}, "feature name %s: use lower-case letters, digits and '-'", yamlsrc.Quote(name))
@@ -328,10 +387,20 @@ func Parse(file string, data []byte) (*Playbook, error) {
 	if len(raw.Flows) == 0 {
 		bad([]any{"flows"}, "no flows")
 	}
+	names := map[string]*Flow{}
 	for i, rf := range raw.Flows {
-		pb.Flows = append(pb.Flows, pb.parseFlow(i, rf, bad))
+		f := pb.parseFlow(i, rf, bad)
+		if f.Name != "" {
+			if prev := names[f.Name]; prev != nil {
+				bad(f.Path("name"), "flow name %s is already %s's (line %d): names must be unique", yamlsrc.Quote(f.Name), prev.Label(), prev.Line)
+			} else {
+				names[f.Name] = f
+			}
+		}
+		pb.Flows = append(pb.Flows, f)
 	}
 	pb.warnUnused()
+	pb.warnEgress()
 	if len(errs) > 0 {
 		return nil, yamlsrc.Fail(errs, pb.Warnings)
 	}
@@ -361,24 +430,37 @@ func (pb *Playbook) warnUnused() {
 }
 
 func (pb *Playbook) parseFlow(i int, rf rawFlow, bad func([]any, string, ...any)) *Flow {
-	at := func(field ...any) []any { return append([]any{"flows", i}, field...) }
-	f := &Flow{Index: i, From: rf.From, To: rf.To, Why: rf.Why, Log: rf.Log, Feature: rf.Feature}
+	f := &Flow{ID: i + 1, Name: rf.Name, From: rf.From, To: rf.To, Why: rf.Why, Log: rf.Log, Feature: rf.Feature}
+	at := f.Path
 	f.Line, _ = pb.Doc.Pos("flows", i)
-	if len(f.From) == 0 {
-		bad(at("from"), "flow needs a from (a role, a network or any)")
+	if f.Name != "" && !nameRE.MatchString(f.Name) {
+		bad(at("name"), "flow name %s: use lower-case letters, digits and '-'", yamlsrc.Quote(f.Name))
 	}
-	if len(f.To) == 0 {
-		bad(at("to"), "flow needs a to (a role, a network or any)")
+	for _, e := range []struct {
+		side string
+		list []string
+	}{{"from", f.From}, {"to", f.To}} {
+		side, list := e.side, e.list
+		if len(list) == 0 {
+			bad(at(side), "flow needs a %s (a role, a network, host:NAME, a prefix, management or any)", side)
+		}
+		for j, e := range list {
+			if _, err := ParseEndpoint(e); err != nil {
+				bad(at(side, j), "%v", err)
+			}
+		}
 	}
 	if f.Why == "" {
 		bad(at(), "flow needs a why: the reason this traffic is allowed")
 	}
 	switch rf.Action {
 	case "", "permit", "allow", "accept":
-	case "deny", "drop", "reject":
+	case "deny", "drop":
 		f.Deny = true
+	case "reject":
+		f.Deny, f.Reject = true, true
 	default:
-		bad(at("action"), "action must be permit or deny, not %s", yamlsrc.Quote(rf.Action))
+		bad(at("action"), "action must be permit, deny or reject, not %s", yamlsrc.Quote(rf.Action))
 	}
 	if f.Feature != "" {
 		if _, ok := pb.Options.Features[f.Feature]; !ok {

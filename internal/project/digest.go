@@ -71,11 +71,14 @@ type Inputs struct {
 	Inventory       string `json:"inventory"`
 	InventorySHA256 string `json:"inventory_sha256"`
 	Limit           string `json:"limit,omitempty"`
+	// Features are the --feature/--no-feature switches the project was
+	// loaded with: a saved plan is applied with the same policy.
+	Features map[string]bool `json:"features,omitempty"`
 }
 
 // ReadInputs identifies a project's files as they are now.
 func ReadInputs(o Options) (Inputs, error) {
-	in := Inputs{Limit: o.Limit}
+	in := Inputs{Limit: o.Limit, Features: o.Features}
 	var err error
 	if in.PlaybookFile, err = filepath.Abs(o.Playbook); err != nil {
 		return in, err

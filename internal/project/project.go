@@ -21,6 +21,9 @@ type Options struct {
 	Inventory string
 	Playbook  string
 	Limit     string
+	// Features switch playbook features on (true) or off (false) over
+	// its options.features (--feature, --no-feature).
+	Features map[string]bool
 	// Registry resolves platforms; nil means every driver fwpush ships.
 	Registry *drivers.Registry
 }
@@ -58,6 +61,9 @@ func Load(o Options) (*Project, error) {
 	}
 	inv, ierr := inventory.Load(o.Inventory, inventory.WithPlatforms(o.Registry))
 	pb, perr := policy.Load(o.Playbook)
+	if perr == nil {
+		perr = pb.SetFeatures(o.Features)
+	}
 	if err := errors.Join(ierr, perr); err != nil {
 		return nil, err
 	}
@@ -66,6 +72,9 @@ func Load(o Options) (*Project, error) {
 	// together, like every other problem of the inputs.
 	keep, lerr := inv.ParseLimit(o.Limit)
 	intents, cerr := compile.Compile(pb, inv, nil, o.Registry)
+	if cerr == nil {
+		warnings = append(warnings, compile.Warnings(pb, inv, intents)...)
+	}
 	if err := yamlsrc.Fail(slices.DeleteFunc([]error{lerr, cerr}, func(e error) bool { return e == nil }), warnings); err != nil {
 		return nil, err
 	}

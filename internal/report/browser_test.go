@@ -70,7 +70,7 @@ func TestBrowserRendersReport(t *testing.T) {
 	bin := chromium(t)
 	f := checktest.NewFleetOf(t, "../../inventory/examples/clearwater", "../../playbooks/clearwater.yml")
 	checktest.Edit(t, f.Devs["sprout-1"],
-		"\t\tip6 saddr @vellum_v6 tcp dport 9888 accept comment \"Sprout: Chronos TCP/9888 open to all Vellum nodes (timer pops)\"\n",
+		"\t\tip6 saddr @vellum_v6 tcp dport 9888 accept comment \"flow 9: Sprout: Chronos TCP/9888 open to all Vellum nodes (timer pops)\"\n",
 		"\t\ttcp dport 8080 accept comment \"debugging, by hand\"\n")
 	f.Down["homer-1"] = true
 	rep, err := check.Run(context.Background(), f.P, f.Opener(), engine.Options{})

@@ -38,13 +38,15 @@ func plural(n int, one, many string) string {
 
 // Flow is one playbook flow as the report lists it.
 type Flow struct {
-	Index   int // position in the playbook; its anchor is flow-<Index>
-	Line    int // source line
+	ID      int    // the flow's number (from 1, policy.Flow.ID); its anchor is flow-<ID>
+	Name    string // the flow's name, if it has one
+	Line    int    // source line
 	From    []string
 	To      []string
 	Opens   []Open // services by name, then the flow's own ports
 	Why     string
 	Deny    bool
+	Reject  bool // a deny that answers the sender
 	Log     bool
 	Feature string
 	// Enabled is false when the flow's feature is switched off: it is
@@ -53,7 +55,7 @@ type Flow struct {
 }
 
 // Anchor is the flow's id in the HTML report.
-func (f Flow) Anchor() string { return fmt.Sprintf("flow-%d", f.Index) }
+func (f Flow) Anchor() string { return fmt.Sprintf("flow-%d", f.ID) }
 
 // MatrixCell is what one source may open to one destination.
 type MatrixCell struct {
@@ -63,7 +65,7 @@ type MatrixCell struct {
 // CellEntry is one flow's contribution to a cell.
 type CellEntry struct {
 	Open
-	Flow int // the flow's index
+	Flow int // the flow's number (from 1)
 	Deny bool
 	Why  string
 }
@@ -117,7 +119,7 @@ func NewMatrix(pb *policy.Playbook, inv *inventory.Inventory) *Matrix {
 	}
 	srcs, dsts := map[string]bool{}, map[string]bool{}
 	for _, f := range pb.Flows {
-		fl := Flow{Index: f.Index, Line: f.Line, From: f.From, To: f.To, Why: f.Why, Deny: f.Deny, Log: f.Log,
+		fl := Flow{ID: f.ID, Name: f.Name, Line: f.Line, From: f.From, To: f.To, Why: f.Why, Deny: f.Deny, Reject: f.Reject, Log: f.Log,
 			Feature: f.Feature, Enabled: pb.Enabled(f), Opens: opens(pb, f)}
 		m.Flows = append(m.Flows, fl)
 		if !fl.Enabled {
@@ -146,7 +148,7 @@ func NewMatrix(pb *policy.Playbook, inv *inventory.Inventory) *Matrix {
 			for _, d := range f.To {
 				c := &m.Grid[ri[s]][ci[d]]
 				for _, o := range f.Opens {
-					c.Entries = append(c.Entries, CellEntry{Open: o, Flow: f.Index, Deny: f.Deny, Why: f.Why})
+					c.Entries = append(c.Entries, CellEntry{Open: o, Flow: f.ID, Deny: f.Deny, Why: f.Why})
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sort"
 
+	"github.com/fwpush/fwpush/internal/endpoint"
 	"github.com/fwpush/fwpush/internal/explain"
 	"github.com/fwpush/fwpush/internal/intent"
 	"github.com/fwpush/fwpush/internal/policy"
@@ -21,9 +22,10 @@ type Probe struct {
 	Proto  policy.Proto `json:"proto"`
 	Port   uint16       `json:"port"`
 	Expect bool         `json:"expect_permit"`
-	// Flow is the playbook flow a positive probe exercises (-1 for
-	// negatives); Why its reason or what the negative probe tests.
-	Flow int    `json:"flow"`
+	// Flow is the number (from 1, as everywhere) of the playbook flow a
+	// positive probe exercises, 0 for negatives; Why its reason or what
+	// the negative probe tests.
+	Flow int    `json:"flow,omitempty"`
 	Why  string `json:"why"`
 }
 
@@ -74,6 +76,11 @@ func Generate(p *project.Project, o Options) ([]Probe, error) {
 			return err
 		}
 		seen[key] = true
+		if !res.Permitted && rejected(res) {
+			// The firewall answers with a refusal, which a probe cannot
+			// tell from a closed port on a reachable host: no verdict.
+			return nil
+		}
 		pr.Expect = res.Permitted
 		out = append(out, pr)
 		return nil
@@ -103,7 +110,7 @@ func Generate(p *project.Project, o Options) ([]Probe, error) {
 					continue
 				}
 				n++
-				if err := add(Probe{From: src.Name, To: dst.Name, Src: s, Dst: d, Proto: m.Proto, Port: port, Flow: f.Index, Why: f.Why}); err != nil {
+				if err := add(Probe{From: src.Name, To: dst.Name, Src: s, Dst: d, Proto: m.Proto, Port: port, Flow: f.ID, Why: f.Why}); err != nil {
 					return nil, err
 				}
 			}
@@ -126,7 +133,7 @@ func Generate(p *project.Project, o Options) ([]Probe, error) {
 					break
 				}
 				before := len(out)
-				if err := add(Probe{From: src.Name, To: dst.Name, Src: s, Dst: d, Proto: policy.TCP, Port: port, Flow: -1,
+				if err := add(Probe{From: src.Name, To: dst.Name, Src: s, Dst: d, Proto: policy.TCP, Port: port,
 					Why: "unlisted port must be blocked"}); err != nil {
 					return nil, err
 				}
@@ -142,30 +149,22 @@ func Generate(p *project.Project, o Options) ([]Probe, error) {
 	return out, nil
 }
 
-// managed returns the inventory hosts an endpoint list selects (`any`
-// selects every host): probe-capable ones for sources; any host for
-// destinations, which only need to be reachable (a Windows host enforces
-// its rules on what probes send it).
+// managed returns the inventory hosts an endpoint list selects, as
+// compile reads it (endpoint.Resolver.Hosts: `any` selects every host):
+// probe-capable ones for sources; any host for destinations, which only
+// need to be reachable (a Windows host enforces its rules on what probes
+// send it).
 func managed(p *project.Project, names []string, keep map[string]bool, sources bool) []*inventory.Host {
 	var out []*inventory.Host
-	seen := map[string]bool{}
-	for _, n := range names {
-		var hs []*inventory.Host
-		if n == policy.Any {
-			hs = p.Inv.Select(nil)
-		} else {
-			hs = p.Inv.HostsWithRole(n)
+	for _, sel := range endpoint.New(p.Playbook, p.Inv).Hosts(names) {
+		h := sel.Host
+		if sources && !probeSource(p, h) {
+			continue
 		}
-		for _, h := range hs {
-			if seen[h.Name] || sources && !probeSource(p, h) {
-				continue
-			}
-			if keep != nil && !keep[h.Name] {
-				continue
-			}
-			seen[h.Name] = true
-			out = append(out, h)
+		if keep != nil && !keep[h.Name] {
+			continue
 		}
+		out = append(out, h)
 	}
 	return out
 }
@@ -261,4 +260,17 @@ func pair(src, dst *inventory.Host) (netip.Addr, netip.Addr, bool) {
 		}
 	}
 	return netip.Addr{}, netip.Addr{}, false
+}
+
+// rejected says whether a denied packet is denied by a reject rule (on
+// some path, the deciding check).
+func rejected(res *explain.Result) bool {
+	for _, p := range res.Paths {
+		for _, c := range p.Checks {
+			if c.Decides && c.Reject {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -3,7 +3,10 @@ package verify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +32,7 @@ func TestGenerate(t *testing.T) {
 	for _, p := range probes {
 		if p.Expect {
 			pos++
-			assert.GreaterOrEqual(t, p.Flow, 0)
+			assert.Positive(t, p.Flow, "flows are numbered from 1")
 		} else {
 			// Synthetic negatives, and flow probes the policy blocks on the
 			// way (webapp filters egress: app-1 may not open web-1:80 even
@@ -40,6 +43,33 @@ func TestGenerate(t *testing.T) {
 	}
 	assert.Positive(t, pos)
 	assert.GreaterOrEqual(t, neg, 5, "at least one negative per host")
+}
+
+// TestGenerateSkipsRejectedPorts: a port a reject flow covers is no
+// negative probe: the firewall's answer reads as a refusal, which a probe
+// cannot tell from a closed port on a reachable host.
+func TestGenerateSkipsRejectedPorts(t *testing.T) {
+	pb := filepath.Join(t.TempDir(), "p.yml")
+	port := negativePorts[0]
+	require.NoError(t, os.WriteFile(pb, []byte(fmt.Sprintf(`name: p
+roles: {web: {}, app: {}, db: {}}
+flows:
+  - {from: any, to: web, ports: [tcp/443], why: users}
+  - {from: any, to: web, ports: [tcp/%d], action: reject, why: answered}
+`, port)), 0o644))
+	p, err := project.Load(project.Options{Inventory: "../../inventory/examples/webapp", Playbook: pb})
+	require.NoError(t, err)
+	probes, err := Generate(p, Options{PerFlow: 1, Negatives: 2})
+	require.NoError(t, err)
+	negWeb := 0
+	for _, pr := range probes {
+		if pr.Expect || !strings.HasPrefix(pr.To, "web-") {
+			continue
+		}
+		negWeb++
+		assert.NotEqual(t, port, pr.Port, "%s", pr)
+	}
+	assert.Equal(t, 4, negWeb, "two other negatives per web host")
 }
 
 // TestRunClassifies feeds canned probe output through Run: a refused port

@@ -49,6 +49,9 @@ type Doc struct {
 	// keys indexes mapping nodes by key on first lookup, so locating
 	// each of 5,000 hosts is not a scan of all of them.
 	keys map[*ast.MappingNode]map[string]*ast.MappingValueNode
+	// ext are the values DropExtensions removed: Decode reads them first,
+	// for the anchors they define.
+	ext []ast.Node
 }
 
 // bom is the UTF-8 byte order mark some Windows editors write first. YAML
@@ -60,6 +63,8 @@ var bom = []byte("\ufeff")
 // would cost far more to decode than the file's size suggests (see
 // MaxFileBytes, MaxDepth, MaxAliasNodes), and a second YAML document: only
 // the first would be read, so the rest would be ignored without a word.
+// Merge keys ("<<: *defaults") are resolved as YAML defines them: a key
+// the mapping sets itself wins over a merged one.
 func Parse(file string, data []byte) (*Doc, error) {
 	if len(data) > MaxFileBytes {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("file is larger than %d MiB: fwpush reads inventories and playbooks up to that size", MaxFileBytes>>20)}
@@ -87,6 +92,9 @@ func Parse(file string, data []byte) (*Doc, error) {
 		if err := checkAliases(file, f.Docs[0].Body); err != nil {
 			return nil, err
 		}
+		if err := expandMerges(file, f.Docs[0].Body); err != nil {
+			return nil, err
+		}
 	}
 	return &Doc{File: file, src: data, ast: f}, nil
 }
@@ -102,7 +110,18 @@ func (d *Doc) Decode(v any) error {
 	if len(d.ast.Docs) == 0 || d.ast.Docs[0].Body == nil {
 		return nil
 	}
-	if err := yaml.NodeToValue(d.ast.Docs[0].Body, v, yaml.DisallowUnknownField()); err != nil {
+	dec := yaml.NewDecoder(strings.NewReader(""), yaml.DisallowUnknownField())
+	if len(d.ext) > 0 {
+		// The same decoder then knows the anchors the dropped
+		// extension entries define.
+		ext := ast.Sequence(d.ext[0].GetToken(), true)
+		ext.Values = d.ext
+		var discard any
+		if err := dec.DecodeFromNode(ext, &discard); err != nil {
+			return wrap(d.File, err)
+		}
+	}
+	if err := dec.DecodeFromNode(d.ast.Docs[0].Body, v); err != nil {
 		return wrap(d.File, err)
 	}
 	return nil
@@ -209,6 +228,11 @@ func (d *Doc) child(n ast.Node, p any) (next, at ast.Node) {
 			at := v.Values[i]
 			if m, isMap := at.(*ast.MappingNode); isMap && len(m.Values) > 0 {
 				at = m.Values[0].Key // a mapping's own token is its first ':'
+				// A merge key expanded in place puts merged entries first,
+				// at their anchor's place, before the mapping itself.
+				if earlier(at, m) {
+					at = m
+				}
 			}
 			return v.Values[i], at
 		}
@@ -285,4 +309,15 @@ func Quote(s string) string {
 		cut--
 	}
 	return strconv.Quote(s[:cut]) + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// earlier says whether a is on a line before b's: a mapping's first key
+// shares its line with the mapping's first ':', an entry merged from an
+// anchor (always written before its alias) does not.
+func earlier(a, b ast.Node) bool {
+	ta, tb := a.GetToken(), b.GetToken()
+	if ta == nil || tb == nil || ta.Position == nil || tb.Position == nil {
+		return false
+	}
+	return ta.Position.Line < tb.Position.Line
 }

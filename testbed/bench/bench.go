@@ -166,7 +166,7 @@ func (b *bench) run(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	b.samples = map[string][]Sample{}
-	b.fwpushV = firstLine(exec.CommandContext(ctx, b.o.Fwpush, "--version").Output())
+	b.fwpushV = firstLine(exec.CommandContext(ctx, b.o.Fwpush, "version").Output())
 	b.ansibleV = firstLine(exec.CommandContext(ctx, "ansible-playbook", "--version").Output())
 	if err := os.MkdirAll(filepath.Join(b.work, "logs"), 0o755); err != nil {
 		return nil, err

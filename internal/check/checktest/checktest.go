@@ -103,7 +103,7 @@ func Edit(t *testing.T, d *driverstest.Device, old, new string) {
 func (f *Fleet) Scenario(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	Edit(t, f.Devs["web-1"], "\t\tip saddr @monitoring_v4 tcp dport 9100 accept comment \"Prometheus scrapes every host\"\n",
+	Edit(t, f.Devs["web-1"], "\t\tip saddr @monitoring_v4 tcp dport 9100 accept comment \"flow 5: Prometheus scrapes every host\"\n",
 		"\t\ttcp dport 3306 accept\n")
 	f.Devs["web-2"].SetRunning(drivers.Config{Platform: "linux-iptables", Parts: []drivers.Part{{Name: "iptables", Text: ""}, {Name: "ip6tables", Text: ""}}})
 	f.Foreign["app-1"] = []string{"foreign chain inet filter input (hook input) has policy drop: it can block traffic this policy permits"}
