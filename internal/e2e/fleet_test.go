@@ -19,6 +19,7 @@ import (
 	"github.com/fwpush/fwpush/internal/engine"
 	"github.com/fwpush/fwpush/internal/fault"
 	"github.com/fwpush/fwpush/internal/journal"
+	"github.com/fwpush/fwpush/internal/plan"
 	"github.com/fwpush/fwpush/internal/project"
 	"github.com/fwpush/fwpush/internal/store"
 	"github.com/fwpush/fwpush/testbed"
@@ -110,6 +111,22 @@ func TestOneDeviceRejects(t *testing.T) {
 		assert.Contains(t, d.Error, fault.ErrRejected.Error(), d.Host)
 		assert.Contains(t, d.Error, "Operation not supported", "%s: the device's own words", d.Host)
 		untouched(d.Host, "rejected")
+	}
+
+	// A plain plan asks no device to check; a checked one (plan
+	// --validate) finds both refusals in the devices' own words and
+	// changes nothing anywhere.
+	_, _, err := plan.Live(ctx, e.p, e.opener(), eo())
+	require.NoError(t, err)
+	pl, _, err := plan.LiveChecked(ctx, e.p, e.opener(), eo())
+	require.Error(t, err)
+	for _, d := range pl.Devices {
+		if broken[d.Host] {
+			assert.ErrorContains(t, err, d.Host+": validate: ")
+			assert.Contains(t, d.Error, "Operation not supported", d.Host)
+		}
+		assert.Equal(t, !broken[d.Host], d.Validated, d.Host)
+		untouched(d.Host, "checked plan")
 	}
 
 	// Hosts run in name order: ipt-01, ipt-02 | ipt-03, ipt-04 | ...
