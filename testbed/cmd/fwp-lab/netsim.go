@@ -124,20 +124,28 @@ func routerAddr(h *inventory.Host) string {
 // "ready" to file descriptor 3 once it listens, and runs until SIGINT or
 // SIGTERM (or `down`).
 func netsimCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fwp-lab netsim", flag.ContinueOnError)
+	return simulatorCmd(ctx, "netsim", "router", args, stderr, func(state, inv, host string) error {
+		return serveRouter(ctx, state, inv, host, stderr)
+	})
+}
+
+// simulatorCmd parses the flags every simulator subcommand takes (the lab
+// state, the inventory, the host to serve) and runs serve with them.
+func simulatorCmd(ctx context.Context, name, what string, args []string, stderr io.Writer, serve func(state, inv, host string) error) int {
+	fs := flag.NewFlagSet("fwp-lab "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	state := fs.String("state", defaultState, "lab state directory written by up")
 	inv := fs.String("inventory", "", "Nornir inventory directory (required)")
-	host := fs.String("host", "", "the inventory router to serve (required)")
+	host := fs.String("host", "", "the inventory "+what+" to serve (required)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *inv == "" || *host == "" {
-		fmt.Fprintln(stderr, "fwp-lab netsim: --inventory and --host are required")
+		fmt.Fprintf(stderr, "fwp-lab %s: --inventory and --host are required\n", name)
 		return 2
 	}
-	if err := serveRouter(ctx, *state, *inv, *host, stderr); err != nil {
-		fmt.Fprintf(stderr, "fwp-lab netsim: %s: %v\n", *host, err)
+	if err := serve(*state, *inv, *host); err != nil {
+		fmt.Fprintf(stderr, "fwp-lab %s: %s: %v\n", name, *host, err)
 		return 1
 	}
 	return 0

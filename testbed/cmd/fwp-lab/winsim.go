@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -153,23 +152,9 @@ func pointAtSimulators(invDir, state string) error {
 // password, writes "ready" to file descriptor 3 once it listens, and runs
 // until SIGINT or SIGTERM (or `down`).
 func winsimCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fwp-lab winsim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	state := fs.String("state", defaultState, "lab state directory written by up")
-	inv := fs.String("inventory", "", "Nornir inventory directory (required)")
-	host := fs.String("host", "", "the inventory host to serve (required)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *inv == "" || *host == "" {
-		fmt.Fprintln(stderr, "fwp-lab winsim: --inventory and --host are required")
-		return 2
-	}
-	if err := serveWinsim(ctx, *state, *inv, *host); err != nil {
-		fmt.Fprintf(stderr, "fwp-lab winsim: %s: %v\n", *host, err)
-		return 1
-	}
-	return 0
+	return simulatorCmd(ctx, "winsim", "host", args, stderr, func(state, inv, host string) error {
+		return serveWinsim(ctx, state, inv, host)
+	})
 }
 
 func serveWinsim(ctx context.Context, state, invDir, name string) error {
