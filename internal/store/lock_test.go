@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +28,7 @@ func TestLockHolderNamed(t *testing.T) {
 	var le *store.LockedError
 	require.True(t, errors.As(err, &le), err)
 	assert.Equal(t, a.ID, le.Holder.Run)
-	for _, want := range []string{a.ID, "pid " + itoa(os.Getpid()), a.Who, time.Now().UTC().Format("2006-01-02")} {
+	for _, want := range []string{a.ID, "pid " + strconv.Itoa(os.Getpid()), a.Who, time.Now().UTC().Format("2006-01-02")} {
 		assert.Contains(t, err.Error(), want)
 	}
 
@@ -71,51 +70,4 @@ func TestOtherMachinesLockIsNeverBroken(t *testing.T) {
 	_, err = st.Acquire(store.LockFor(b, "db-1"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "another machine")
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }
-
-// TestOneWinnerAmongManyRuns: runs racing for one device, their calls
-// group-committed together: exactly one gets the lock, every other one is
-// told who holds it, and the batch's other writes all land.
-func TestOneWinnerAmongManyRuns(t *testing.T) {
-	st := open(t)
-	const n = 64
-	runs := make([]store.Run, n)
-	for i := range runs {
-		runs[i] = store.NewRun("apply", "")
-		runs[i].ID += "-" + strconv.Itoa(i)
-		require.NoError(t, st.CreateRun(runs[i]))
-	}
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, errs[i] = st.Acquire(store.LockFor(runs[i], "web-1")); errs[i] == nil {
-				return
-			}
-			errs[i] = errors.Join(errs[i], st.PutEntry(store.Entry{Run: runs[i].ID, Host: "web-1", Phase: "fetch", Outcome: "failed"}))
-		}()
-	}
-	wg.Wait()
-	locks, err := st.Locks()
-	require.NoError(t, err)
-	require.Len(t, locks, 1)
-	won := 0
-	for i, err := range errs {
-		if err == nil {
-			won++
-			assert.Equal(t, runs[i].ID, locks[0].Run)
-			continue
-		}
-		var le *store.LockedError
-		require.True(t, errors.As(err, &le), err)
-		assert.Equal(t, locks[0].Run, le.Holder.Run)
-	}
-	assert.Equal(t, 1, won)
-	es, err := st.HostEntries("web-1")
-	require.NoError(t, err)
-	assert.Len(t, es, n-1)
 }
